@@ -1,0 +1,62 @@
+//! `atlasc`: compile, run, prove and verify Atlas models.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "atlasc", version, about = "Compile, run and prove ML inference with Atlas")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// A model (`.atl` or `.onnx`) to compile, run and prove in one go.
+    model: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check a model; report every error found.
+    Check { model: PathBuf },
+    /// Print the typed IR of a model.
+    Ir { model: PathBuf },
+    /// Print the VM listing of a model.
+    Asm { model: PathBuf },
+    /// Run a model on an input and print its outputs.
+    Run { model: PathBuf },
+    /// Prove a model's run.
+    Prove { model: PathBuf },
+    /// Verify a proof against a verifying key.
+    Verify { vk: PathBuf, proof: PathBuf },
+    /// Import an ONNX model as an editable `.atl` program.
+    Import { model: PathBuf },
+    /// Benchmark proving and verification.
+    Bench { model: PathBuf },
+}
+
+/// A stage of the pipeline that does not exist yet: say so and fail, rather than pretend.
+fn not_built(what: &str, issue: &str) -> ExitCode {
+    eprintln!("error: `atlasc {what}` is not built yet (tracked by the issue \"{issue}\")");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match (cli.command, cli.model) {
+        (Some(Command::Check { .. }), _) => not_built("check", "The .atl language"),
+        (Some(Command::Ir { .. }), _) => not_built("ir", "Typed IR"),
+        (Some(Command::Asm { .. }), _) => not_built("asm", "The VM"),
+        (Some(Command::Run { .. }), _) => not_built("run", "The VM"),
+        (Some(Command::Prove { .. }), _) | (None, Some(_)) => {
+            not_built("prove", "Proving whole programs")
+        }
+        (Some(Command::Verify { .. }), _) => not_built("verify", "Proving whole programs"),
+        (Some(Command::Import { .. }), _) => not_built("import", "ONNX import"),
+        (Some(Command::Bench { .. }), _) => not_built("bench", "Proving whole programs"),
+        (None, None) => {
+            eprintln!("error: no model given; try `atlasc --help`");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Atlas's one integration-test binary: each module covers one concern across crates.
+
+mod deps;

@@ -1,0 +1,1 @@
+//! Atlas's integration tests live in `it/` as one test binary; this library is empty.
