@@ -11,3 +11,5 @@ pub mod transcript;
 
 pub use field::F;
 pub use transcript::Transcript;
+pub mod sumcheck;
+pub mod verify;

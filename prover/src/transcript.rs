@@ -94,7 +94,7 @@ impl Transcript {
         let mut s = String::new();
         for e in self.schedule.iter().flatten() {
             let op = format!("{:?}", e.op);
-            if e.len == 1 {
+            if !matches!(e.op, Op::Scalars | Op::Bytes | Op::Challenges) {
                 s.push_str(&format!("{op:<10} {}\n", e.label));
             } else {
                 s.push_str(&format!("{op:<10} {} [{}]\n", e.label, e.len));

@@ -1,0 +1,127 @@
+//! The sumcheck prover: an instance trait, the batched driver, and the standard instances.
+//!
+//! The protocol, the batching convention and the transcript schedule are documented once, on the
+//! verifier side ([`crate::verify::sumcheck`]); this driver mirrors it step for step.
+
+mod product;
+mod reduction;
+
+pub use crate::verify::sumcheck::{SumcheckOutput, SumcheckProof};
+pub use product::ProductSumcheck;
+pub use reduction::ReductionSumcheck;
+
+use ark_ff::{Field, One, Zero};
+
+use crate::field::F;
+use crate::poly::UniPoly;
+use crate::transcript::Transcript;
+
+/// Largest round-polynomial degree the engine supports.
+pub const MAX_DEGREE: usize = 8;
+
+/// The prover's side of one sumcheck instance.
+pub trait SumcheckInstance: Send {
+    fn num_rounds(&self) -> usize;
+    /// Degree of the round polynomials.
+    fn degree(&self) -> usize;
+    /// The sum being proven.
+    fn input_claim(&self) -> F;
+    /// The round polynomial `s(X)` of the current round, given the current claim `s(0) + s(1)`.
+    fn round_poly(&mut self, claim: F) -> UniPoly;
+    /// Binds the current round's variable to `r`.
+    fn bind(&mut self, r: F);
+    /// Evaluations at the final point, as the matching [`crate::verify::SumcheckClaim`] expects.
+    fn final_evals(&self) -> Vec<F>;
+}
+
+/// Proves a batch of instances as one sumcheck (see [`crate::verify::sumcheck`] for the
+/// convention). Panics only on a programming error: an empty batch or an instance with no rounds.
+pub fn prove_sumcheck(
+    instances: &mut [&mut dyn SumcheckInstance],
+    transcript: &mut Transcript,
+) -> (SumcheckProof, SumcheckOutput) {
+    assert!(!instances.is_empty(), "prove_sumcheck needs at least one instance");
+    let rounds = instances.iter().map(|i| i.num_rounds()).max().unwrap_or(0);
+    let degree = instances.iter().map(|i| i.degree()).max().unwrap_or(0);
+    assert!(
+        instances.iter().all(|i| i.num_rounds() > 0),
+        "every sumcheck instance needs at least one round"
+    );
+    assert!(degree <= MAX_DEGREE, "sumcheck degree {degree} exceeds MAX_DEGREE");
+
+    let input: Vec<F> = instances.iter().map(|i| i.input_claim()).collect();
+    transcript.append_scalars("sumcheck_claims", &input);
+    let gamma = transcript.challenge_scalar("sumcheck_batch");
+    let coeffs = crate::poly::powers(gamma, instances.len());
+
+    let two = F::from(2u64);
+    let mut claims: Vec<F> = instances
+        .iter()
+        .zip(&input)
+        .map(|(i, c)| *c * two.pow([(rounds - i.num_rounds()) as u64]))
+        .collect();
+    let half = two.inverse().expect("2 is invertible in a field of odd characteristic");
+
+    let mut proof_rounds = Vec::with_capacity(rounds);
+    let mut challenges = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let mut batched = vec![F::zero(); degree + 1];
+        let mut polys = Vec::with_capacity(instances.len());
+        for (k, inst) in instances.iter_mut().enumerate() {
+            let active = round >= rounds - inst.num_rounds();
+            let poly = if active {
+                inst.round_poly(claims[k])
+            } else {
+                UniPoly::from_coeffs(vec![claims[k] * half])
+            };
+            debug_assert!(poly.coeffs.len() <= degree + 1, "round polynomial exceeds its degree");
+            debug_assert_eq!(
+                poly.evaluate(F::zero()) + poly.evaluate(F::one()),
+                claims[k],
+                "instance {k} round {round}: s(0) + s(1) != claim"
+            );
+            for (b, c) in batched.iter_mut().zip(&poly.coeffs) {
+                *b += coeffs[k] * c;
+            }
+            polys.push(poly);
+        }
+        let compressed = UniPoly::from_coeffs(batched).compress();
+        transcript.append_scalars("sumcheck_round", &compressed);
+        let r = transcript.challenge_scalar("sumcheck_r");
+        for (k, inst) in instances.iter_mut().enumerate() {
+            claims[k] = polys[k].evaluate(r);
+            if round >= rounds - inst.num_rounds() {
+                inst.bind(r);
+            }
+        }
+        proof_rounds.push(compressed);
+        challenges.push(r);
+    }
+    challenges.reverse();
+
+    let final_evals: Vec<Vec<F>> = instances.iter().map(|i| i.final_evals()).collect();
+    for e in &final_evals {
+        transcript.append_scalars("sumcheck_final_evals", e);
+    }
+    let proof = SumcheckProof { rounds: proof_rounds, final_evals: final_evals.clone() };
+    (proof, SumcheckOutput { point: challenges, final_evals })
+}
+
+/// Interpolates a round polynomial from `q`'s values at `0, 1, …, d-1` and its leading coefficient
+/// (the value "at ∞"), where `d = deg q`.
+pub(crate) fn from_evals_and_leading(evals: &[F], leading: F) -> UniPoly {
+    let d = evals.len();
+    // q(X) − leading·X^d has degree < d and is fixed by its values at 0..d-1.
+    let lower: Vec<F> = evals
+        .iter()
+        .enumerate()
+        .map(|(t, v)| *v - leading * F::from(t as u64).pow([d as u64]))
+        .collect();
+    let mut p = UniPoly::from_evals(&lower);
+    p.coeffs.resize(d + 1, F::zero());
+    p.coeffs[d] = leading;
+    p
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! Byte encoding of proof parts. The decoder is the verifier's first line of defence: it bounds
+//! every length by the bytes actually present (so a forged length cannot trigger a huge
+//! allocation), rejects non-canonical field elements and trailing bytes, and never panics.
+
+use ark_ff::{BigInteger, PrimeField};
+
+use crate::field::F;
+
+/// Why bytes are not a valid encoding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unsupported format version: expected {expected}, found {found}")]
+    Version { expected: u8, found: u8 },
+    #[error("unexpected end of input at byte {at}: needed {needed} more bytes, {remaining} left")]
+    UnexpectedEnd { at: usize, needed: usize, remaining: usize },
+    #[error("field element at byte {at} is not canonical (not below the modulus)")]
+    NonCanonicalScalar { at: usize },
+    #[error("{count} trailing bytes after the encoded value")]
+    TrailingBytes { count: usize },
+    #[error("{what} at byte {at}: {got} exceeds the limit {limit}")]
+    TooLarge { what: &'static str, at: usize, got: u64, limit: u64 },
+    #[error("invalid {what} at byte {at}")]
+    Invalid { what: &'static str, at: usize },
+}
+
+/// Appends encodings to a byte buffer.
+#[derive(Default)]
+pub struct Writer {
+    pub bytes: Vec<u8>,
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Writer::default()
+    }
+    pub fn u8(&mut self, v: u8) {
+        self.bytes.push(v);
+    }
+    pub fn u32(&mut self, v: u32) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A length or count; Atlas never encodes more than `u32::MAX` of anything.
+    pub fn len(&mut self, n: usize) {
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    pub fn scalar(&mut self, v: &F) {
+        self.bytes.extend_from_slice(&v.into_bigint().to_bytes_le());
+    }
+    pub fn scalars(&mut self, vs: &[F]) {
+        self.len(vs.len());
+        vs.iter().for_each(|v| self.scalar(v));
+    }
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+}
+
+/// Reads encodings from a byte slice, tracking the position for error messages.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if n > self.remaining() {
+            return Err(DecodeError::UnexpectedEnd {
+                at: self.pos,
+                needed: n,
+                remaining: self.remaining(),
+            });
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub fn version(&mut self, expected: u8) -> Result<(), DecodeError> {
+        let found = self.u8()?;
+        if found != expected {
+            return Err(DecodeError::Version { expected, found });
+        }
+        Ok(())
+    }
+
+    /// A count of items each at least `min_item_bytes` long: bounded by what is left to read.
+    pub fn count(
+        &mut self,
+        what: &'static str,
+        min_item_bytes: usize,
+    ) -> Result<usize, DecodeError> {
+        let at = self.pos;
+        let n = self.u32()? as usize;
+        let limit = self.remaining() / min_item_bytes.max(1);
+        if n > limit {
+            return Err(DecodeError::TooLarge { what, at, got: n as u64, limit: limit as u64 });
+        }
+        Ok(n)
+    }
+
+    pub fn scalar(&mut self) -> Result<F, DecodeError> {
+        let at = self.pos;
+        let b = self.take(32)?;
+        let v = F::from_le_bytes_mod_order(b);
+        // Canonical iff re-encoding gives the same bytes (rejects values ≥ p).
+        if v.into_bigint().to_bytes_le() != b {
+            return Err(DecodeError::NonCanonicalScalar { at });
+        }
+        Ok(v)
+    }
+
+    pub fn scalars(&mut self) -> Result<Vec<F>, DecodeError> {
+        let n = self.count("scalar count", 32)?;
+        (0..n).map(|_| self.scalar()).collect()
+    }
+
+    /// Fails unless every byte was consumed.
+    pub fn finish(self) -> Result<(), DecodeError> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(DecodeError::TrailingBytes { count }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_round_trip_and_reject_non_canonical() {
+        let vs = vec![F::from(7u64), -F::from(1u64)];
+        let mut w = Writer::new();
+        w.scalars(&vs);
+        let mut r = Reader::new(&w.bytes);
+        assert_eq!(r.scalars().unwrap(), vs);
+        r.finish().unwrap();
+
+        let mut bad = vec![1, 0, 0, 0];
+        bad.extend([0xff; 32]);
+        assert_eq!(Reader::new(&bad).scalars(), Err(DecodeError::NonCanonicalScalar { at: 4 }));
+    }
+
+    #[test]
+    fn forged_lengths_are_bounded_by_the_input() {
+        let bytes = [0xff, 0xff, 0xff, 0x7f, 0, 0];
+        assert!(matches!(Reader::new(&bytes).scalars(), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(Reader::new(&[1, 2]).u32(), Err(DecodeError::UnexpectedEnd { .. })));
+    }
+}
