@@ -1,0 +1,289 @@
+//! Lookup tables: the one abstraction behind every non-linear primitive.
+//!
+//! A table is defined once and serves the executor (`eval`), the prover (its [`Decomposition`])
+//! and the verifier (the MLEs of its pieces). See `docs/isa.md` for the catalogue.
+//!
+//! # Addresses
+//!
+//! A lookup's *address* is an unsigned integer of [`Domain::address_bits`] bits; the domain says how
+//! operands map to it. Signed operands use **offset binary** (`x + 2^(bits-1)`), which is linear in
+//! `x` (so a claim on the address becomes a claim on the operand tensor) and order preserving (so
+//! signed comparison is unsigned comparison of addresses). Two-operand tables interleave their
+//! operands' bits MSB-first (`x_0 y_0 x_1 y_1 …`), so every address chunk holds matching bits of both.
+//!
+//! # Decomposition (Lasso-style chunks + combine)
+//!
+//! The address is split into `d` chunks of `k` bits (chunk 0 most significant). Each *subtable* is a
+//! small table (`2^k` entries) read at one chunk, and the table's value is a low-degree polynomial
+//! `g` (the [`Combine`]) of the subtable values. The prover never materializes the full table: a
+//! 2^64-entry comparison is 8 chunks of 256 entries and a degree-8 `g`. We chose this over Jolt's
+//! prefix/suffix Shout because every piece is a small dense table (so one generic read-checking
+//! sumcheck serves all tables, and the verifier evaluates each piece's MLE directly), and memory
+//! is `O(2^k)` per chunk whatever the table's domain.
+
+mod combine;
+
+pub use combine::Combine;
+
+use ark_ff::PrimeField;
+
+/// Why an operand or a table definition is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    #[error("operand {value} is outside the table's domain [{min}, {max}]")]
+    OutOfDomain { value: i64, min: i64, max: i64 },
+    #[error("table expects {expected} operands, got {got}")]
+    Arity { expected: usize, got: usize },
+    #[error(
+        "a {bits}-bit address cannot be split into chunks of 4–8 bits (or one chunk of at most 16)"
+    )]
+    Unchunkable { bits: u32 },
+    #[error("dense tables hold at most 2^16 entries, this one would need 2^{bits}")]
+    TooLarge { bits: u32 },
+}
+
+/// How operands are encoded into a table's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Domain {
+    /// One operand `x ∈ [0, 2^bits)`; address `x`.
+    Unsigned { bits: u32 },
+    /// One operand `x ∈ [-2^(bits-1), 2^(bits-1))`; address `x + 2^(bits-1)`.
+    Signed { bits: u32 },
+    /// Two operands of `bits` bits each (both unsigned, or both signed in offset binary),
+    /// interleaved MSB-first.
+    Pair { bits: u32, signed: bool },
+}
+
+impl Domain {
+    /// Width of the address in bits.
+    pub fn address_bits(&self) -> u32 {
+        match *self {
+            Domain::Unsigned { bits } | Domain::Signed { bits } => bits,
+            Domain::Pair { bits, .. } => 2 * bits,
+        }
+    }
+
+    pub fn arity(&self) -> usize {
+        match self {
+            Domain::Pair { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// Width of each operand in bits.
+    pub fn operand_bits(&self) -> u32 {
+        match *self {
+            Domain::Unsigned { bits } | Domain::Signed { bits } | Domain::Pair { bits, .. } => bits,
+        }
+    }
+
+    /// `x − offset` is the operand encoded by an (operand-sized) address field `x`.
+    pub fn offset(&self) -> i64 {
+        match *self {
+            Domain::Signed { bits } | Domain::Pair { bits, signed: true } => 1i64 << (bits - 1),
+            _ => 0,
+        }
+    }
+
+    /// Smallest and largest operand.
+    pub fn operand_range(&self) -> (i64, i64) {
+        let bits = self.operand_bits();
+        let span = if bits >= 63 { i64::MAX } else { (1i64 << bits) - 1 };
+        (-self.offset(), span - self.offset())
+    }
+
+    /// The address of `operands`, or an error naming the operand outside the domain.
+    pub fn encode(&self, operands: &[i64]) -> Result<u64, TableError> {
+        if operands.len() != self.arity() {
+            return Err(TableError::Arity { expected: self.arity(), got: operands.len() });
+        }
+        let (min, max) = self.operand_range();
+        let mut fields = [0u64; 2];
+        for (f, &x) in fields.iter_mut().zip(operands) {
+            if x < min || x > max {
+                return Err(TableError::OutOfDomain { value: x, min, max });
+            }
+            *f = (x + self.offset()) as u64;
+        }
+        Ok(match *self {
+            Domain::Pair { bits, .. } => interleave(fields[0], fields[1], bits),
+            _ => fields[0],
+        })
+    }
+
+    /// The operands at `address` (inverse of [`Domain::encode`]).
+    pub fn decode(&self, address: u64) -> Vec<i64> {
+        match *self {
+            Domain::Pair { bits, .. } => {
+                let (x, y) = deinterleave(address, bits);
+                vec![x as i64 - self.offset(), y as i64 - self.offset()]
+            }
+            _ => vec![address as i64 - self.offset()],
+        }
+    }
+
+    /// Per operand, the weight of each address bit (MSB-first) in the operand's address field:
+    /// `field_o = Σ_i weights[o][i] · bit_i`. The lookup argument uses it to turn the committed
+    /// address into claims on the operand tensors.
+    pub fn bit_weights(&self) -> Vec<Vec<u64>> {
+        let n = self.address_bits() as usize;
+        match *self {
+            Domain::Pair { bits, .. } => {
+                let mut w = vec![vec![0u64; n]; 2];
+                for i in 0..bits as usize {
+                    let weight = 1u64 << (bits as usize - 1 - i);
+                    w[0][2 * i] = weight;
+                    w[1][2 * i + 1] = weight;
+                }
+                w
+            }
+            _ => vec![(0..n).map(|i| 1u64 << (n - 1 - i)).collect()],
+        }
+    }
+}
+
+/// `x_0 y_0 x_1 y_1 …` (MSB-first) of two `bits`-bit fields.
+pub fn interleave(x: u64, y: u64, bits: u32) -> u64 {
+    let mut out = 0u64;
+    for i in (0..bits).rev() {
+        out = (out << 2) | (((x >> i) & 1) << 1) | ((y >> i) & 1);
+    }
+    out
+}
+
+/// Inverse of [`interleave`].
+pub fn deinterleave(a: u64, bits: u32) -> (u64, u64) {
+    let (mut x, mut y) = (0u64, 0u64);
+    for i in (0..bits).rev() {
+        x = (x << 1) | ((a >> (2 * i + 1)) & 1);
+        y = (y << 1) | ((a >> (2 * i)) & 1);
+    }
+    (x, y)
+}
+
+/// A table's stable numeric id, used in proofs and program digests: the kind (one per registry
+/// line) and up to three parameter bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableId(pub u32);
+
+impl TableId {
+    pub const fn new(kind: u8, params: [u8; 3]) -> Self {
+        TableId(
+            (kind as u32) << 24
+                | (params[0] as u32) << 16
+                | (params[1] as u32) << 8
+                | params[2] as u32,
+        )
+    }
+
+    pub fn kind(&self) -> u8 {
+        (self.0 >> 24) as u8
+    }
+}
+
+/// One piece of a decomposition: a table of `2^chunk_bits` entries read at one address chunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subtable {
+    pub name: &'static str,
+    /// Which chunk addresses it (0 is the most significant).
+    pub chunk: usize,
+    /// Its entries, indexed by the chunk's value.
+    pub values: Vec<i64>,
+}
+
+/// How the prover proves lookups into a table without writing it out.
+///
+/// Invariant (checked by the shared battery): for every address `a`,
+/// `table.eval(a) == combine.eval(&[subtables[s].values[chunk_{subtables[s].chunk}(a)] for s])`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decomposition {
+    pub chunk_bits: u32,
+    pub num_chunks: usize,
+    pub subtables: Vec<Subtable>,
+    pub combine: Combine,
+}
+
+impl Decomposition {
+    /// Chunk `c` of `address` (chunk 0 is the most significant).
+    #[inline]
+    pub fn chunk(&self, address: u64, c: usize) -> u64 {
+        let shift = self.chunk_bits as usize * (self.num_chunks - 1 - c);
+        (address >> shift) & ((1u64 << self.chunk_bits) - 1)
+    }
+
+    /// The table's value at `address`, computed through the decomposition.
+    pub fn eval(&self, address: u64) -> i128 {
+        let vals: Vec<i64> = self
+            .subtables
+            .iter()
+            .map(|s| s.values[self.chunk(address, s.chunk) as usize])
+            .collect();
+        self.combine.eval(&vals)
+    }
+
+    /// Chunk width for an address of `bits` bits: the largest divisor in 4..=8, or the whole
+    /// address when it has at most 8 bits.
+    pub fn chunk_bits_for(bits: u32) -> Result<u32, TableError> {
+        if bits <= 8 {
+            return Ok(bits.max(1));
+        }
+        (4..=8).rev().find(|k| bits % k == 0).ok_or(TableError::Unchunkable { bits })
+    }
+}
+
+/// The reference semantics of a lookup table: what the executor needs.
+pub trait Table: Send + Sync + std::fmt::Debug {
+    fn id(&self) -> TableId;
+    /// A readable name with parameters, e.g. `relu_s32`.
+    fn name(&self) -> String;
+    fn domain(&self) -> Domain;
+    /// The value at `address` (which is below `2^address_bits`).
+    fn eval(&self, address: u64) -> i64;
+    /// The chunked form the prover uses.
+    fn decomposition(&self) -> Decomposition;
+    /// For approximations of a real function: the f64 reference at the operands, and the largest
+    /// allowed `|eval − reference|`. `None` for exact integer tables.
+    fn reference(&self) -> Option<(fn(&[f64]) -> f64, f64)> {
+        None
+    }
+}
+
+/// The table's multilinear extension over a field: what the verifier evaluates.
+pub trait TableMle<F: PrimeField>: Table {
+    /// `T̃(r)` for `r` of length `address_bits` (MSB-first). Polylogarithmic for structured tables,
+    /// linear in the table size for dense ones.
+    fn mle(&self, r: &[F]) -> F;
+}
+
+/// The MLE of a small dense table given by its entries, at `r` (MSB-first), in `O(len)`.
+pub fn dense_mle<F: PrimeField>(values: &[i64], r: &[F]) -> F {
+    debug_assert_eq!(values.len(), 1 << r.len());
+    let mut cur: Vec<F> = values.iter().map(|&v| field_from_i64(v)).collect();
+    for ri in r.iter().rev() {
+        let half = cur.len() / 2;
+        for j in 0..half {
+            let (a, b) = (cur[2 * j], cur[2 * j + 1]);
+            cur[j] = a + *ri * (b - a);
+        }
+        cur.truncate(half);
+    }
+    cur.first().copied().unwrap_or_else(F::zero)
+}
+
+/// `x mod p` for a signed `x`.
+pub fn field_from_i64<F: PrimeField>(x: i64) -> F {
+    if x >= 0 {
+        F::from(x as u64)
+    } else {
+        -F::from(x.unsigned_abs())
+    }
+}
+
+/// `x mod p` for a signed 128-bit `x`.
+pub fn field_from_i128<F: PrimeField>(x: i128) -> F {
+    if x >= 0 {
+        F::from(x as u128)
+    } else {
+        -F::from(x.unsigned_abs())
+    }
+}
