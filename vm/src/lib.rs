@@ -10,5 +10,6 @@
 pub mod table;
 
 pub use table::{
-    dense_mle, Combine, Decomposition, Domain, Subtable, Table, TableError, TableId, TableMle,
+    dense_mle, Combine, Decomposition, Domain, Reference, Subtable, Table, TableError, TableId,
+    TableMle,
 };

@@ -231,6 +231,15 @@ impl Decomposition {
     }
 }
 
+/// An approximation's f64 reference and its tolerance.
+#[derive(Clone, Copy, Debug)]
+pub struct Reference {
+    /// The real function at the decoded operands, in the table's output units.
+    pub f: fn(&[f64]) -> f64,
+    /// Largest allowed `|eval − f|`.
+    pub tolerance: f64,
+}
+
 /// The reference semantics of a lookup table: what the executor needs.
 pub trait Table: Send + Sync + std::fmt::Debug {
     fn id(&self) -> TableId;
@@ -243,7 +252,7 @@ pub trait Table: Send + Sync + std::fmt::Debug {
     fn decomposition(&self) -> Decomposition;
     /// For approximations of a real function: the f64 reference at the operands, and the largest
     /// allowed `|eval − reference|`. `None` for exact integer tables.
-    fn reference(&self) -> Option<(fn(&[f64]) -> f64, f64)> {
+    fn reference(&self) -> Option<Reference> {
         None
     }
 }
