@@ -11,5 +11,6 @@ pub mod transcript;
 
 pub use field::F;
 pub use transcript::Transcript;
+pub mod lookup;
 pub mod sumcheck;
 pub mod verify;

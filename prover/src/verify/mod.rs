@@ -3,9 +3,11 @@
 //! panics, whatever bytes it is given.
 
 pub mod codec;
+pub mod lookup;
 pub mod sumcheck;
 
 pub use codec::DecodeError;
+pub use lookup::{verify_lookups, LookupError, LookupOutput, LookupProof, LookupStatement};
 pub use sumcheck::{
     verify_sumcheck, ClaimReduction, ProductClaim, SumcheckClaim, SumcheckError, Term,
 };
