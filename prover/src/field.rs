@@ -68,3 +68,117 @@ mod tests {
         assert_eq!(to_i64(&-big), None);
     }
 }
+
+/// Delayed modular reduction: accumulates `Σ a_i · b_i` as a plain 576-bit integer of Montgomery
+/// representations and reduces once at the end. A Montgomery multiplication is a 4×4-limb product
+/// plus a reduction of about the same cost; in an inner loop of `n` products this pays `n`
+/// products and one reduction instead of `n` of each.
+///
+/// Invariant: at most `2^60` products are accumulated (each is below `p² < 2^508`, the
+/// accumulator holds 576 bits).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MulAcc {
+    limbs: [u64; 9],
+}
+
+impl MulAcc {
+    pub fn new() -> Self {
+        MulAcc::default()
+    }
+
+    /// `self += a · b` (unreduced).
+    #[inline(always)]
+    pub fn add_mul(&mut self, a: &F, b: &F) {
+        let (x, y) = (&a.0 .0, &b.0 .0);
+        let mut prod = [0u64; 8];
+        for i in 0..4 {
+            let mut carry = 0u128;
+            for j in 0..4 {
+                let t = x[i] as u128 * y[j] as u128 + prod[i + j] as u128 + carry;
+                prod[i + j] = t as u64;
+                carry = t >> 64;
+            }
+            prod[i + 4] = carry as u64;
+        }
+        let mut carry = 0u128;
+        for (acc, p) in self.limbs.iter_mut().zip(prod.iter().chain(std::iter::once(&0))) {
+            let t = *acc as u128 + *p as u128 + carry;
+            *acc = t as u64;
+            carry = t >> 64;
+        }
+    }
+
+    /// Merges another accumulator.
+    pub fn add(&mut self, other: &MulAcc) {
+        let mut carry = 0u128;
+        for (acc, o) in self.limbs.iter_mut().zip(other.limbs) {
+            let t = *acc as u128 + o as u128 + carry;
+            *acc = t as u64;
+            carry = t >> 64;
+        }
+    }
+
+    /// `Σ a_i · b_i` as a field element.
+    pub fn reduce(&self) -> F {
+        // The accumulator T equals Σ (a_i R)(b_i R) = (Σ a_i b_i) R² as an integer. Write
+        // T = L + H·2^256 with H = H_lo + h·2^256. As Montgomery representations, [L] has value
+        // L·R⁻¹ and [H_lo] value H_lo·R⁻¹, so
+        // Σ a_i b_i = T·R⁻² = [L]·[1] + [H_lo] + h, where [1] (representation 1) has value R⁻¹.
+        let lo = reduce_limbs([self.limbs[0], self.limbs[1], self.limbs[2], self.limbs[3]]);
+        let hi = reduce_limbs([self.limbs[4], self.limbs[5], self.limbs[6], self.limbs[7]]);
+        let one_repr = F::new_unchecked(ark_ff::BigInt([1, 0, 0, 0]));
+        lo * one_repr + hi + F::from(self.limbs[8])
+    }
+}
+
+/// The field element whose Montgomery representation is `limbs mod p`.
+fn reduce_limbs(mut limbs: [u64; 4]) -> F {
+    let modulus = <F as PrimeField>::MODULUS.0;
+    // limbs < 2^256 < 6p: at most five subtractions.
+    while geq(&limbs, &modulus) {
+        let mut borrow = 0u128;
+        for (l, m) in limbs.iter_mut().zip(modulus) {
+            let t = (*l as u128).wrapping_sub(m as u128).wrapping_sub(borrow);
+            *l = t as u64;
+            borrow = (t >> 127) & 1;
+        }
+    }
+    F::new_unchecked(ark_ff::BigInt(limbs))
+}
+
+fn geq(a: &[u64; 4], b: &[u64; 4]) -> bool {
+    for i in (0..4).rev() {
+        if a[i] != b[i] {
+            return a[i] > b[i];
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod mulacc_tests {
+    use super::*;
+    use ark_std::UniformRand;
+
+    #[test]
+    fn delayed_reduction_matches_field_arithmetic() {
+        let mut rng = ark_std::test_rng();
+        for n in [0usize, 1, 2, 7, 1000] {
+            let a: Vec<F> = (0..n).map(|_| F::rand(&mut rng)).collect();
+            let b: Vec<F> = (0..n).map(|_| F::rand(&mut rng)).collect();
+            let mut acc = MulAcc::new();
+            a.iter().zip(&b).for_each(|(x, y)| acc.add_mul(x, y));
+            assert_eq!(acc.reduce(), a.iter().zip(&b).map(|(x, y)| *x * y).sum::<F>());
+        }
+        // Extreme representations: p − 1 squared many times.
+        let m = -F::from(1u64);
+        let mut acc = MulAcc::new();
+        let mut other = MulAcc::new();
+        for _ in 0..5000 {
+            acc.add_mul(&m, &m);
+            other.add_mul(&m, &F::from(3u64));
+        }
+        acc.add(&other);
+        assert_eq!(acc.reduce(), F::from(5000u64) + F::from(5000u64) * m * F::from(3u64));
+    }
+}

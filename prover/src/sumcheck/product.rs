@@ -8,13 +8,15 @@
 //!   the claim;
 //! - small-value first round: while every polynomial is still compact the products are exact
 //!   `i128` arithmetic, converted to the field once per product;
+//! - delayed reduction: the inner sum over `e_in` accumulates unreduced 576-bit products
+//!   ([`MulAcc`]) and reduces once per outer index;
 //! - rayon over the outer (`e_out`) index, with per-task scratch and no per-element allocation.
 
 use ark_ff::{AdditiveGroup, Field, One, Zero};
 use rayon::prelude::*;
 
 use super::{from_evals_and_leading, SumcheckInstance, MAX_DEGREE};
-use crate::field::{from_i128, F};
+use crate::field::{from_i128, MulAcc, F};
 use crate::poly::{MultilinearPoly, SplitEq, UniPoly};
 use crate::verify::sumcheck::{ProductClaim, Term};
 
@@ -116,6 +118,7 @@ impl ProductSumcheck {
         // For one outer index: the e_in-weighted inner sum over its block of pairs.
         let block = |start: usize, len: usize, e_in: Option<&[F]>, scratch: &mut Scratch| {
             scratch.acc.iter_mut().for_each(|a| *a = F::zero());
+            scratch.uacc.iter_mut().for_each(|a| *a = MulAcc::new());
             for off in 0..len {
                 let j = start + off;
                 let w = e_in.map(|e| e[off]);
@@ -123,6 +126,11 @@ impl ProductSumcheck {
                     self.pair_small(j, np, need_one, w, scratch);
                 } else {
                     self.pair_field(j, np, need_one, w, scratch);
+                }
+            }
+            if e_in.is_some() {
+                for (a, u) in scratch.acc.iter_mut().zip(&scratch.uacc) {
+                    *a += u.reduce();
                 }
             }
         };
@@ -222,13 +230,16 @@ impl ProductSumcheck {
             vals[np - 1] = d;
         }
         for (t, term) in self.terms.iter().enumerate() {
-            let acc = &mut s.acc[t * np..(t + 1) * np];
-            for (p, slot) in acc.iter_mut().enumerate() {
+            for p in 0..np {
                 let mut prod = s.vals[term.factors[0]][p];
                 for &f in &term.factors[1..] {
                     prod *= s.vals[f][p];
                 }
-                *slot += w.map_or(prod, |w| w * prod);
+                match w {
+                    // Delayed reduction: the e_in weight's product is reduced once per block.
+                    Some(w) => s.uacc[t * np + p].add_mul(&w, &prod),
+                    None => s.acc[t * np + p] += prod,
+                }
             }
         }
     }
@@ -256,15 +267,17 @@ impl ProductSumcheck {
             vals[np - 1] = d;
         }
         for (t, term) in self.terms.iter().enumerate() {
-            let acc = &mut s.acc[t * np..(t + 1) * np];
-            for (p, slot) in acc.iter_mut().enumerate() {
+            for p in 0..np {
                 let mut prod = s.ivals[term.factors[0]][p];
                 for &f in &term.factors[1..] {
                     prod *= s.ivals[f][p];
                 }
                 if prod != 0 {
                     let v = from_i128(prod);
-                    *slot += w.map_or(v, |w| w * v);
+                    match w {
+                        Some(w) => s.uacc[t * np + p].add_mul(&w, &v),
+                        None => s.acc[t * np + p] += v,
+                    }
                 }
             }
         }
@@ -276,6 +289,8 @@ struct Scratch {
     vals: Vec<[F; MAX_POINTS]>,
     ivals: Vec<[i128; MAX_POINTS]>,
     acc: Vec<F>,
+    /// Unreduced `e_in`-weighted sums, folded into `acc` at the end of a block.
+    uacc: Vec<MulAcc>,
 }
 
 impl Scratch {
@@ -284,6 +299,7 @@ impl Scratch {
             vals: vec![[F::zero(); MAX_POINTS]; polys],
             ivals: vec![[0; MAX_POINTS]; polys],
             acc: vec![F::zero(); acc],
+            uacc: vec![MulAcc::new(); acc],
         }
     }
 }
