@@ -17,7 +17,7 @@ pub mod tables;
 #[cfg(test)]
 mod battery;
 
-pub use registry::{kinds, table_by_id, Kind};
+pub use registry::{kinds, table_by_id, BoxedTable, Kind};
 pub use tables::{
     Clamp, DenseTable, Equal, LessThan, RangeCheck, Relu, Rounding, Shift, StdlibError,
 };

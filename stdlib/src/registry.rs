@@ -19,13 +19,16 @@ use crate::tables::{
     Shift, StdlibError,
 };
 
+/// A table built by the registry, as the prover and verifier see it.
+pub type BoxedTable<F> = Box<dyn TableMle<F>>;
+
 /// One table kind.
 pub struct Kind<F> {
     /// The kind byte of its ids.
     pub id: u8,
     pub name: &'static str,
     /// Builds the table from its parameter bytes (the low three bytes of its id).
-    pub make: fn([u8; 3]) -> Result<Box<dyn TableMle<F>>, StdlibError>,
+    pub make: fn([u8; 3]) -> Result<BoxedTable<F>, StdlibError>,
     /// Parameters the shared battery tests; at least one at 8-bit address width.
     pub examples: &'static [[u8; 3]],
 }
@@ -33,7 +36,7 @@ pub struct Kind<F> {
 /// `Box`es a freshly built table (a helper so each registry line stays one line).
 fn boxed<F: PrimeField, T: TableMle<F> + 'static>(
     t: Result<T, StdlibError>,
-) -> Result<Box<dyn TableMle<F>>, StdlibError> {
+) -> Result<BoxedTable<F>, StdlibError> {
     Ok(Box::new(t?))
 }
 
@@ -66,7 +69,7 @@ pub fn kind<F: PrimeField>(id: u8) -> Option<&'static Kind<F>> {
 
 /// Rebuilds the table `id` names. `UnknownKind` for an unlisted kind, `ProgramLocal` for dense
 /// tables (the program resolves those), `BadParams`/`Table` for parameters the kind refuses.
-pub fn table_by_id<F: PrimeField>(id: TableId) -> Result<Box<dyn TableMle<F>>, StdlibError> {
+pub fn table_by_id<F: PrimeField>(id: TableId) -> Result<BoxedTable<F>, StdlibError> {
     let k = kind::<F>(id.kind()).ok_or(StdlibError::UnknownKind { kind: id.kind() })?;
     let [_, a, b, c] = id.0.to_be_bytes();
     (k.make)([a, b, c])
