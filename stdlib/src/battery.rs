@@ -84,10 +84,16 @@ fn check_decomposition_shape(t: &dyn TableMle<Fr>) {
             assert_eq!(dense_mle::<Fr>(&s.values, &r), field_from_i64(e), "{name}/{}", s.name);
         }
     }
+    let mut read = vec![false; dec.subtables.len()];
     for (_, factors) in dec.combine.terms() {
         for &f in factors {
             assert!(f < dec.subtables.len(), "{name}: g reads subtable {f}, which does not exist");
+            read[f] = true;
         }
+    }
+    // An unread subtable is not wrong, but the prover would pay to read it for nothing.
+    for (s, read) in dec.subtables.iter().zip(read) {
+        assert!(read, "{name}: g never reads subtable {}@{}", s.name, s.chunk);
     }
 }
 

@@ -22,7 +22,8 @@ use ark_ff::PrimeField;
 use atlas_vm::{Combine, Decomposition, Domain, Subtable, Table, TableId, TableMle};
 
 use super::{
-    bit, check_range, check_unused, pow2, weighted_bits, Chunks, StdlibError, MAX_OPERAND_BITS,
+    bit, check_range, check_unused, pow2, prune, weighted_bits, Chunks, StdlibError,
+    MAX_OPERAND_BITS,
 };
 
 /// Stable kind id (see [`crate::registry`]). Parameters: `[from, to, 0]`.
@@ -80,9 +81,9 @@ impl Table for Clamp {
 
     /// Per chunk `c`, over the chunk's share of the high bits: `zero_c` / `one_c` (those bits all
     /// 0 / all 1), and over its share of the low bits: `low_c`. Chunk 0 folds the top bit in:
-    /// `pos_zero` (`p = 1` and zero), `neg_one` (`p = 0` and one), plus `sign` (`p`). Then
+    /// `pos_zero` (`p = 1` and zero), `neg_one` (`p = 0` and one), plus `nonneg` (`p`). Then
     /// `PZ = pos_zero · Π zero_c`, `NO = neg_one · Π one_c`, `L = Σ 2^(k(d-1-c)) · low_c`, and
-    /// `g = L·(PZ + NO) − (M−1)·PZ + (2M−1)·sign − M`: degree `1 +` the number of chunks that hold
+    /// `g = L·(PZ + NO) − (M−1)·PZ + (2M−1)·nonneg − M`: degree `1 +` the number of chunks that hold
     /// high bits (at most `d + 1`; 2 at 8-bit width, 5 for `clamp_s32_s8`).
     fn decomposition(&self) -> Decomposition {
         let ch = self.chunks;
@@ -92,7 +93,7 @@ impl Table for Clamp {
         let top = 1u64 << (ch.k - 1);
         let h0 = ch.mask(0, is_high);
         let mut subtables = vec![
-            Subtable { name: "sign", chunk: 0, values: ch.entries(|v| bit(v & top != 0)) },
+            Subtable { name: "nonneg", chunk: 0, values: ch.entries(|v| bit(v & top != 0)) },
             Subtable {
                 name: "pos_zero",
                 chunk: 0,
@@ -135,6 +136,8 @@ impl Table for Clamp {
         let half = i128::from(self.half());
         let combine = low * (pz.clone() + no) - (half - 1) * pz + (2 * half - 1) * Combine::var(0)
             - Combine::constant(half);
+        // At `to = 1` (`M = 1`, no low bits) `g` is `nonneg − 1` and the other subtables go unread.
+        let (subtables, combine) = prune(subtables, combine);
         Decomposition { chunk_bits: ch.k, num_chunks: ch.d, subtables, combine }
     }
 }

@@ -10,7 +10,7 @@ use ark_ff::PrimeField;
 use atlas_vm::table::deinterleave;
 use atlas_vm::{Combine, Decomposition, Domain, Subtable, Table, TableId, TableMle};
 
-use super::{bit, check_range, check_unused, Chunks, StdlibError, MAX_OPERAND_BITS};
+use super::{bit, check_range, check_unused, prune, Chunks, StdlibError, MAX_OPERAND_BITS};
 
 /// Stable kind id (see [`crate::registry`]). Parameters: `[bits, signed, 0]`.
 pub const KIND: u8 = 5;
@@ -107,8 +107,7 @@ impl Table for LessThan {
     }
 
     /// Per chunk `lt_c` and `eq_c`; `g = lt_0 + eq_0·lt_1 + eq_0·eq_1·lt_2 + …`, degree `d`
-    /// (1 at 4-bit operands, 8 at 32-bit). The last chunk's `eq` is not read by `g` but kept so
-    /// every chunk has the same pair of subtables.
+    /// (1 at 4-bit operands, 8 at 32-bit); the last chunk needs no `eq`.
     fn decomposition(&self) -> Decomposition {
         let ch = self.chunks;
         let subtables = pair_subtables(ch, true);
@@ -118,6 +117,8 @@ impl Table for LessThan {
             combine = combine + prefix.clone() * Combine::var(2 * c);
             prefix = prefix * Combine::var(2 * c + 1);
         }
+        // The last chunk's `eq` is never read.
+        let (subtables, combine) = prune(subtables, combine);
         Decomposition { chunk_bits: ch.k, num_chunks: ch.d, subtables, combine }
     }
 }

@@ -23,7 +23,7 @@ pub use relu::Relu;
 pub use shift::{Rounding, Shift};
 
 use ark_ff::PrimeField;
-use atlas_vm::{Decomposition, TableError};
+use atlas_vm::{Combine, Decomposition, Subtable, TableError};
 
 /// Why a table cannot be built or named.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,4 +134,44 @@ pub(crate) fn weighted_bits<F: PrimeField>(r: &[F]) -> F {
 /// `x` as a bool-valued table entry.
 pub(crate) fn bit(b: bool) -> i64 {
     i64::from(b)
+}
+
+/// Drops subtables that `combine` does not read (the prover would pay to read them for nothing)
+/// and renumbers the rest.
+pub(crate) fn prune(subtables: Vec<Subtable>, combine: Combine) -> (Vec<Subtable>, Combine) {
+    let mut used = vec![false; subtables.len()];
+    for (_, factors) in combine.terms() {
+        for &f in factors {
+            used[f] = true;
+        }
+    }
+    let mut renumber = vec![usize::MAX; subtables.len()];
+    let mut kept = Vec::new();
+    for (i, s) in subtables.into_iter().enumerate() {
+        if used[i] {
+            renumber[i] = kept.len();
+            kept.push(s);
+        }
+    }
+    let mut out = Combine::constant(combine.constant_term());
+    for (c, factors) in combine.terms() {
+        out =
+            out + factors.iter().fold(Combine::constant(c), |t, &f| t * Combine::var(renumber[f]));
+    }
+    (kept, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_drops_unread_subtables_and_renumbers() {
+        let sub = |name| Subtable { name, chunk: 0, values: vec![0, 1] };
+        let g = Combine::constant(3) + 2 * (Combine::var(0) * Combine::var(2)) - Combine::var(2);
+        let (kept, h) = prune(vec![sub("a"), sub("b"), sub("c")], g);
+        assert_eq!(kept.iter().map(|s| s.name).collect::<Vec<_>>(), ["a", "c"]);
+        let want = Combine::constant(3) + 2 * (Combine::var(0) * Combine::var(1)) - Combine::var(1);
+        assert_eq!(h, want);
+    }
 }

@@ -51,14 +51,14 @@ impl Table for Relu {
         x.max(0)
     }
 
-    /// Subtables: `sign` (chunk 0's top bit, 1 for `x ≥ 0`), `low` (chunk 0 without its top bit)
-    /// and `identity` on every other chunk; `g = sign · (2^(k(d-1))·low + Σ_{c≥1} 2^(k(d-1-c))·id_c)`,
+    /// Subtables: `nonneg` (chunk 0's top bit, 1 for `x ≥ 0`), `low` (chunk 0 without its top bit)
+    /// and `identity` on every other chunk; `g = nonneg · (2^(k(d-1))·low + Σ_{c≥1} 2^(k(d-1-c))·id_c)`,
     /// degree 2.
     fn decomposition(&self) -> Decomposition {
         let ch = self.chunks;
         let top = ch.k - 1;
         let mut subtables = vec![
-            Subtable { name: "sign", chunk: 0, values: ch.entries(|v| (v >> top) as i64) },
+            Subtable { name: "nonneg", chunk: 0, values: ch.entries(|v| (v >> top) as i64) },
             Subtable {
                 name: "low",
                 chunk: 0,
