@@ -12,6 +12,9 @@ use rand_chacha::ChaCha20Rng;
 
 /// Largest address width checked exhaustively (every address; the MLE against the dense MLE).
 const EXHAUSTIVE_BITS: u32 = 10;
+/// Largest width at which multi-chunk tables (cheap MLEs) are still checked at every address, so
+/// the cross-chunk logic of the decompositions is covered exhaustively at 2 chunks of 8 bits.
+const EXHAUSTIVE_CHUNKED_BITS: u32 = 16;
 /// Random addresses per table at full width.
 const SAMPLES: usize = 2000;
 /// Random addresses for a wide one-chunk (dense) table, whose MLE costs `O(2^16)` per evaluation.
@@ -24,14 +27,13 @@ pub(crate) fn check_table(t: &dyn TableMle<Fr>) {
     let mut rng = ChaCha20Rng::seed_from_u64(0x7ab1e ^ u64::from(t.id().0));
     let n = t.domain().address_bits();
     check_decomposition_shape(t);
-    let addresses: Vec<u64> = if n <= EXHAUSTIVE_BITS {
+    let dec = t.decomposition();
+    let chunked = dec.num_chunks > 1;
+    let addresses: Vec<u64> = if n <= EXHAUSTIVE_BITS || (chunked && n <= EXHAUSTIVE_CHUNKED_BITS) {
         (0..1u64 << n).collect()
     } else {
-        let dec = t.decomposition();
-        let count = if dec.num_chunks == 1 { DENSE_SAMPLES } else { SAMPLES };
-        sample_addresses(n, count, &mut rng)
+        sample_addresses(n, if chunked { SAMPLES } else { DENSE_SAMPLES }, &mut rng)
     };
-    let dec = t.decomposition();
     for &a in &addresses {
         let v = t.eval(a);
         assert_eq!(dec.eval(a), i128::from(v), "{name}: decomposition at address {a:#x}");

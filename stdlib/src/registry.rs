@@ -51,8 +51,8 @@ impl<F: PrimeField> Registry<F> {
         Kind { id: relu::KIND, name: "relu", make: |p| boxed(Relu::from_params(p)), examples: &[[8, 0, 0], [1, 0, 0], [16, 0, 0], [32, 0, 0]] },
         Kind { id: clamp::KIND, name: "clamp", make: |p| boxed(Clamp::from_params(p)), examples: &[[8, 4, 0], [8, 1, 0], [8, 7, 0], [16, 8, 0], [32, 8, 0], [32, 16, 0]] },
         Kind { id: shift::KIND, name: "shift", make: |p| boxed(Shift::from_params(p)), examples: &[[8, 3, 0], [8, 3, 1], [8, 1, 1], [8, 7, 0], [8, 7, 1], [32, 8, 0], [32, 8, 1], [32, 16, 1], [16, 12, 1], [24, 1, 1]] },
-        Kind { id: compare::KIND, name: "lt", make: |p| boxed(LessThan::from_params(p)), examples: &[[4, 0, 0], [4, 1, 0], [3, 1, 0], [16, 1, 0], [32, 0, 0], [32, 1, 0]] },
-        Kind { id: equal::KIND, name: "eq", make: |p| boxed(Equal::from_params(p)), examples: &[[4, 0, 0], [4, 1, 0], [16, 0, 0], [32, 1, 0]] },
+        Kind { id: compare::KIND, name: "lt", make: |p| boxed(LessThan::from_params(p)), examples: &[[4, 0, 0], [4, 1, 0], [3, 1, 0], [8, 0, 0], [16, 1, 0], [32, 0, 0], [32, 1, 0]] },
+        Kind { id: equal::KIND, name: "eq", make: |p| boxed(Equal::from_params(p)), examples: &[[4, 0, 0], [4, 1, 0], [8, 1, 0], [16, 0, 0], [32, 1, 0]] },
         Kind { id: dense::KIND, name: "dense", make: |_| Err(StdlibError::ProgramLocal { kind: dense::KIND, name: "dense" }), examples: &[] },
     ];
 }
