@@ -1,4 +1,23 @@
-//! The standard primitives (rescale, ReLU, clamp, exp, GELU, …) as `atlas-vm` lookup tables, one
-//! file and one registry line each, and the `.atl` prelude built from them.
+//! The standard primitives (range check, ReLU, clamp, rescale, comparison, dense sampled
+//! functions, …) as `atlas-vm` lookup tables, one file and one registry line each, and (later) the
+//! `.atl` prelude built from them.
 //!
-//! Status: not built yet (issues "Lookup argument" and "The VM"); the crate is an empty placeholder.
+//! - [`tables`]: the table structs, each implementing [`atlas_vm::Table`] and
+//!   [`atlas_vm::TableMle`] for every prime field;
+//! - [`registry`]: the list of table kinds, and [`registry::table_by_id`] to rebuild a table from
+//!   its [`atlas_vm::TableId`];
+//! - the shared test battery (`battery.rs`, tests only) that every registered kind passes.
+//!
+//! Status: the first standard tables, the registry and the battery are built (issue "Lookup
+//! argument"); approximated tables (exp, GELU, …) and the `.atl` prelude are not built yet.
+
+pub mod registry;
+pub mod tables;
+
+#[cfg(test)]
+mod battery;
+
+pub use registry::{kinds, table_by_id, BoxedTable, Kind};
+pub use tables::{
+    Clamp, DenseTable, Equal, LessThan, RangeCheck, Relu, Rounding, Shift, StdlibError,
+};

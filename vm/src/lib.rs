@@ -10,6 +10,6 @@
 pub mod table;
 
 pub use table::{
-    dense_mle, Combine, Decomposition, Domain, Reference, Subtable, Table, TableError, TableId,
-    TableMle,
+    deinterleave, dense_mle, field_from_i128, field_from_i64, interleave, Combine, Decomposition,
+    Domain, Reference, Subtable, Table, TableError, TableId, TableMle,
 };

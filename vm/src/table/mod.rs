@@ -229,6 +229,19 @@ impl Decomposition {
         }
         (4..=8).rev().find(|k| bits % k == 0).ok_or(TableError::Unchunkable { bits })
     }
+
+    /// Chunk width for a [`Domain::Pair`] of two `operand_bits`-bit operands: like
+    /// [`Decomposition::chunk_bits_for`] on the `2·operand_bits`-bit address, but always even, so
+    /// that every chunk holds whole `(x_i, y_i)` bit pairs (per-chunk comparison subtables need
+    /// both operands' bits). An odd width such as the 7 that `chunk_bits_for(14)` picks would split
+    /// a pair across two chunks.
+    pub fn chunk_bits_for_pair(operand_bits: u32) -> Result<u32, TableError> {
+        let bits = 2 * operand_bits;
+        if bits <= 8 {
+            return Ok(bits.max(2));
+        }
+        [8, 6, 4].into_iter().find(|k| bits % k == 0).ok_or(TableError::Unchunkable { bits })
+    }
 }
 
 /// An approximation's f64 reference and its tolerance.
@@ -294,5 +307,35 @@ pub fn field_from_i128<F: PrimeField>(x: i128) -> F {
         F::from(x as u128)
     } else {
         -F::from(x.unsigned_abs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_chunks_hold_whole_bit_pairs() {
+        // 7-bit operands: `chunk_bits_for(14)` picks 7, which splits a pair; the pair rule refuses.
+        assert_eq!(Decomposition::chunk_bits_for(14), Ok(7));
+        assert_eq!(
+            Decomposition::chunk_bits_for_pair(7),
+            Err(TableError::Unchunkable { bits: 14 })
+        );
+        // 21-bit operands: 42 = 6 · 7, so the pair rule takes 6 where the plain rule takes 7.
+        assert_eq!(Decomposition::chunk_bits_for(42), Ok(7));
+        assert_eq!(Decomposition::chunk_bits_for_pair(21), Ok(6));
+        for (bits, k) in [(1, 2), (3, 6), (4, 8), (8, 8), (9, 6), (16, 8), (32, 8)] {
+            assert_eq!(Decomposition::chunk_bits_for_pair(bits), Ok(k), "{bits}-bit operands");
+        }
+    }
+
+    #[test]
+    fn interleave_round_trips_msb_first() {
+        // x = 0b10, y = 0b01 → x_0 y_0 x_1 y_1 = 1 0 0 1.
+        assert_eq!(interleave(0b10, 0b01, 2), 0b1001);
+        for (x, y) in [(0u64, 0u64), (0xdead_beef, 0x1234_5678), (u32::MAX as u64, 7)] {
+            assert_eq!(deinterleave(interleave(x, y, 32), 32), (x, y));
+        }
     }
 }
