@@ -17,7 +17,7 @@ use crate::poly::UniPoly;
 use crate::transcript::Transcript;
 
 /// Largest round-polynomial degree the engine supports.
-pub const MAX_DEGREE: usize = 8;
+pub const MAX_DEGREE: usize = 16;
 
 /// The prover's side of one sumcheck instance.
 pub trait SumcheckInstance: Send {
