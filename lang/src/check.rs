@@ -222,7 +222,12 @@ impl Checker<'_> {
             ),
             _ => {}
         }
-        for child in children(&self.ast.exprs[id]) {
+        let children = match &self.ast.exprs[id] {
+            // The `if` is reported as a whole; its condition's comparison is part of that error.
+            Expr::If { then, else_, .. } => vec![*then, *else_],
+            expr => children(expr),
+        };
+        for child in children {
             self.tensor_expr(child);
         }
     }

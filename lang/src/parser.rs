@@ -197,13 +197,14 @@ fn describe_expected(expected: &[String]) -> String {
 fn syntax_diagnostic(file: FileId, eof: usize, error: ParseError<usize, Token, ()>) -> Diagnostic {
     match error {
         ParseError::UnrecognizedToken { token: (l, token, r), expected } => {
+            let comparison_allowed = expected.iter().any(|e| e == "\"<\"");
             let expected = describe_expected(&expected);
             let mut diag = Diagnostic::error(
                 codes::UNEXPECTED_TOKEN,
                 format!("expected {expected}, found {}", token.describe()),
             )
             .with_primary(Span::new(file, l, r), format!("expected {expected}"));
-            diag.help = token_help(&token);
+            diag.help = token_help(&token, comparison_allowed);
             diag
         }
         ParseError::ExtraToken { token: (l, token, r) } => Diagnostic::error(
@@ -236,8 +237,13 @@ fn syntax_diagnostic(file: FileId, eof: usize, error: ParseError<usize, Token, (
 }
 
 /// A hint for tokens that usually come from another language's habits.
-fn token_help(token: &Token) -> Option<String> {
+fn token_help(token: &Token, comparison_allowed: bool) -> Option<String> {
     match token {
+        Token::EqEq | Token::Ne | Token::Lt | Token::Le | Token::Gt | Token::Ge
+            if !comparison_allowed =>
+        {
+            Some("comparisons do not chain: write `a < b` once, and nest `if`s for ranges".into())
+        }
         Token::Semi => {
             Some("`.atl` has no semicolons: a statement ends where its expression ends".to_string())
         }

@@ -26,12 +26,17 @@ pub fn print(ast: &Ast) -> String {
     let mut out = String::new();
     let mut previous: Option<ItemId> = None;
     for &item in &ast.items {
-        // Consecutive imports form one block; every other item is set off by a blank line.
-        let both_imports = previous.is_some_and(|p| {
-            matches!(ast.item(p), Item::Import { .. })
-                && matches!(ast.item(item), Item::Import { .. })
+        // Runs of imports, of consts and of type aliases form blocks; every other item is set off
+        // by a blank line.
+        let same_block = previous.is_some_and(|p| {
+            matches!(
+                (ast.item(p), ast.item(item)),
+                (Item::Import { .. }, Item::Import { .. })
+                    | (Item::Const { .. }, Item::Const { .. })
+                    | (Item::TypeAlias { .. }, Item::TypeAlias { .. })
+            )
         });
-        if previous.is_some() && !both_imports {
+        if previous.is_some() && !same_block {
             out.push('\n');
         }
         out.push_str(&print_item(ast, item));
@@ -341,7 +346,8 @@ impl Dumper<'_> {
         match ast.item(id) {
             Item::Import { .. } => {
                 let text = print_item(ast, id);
-                self.line(&format!("Import {}", text.trim_end()), Some(id));
+                let path = text.trim_end().trim_start_matches("import ");
+                self.line(&format!("Import {path}"), Some(id));
             }
             Item::Const { name, ty, value } => {
                 let ty = ty.map(|t| format!(": {}", self.ty(t))).unwrap_or_default();

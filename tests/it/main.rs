@@ -1,3 +1,4 @@
 //! Atlas's one integration-test binary: each module covers one concern across crates.
 
 mod deps;
+mod lang;
