@@ -35,3 +35,6 @@ pub use diagnostic::{codes, render, Diagnostic, Label, Severity};
 pub use parser::{parse, Parsed};
 pub use printer::{dump, print, same_tree};
 pub use span::{FileId, Sources, Span};
+
+#[cfg(test)]
+mod proptests;
