@@ -128,12 +128,6 @@ pub struct Ast {
     pub spans: Spans,
 }
 
-impl Default for FileId {
-    fn default() -> Self {
-        FileId(0)
-    }
-}
-
 /// The span of every node, keyed by the node's id.
 #[derive(Clone, Debug, Default)]
 pub struct Spans {

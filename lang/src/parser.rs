@@ -15,6 +15,7 @@ use crate::span::{FileId, Span};
     clippy::pedantic,
     clippy::nursery,
     clippy::unwrap_used,
+    clippy::allow_attributes_without_reason,
     unused_qualifications,
     unused_imports,
     unused_lifetimes,

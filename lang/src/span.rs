@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// A source file's index in a [`Sources`] set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 
 /// A half-open byte range `start..end` into the text of the file `file`.
