@@ -88,6 +88,7 @@ pub mod codes {
     // E02xx: syntax errors.
     pub const UNEXPECTED_TOKEN: &str = "E0201";
     pub const UNEXPECTED_EOF: &str = "E0202";
+    pub const NESTING_TOO_DEEP: &str = "E0203";
     // E03xx: well-formedness of the syntax tree, checked without resolving names.
     pub const LOOKUP_UNKNOWN_FUNCTION: &str = "E0301";
     pub const LOOKUP_ARITY: &str = "E0302";
@@ -111,6 +112,7 @@ pub mod codes {
         (INVALID_ESCAPE, "an unknown backslash escape in a string"),
         (UNEXPECTED_TOKEN, "a token the grammar does not allow here"),
         (UNEXPECTED_EOF, "the file ends in the middle of a declaration"),
+        (NESTING_TOO_DEEP, "expressions nested more deeply than the front end allows"),
         (LOOKUP_UNKNOWN_FUNCTION, "a lookup expression calls a function that is not a builtin"),
         (LOOKUP_ARITY, "a lookup builtin called with the wrong number of arguments"),
         (LOOKUP_FORBIDDEN_EXPR, "a lookup expression uses a tensor-level construct"),

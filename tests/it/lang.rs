@@ -156,12 +156,23 @@ fn every_construct_parses_to_the_snapshot_tree() {
     }
 }
 
+/// [`DIAGNOSTICS`] plus cases whose source is easier to generate than to write out.
+fn diagnostic_cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
+    let mut cases: Vec<_> = DIAGNOSTICS
+        .iter()
+        .map(|(name, source, codes)| (*name, source.to_string(), codes.to_vec()))
+        .collect();
+    let too_deep = format!("const A = {}x\n", "-".repeat(atlas_lang::parser::MAX_EXPR_DEPTH));
+    cases.push(("nesting_too_deep", too_deep, vec!["E0203"]));
+    cases
+}
+
 #[test]
 fn every_diagnostic_renders_as_the_snapshot() {
-    for (name, source, expected) in DIAGNOSTICS {
-        let (parsed, rendered) = parse_named(source);
+    for (name, source, expected) in diagnostic_cases() {
+        let (parsed, rendered) = parse_named(&source);
         let found: Vec<&str> = parsed.diagnostics.iter().map(|d| d.code).collect();
-        assert_eq!(&found, expected, "{name}:\n{rendered}");
+        assert_eq!(found, expected, "{name}:\n{rendered}");
         let snapshot = format!("----- SOURCE\n{source}----- ERROR\n{rendered}");
         insta::assert_snapshot!(format!("error_{name}"), snapshot);
     }
@@ -171,7 +182,7 @@ fn every_diagnostic_renders_as_the_snapshot() {
 fn every_code_has_a_snapshot_case() {
     let registered: BTreeSet<&str> = codes::ALL.iter().map(|(code, _)| *code).collect();
     let exercised: BTreeSet<&str> =
-        DIAGNOSTICS.iter().flat_map(|(_, _, codes)| codes.iter().copied()).collect();
+        diagnostic_cases().into_iter().flat_map(|(_, _, codes)| codes).collect();
     assert_eq!(registered, exercised, "codes without a snapshot case, or cases with unknown codes");
     assert_eq!(registered.len(), codes::ALL.len(), "a code is registered twice");
 }
@@ -191,8 +202,8 @@ fn every_code_is_documented_in_errors_md() {
 
 #[test]
 fn a_diagnostic_says_expected_and_found() {
-    for (name, source, _) in DIAGNOSTICS {
-        let (parsed, _) = parse_named(source);
+    for (name, source, _) in diagnostic_cases() {
+        let (parsed, _) = parse_named(&source);
         for d in &parsed.diagnostics {
             assert!(d.message.starts_with("expected "), "{name}: {}", d.message);
             assert!(d.message.contains(", found "), "{name}: {}", d.message);
@@ -262,4 +273,66 @@ fn the_mlp_example_prints_canonically() {
         "print_mlp",
         format!("----- SOURCE\n{source}----- PRINTED\n{}", print(&parsed.ast))
     );
+}
+
+/// `atlasc check` is `atlas_compiler::check::check_file` plus printing; test its contract here.
+mod atlasc_check {
+    use super::repo_root;
+    use atlas_compiler::check::{check_file, check_source, MAX_SHOWN};
+
+    /// A scratch file unique to this test process.
+    fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("atlas-it-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).expect("temp dir is writable");
+        path
+    }
+
+    #[test]
+    fn a_valid_file_exits_0_with_nothing_on_stderr() {
+        for example in ["mlp.atl", "cnn.atl", "attention.atl", "swish.atl"] {
+            let report = check_file(&repo_root().join("examples").join(example), false);
+            assert_eq!((report.exit_code, report.stderr.as_str()), (0, ""), "{example}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_file_exits_1_with_every_error_rendered() {
+        let path = scratch("bad.atl", b"const A = (1\nconst B = 2 $\n");
+        let report = check_file(&path, false);
+        assert_eq!(report.exit_code, 1);
+        assert!(
+            report.stderr.contains("error[E0201]: expected `)`, found `const`"),
+            "{}",
+            report.stderr
+        );
+        assert!(report.stderr.contains("error[E0101]"), "{}", report.stderr);
+        assert!(report.stderr.contains(&format!("{}:2:1", path.display())), "{}", report.stderr);
+        assert!(report.stderr.ends_with("has 2 errors\n"), "{}", report.stderr);
+        assert!(!report.stderr.contains('\u{1b}'), "no colors when asked for none");
+        std::fs::remove_file(path).expect("scratch file removed");
+    }
+
+    #[test]
+    fn a_missing_or_binary_file_exits_2_naming_the_path() {
+        let missing = repo_root().join("examples/does-not-exist.atl");
+        let report = check_file(&missing, false);
+        assert_eq!(report.exit_code, 2);
+        assert!(report.stderr.contains("does-not-exist.atl"), "{}", report.stderr);
+
+        let binary = scratch("binary.atl", &[b'c', 0xff, 0xfe]);
+        let report = check_file(&binary, false);
+        assert_eq!(report.exit_code, 2);
+        assert!(report.stderr.contains("expected UTF-8 text"), "{}", report.stderr);
+        std::fs::remove_file(binary).expect("scratch file removed");
+    }
+
+    #[test]
+    fn a_flood_of_errors_is_cut_short_but_counted() {
+        let source = "$\n".repeat(MAX_SHOWN + 5);
+        let report = check_source("flood.atl", &source, false);
+        assert_eq!(report.exit_code, 1);
+        assert_eq!(report.stderr.matches("error[E0101]").count(), MAX_SHOWN);
+        assert!(report.stderr.contains("note: 5 more diagnostics not shown"), "{}", report.stderr);
+        assert!(report.stderr.ends_with(&format!("has {} errors\n", MAX_SHOWN + 5)));
+    }
 }

@@ -36,44 +36,13 @@ enum Command {
     Bench { model: PathBuf },
 }
 
-/// `atlasc check`: parse the file and report every diagnostic. Exit 0 with nothing on stderr when
-/// the file is valid; 1 when it has errors; 2 when it cannot be read.
+/// `atlasc check`: exit 0 with nothing on stderr when the file is valid; 1 when it has errors;
+/// 2 when it cannot be read.
 fn check(path: &Path) -> ExitCode {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(error) => {
-                eprintln!(
-                    "error: cannot check `{}`: it is not UTF-8 text (invalid byte at offset {})",
-                    path.display(),
-                    error.utf8_error().valid_up_to()
-                );
-                return ExitCode::from(2);
-            }
-        },
-        Err(error) => {
-            eprintln!("error: cannot read `{}`: {error}", path.display());
-            return ExitCode::from(2);
-        }
-    };
-    let mut sources = atlas_lang::Sources::new();
-    let file = sources.add(path.display().to_string(), text.as_str());
-    let parsed = atlas_lang::parse(file, &text);
-    if parsed.diagnostics.is_empty() {
-        return ExitCode::SUCCESS;
-    }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    eprint!("{}", atlas_lang::render(&parsed.diagnostics, &sources, color));
-    let errors = parsed.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors == 0 {
-        return ExitCode::SUCCESS;
-    }
-    eprintln!(
-        "error: `{}` has {errors} error{}",
-        path.display(),
-        if errors == 1 { "" } else { "s" }
-    );
-    ExitCode::from(1)
+    let report = atlas_compiler::check::check_file(path, color);
+    eprint!("{}", report.stderr);
+    ExitCode::from(report.exit_code)
 }
 
 /// A stage of the pipeline that does not exist yet: say so and fail, rather than pretend.
