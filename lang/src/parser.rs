@@ -181,7 +181,8 @@ impl Builder {
 const EXPRESSION_STARTS: &[&str] = &["Ident", "Int", "Float", "\"(\"", "\"[\"", "\"-\"", "\"if\""];
 
 /// Terminals that can start a type, likewise summarised as "a type".
-const TYPE_STARTS: &[&str] = &["Ident", "\"i8\"", "\"i16\"", "\"i32\"", "\"fix\"", "\"bf16\""];
+const TYPE_STARTS: &[&str] =
+    &["Ident", "\"i8\"", "\"i16\"", "\"i32\"", "\"fix\"", "\"bf16\"", "\"f8e4m3\""];
 
 /// Terminals that can start an item, summarised as "a declaration".
 const ITEM_STARTS: &[&str] =

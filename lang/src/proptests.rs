@@ -16,7 +16,10 @@ use crate::parser::parse_syntax;
 use crate::span::{FileId, Span};
 use crate::{parse, print, render, same_tree, Sources};
 
-const CASES: u32 = 256;
+/// 256 cases keeps the suite fast; set `PROPTEST_CASES` for a longer fuzzing run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+}
 
 /// Words the lexer reserves; generated identifiers avoid them.
 const KEYWORDS: &[&str] = &[
@@ -420,7 +423,7 @@ const SOUP: &[&str] = &[
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn printed_trees_parse_back_to_the_same_tree(items in proptest::collection::vec(item(), 0..4)) {
@@ -443,6 +446,66 @@ proptest! {
         words in proptest::collection::vec(proptest::sample::select(SOUP), 0..40)
     ) {
         let source = words.join(" ");
+        let parsed = parse_and_render(&source);
+        if parsed.diagnostics.is_empty() {
+            let printed = print(&parsed.ast);
+            let (reparsed, diagnostics) = parse_syntax(FileId(0), &printed);
+            prop_assert!(diagnostics.is_empty(), "{source}\n=>\n{printed}");
+            prop_assert!(same_tree(&parsed.ast, &reparsed), "{source}\n=>\n{printed}");
+        }
+    }
+}
+
+/// Valid programs to damage: error recovery matters most deep inside otherwise good code.
+const EXAMPLES: &[&str] = &[
+    include_str!("../../examples/mlp.atl"),
+    include_str!("../../examples/cnn.atl"),
+    include_str!("../../examples/attention.atl"),
+    include_str!("../../examples/swish.atl"),
+];
+
+/// One edit to a source text: delete a byte range, or insert a token spelling.
+#[derive(Clone, Debug)]
+enum Edit {
+    Delete { at: usize, len: usize },
+    Insert { at: usize, word: &'static str },
+}
+
+fn apply(source: &str, edits: &[Edit]) -> String {
+    let mut bytes = source.as_bytes().to_vec();
+    for edit in edits {
+        match *edit {
+            Edit::Delete { at, len } => {
+                let at = at % (bytes.len() + 1);
+                let end = (at + len).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            Edit::Insert { at, word } => {
+                let at = at % (bytes.len() + 1);
+                bytes.splice(at..at, format!(" {word} ").into_bytes());
+            }
+        }
+    }
+    // Byte edits can split the one non-ASCII character in the vocabulary; that is fine input too.
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn damaged_examples_never_panic_and_report_errors_in_place(
+        example in proptest::sample::select(EXAMPLES),
+        edits in proptest::collection::vec(
+            prop_oneof![
+                (any::<usize>(), 1usize..12).prop_map(|(at, len)| Edit::Delete { at, len }),
+                (any::<usize>(), proptest::sample::select(SOUP))
+                    .prop_map(|(at, word)| Edit::Insert { at, word }),
+            ],
+            1..4,
+        )
+    ) {
+        let source = apply(example, &edits);
         let parsed = parse_and_render(&source);
         if parsed.diagnostics.is_empty() {
             let printed = print(&parsed.ast);
