@@ -190,3 +190,44 @@ fn to_codespan(diagnostic: &Diagnostic) -> cs::Diagnostic<usize> {
         .with_labels(labels)
         .with_notes(notes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::FileId;
+
+    fn sample(sources: &mut Sources) -> Diagnostic {
+        let file = sources.add("a.atl", "const A = 1 $ 2\n");
+        Diagnostic::error(codes::UNEXPECTED_CHAR, "expected a token, found the character '$'")
+            .with_primary(Span::new(file, 12, 13), "here")
+            .with_help("remove it")
+    }
+
+    #[test]
+    fn plain_rendering_has_code_location_labels_and_help() {
+        let mut sources = Sources::new();
+        let diag = sample(&mut sources);
+        let text = render(&[diag], &sources, false);
+        assert!(text.starts_with("error[E0101]: expected a token"), "{text}");
+        assert!(text.contains("a.atl:1:13"), "{text}");
+        assert!(text.contains("^ here"), "{text}");
+        assert!(text.contains("= help: remove it"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+    }
+
+    #[test]
+    fn color_rendering_uses_ansi_escapes() {
+        let mut sources = Sources::new();
+        let diag = sample(&mut sources);
+        assert!(render(&[diag], &sources, true).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_span_outside_the_sources_still_renders_the_message() {
+        let sources = Sources::new();
+        let diag = Diagnostic::error(codes::UNEXPECTED_TOKEN, "expected `)`, found `;`")
+            .with_primary(Span::new(FileId(7), 0, 1), "here");
+        let text = render(&[diag], &sources, false);
+        assert!(text.contains("error[E0201]: expected `)`, found `;`"), "{text}");
+    }
+}

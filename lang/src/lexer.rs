@@ -37,6 +37,12 @@ pub enum Number {
     Float(f64),
 }
 
+/// The reserved words, each lexed as its own token (see [`Token`]); `docs/language.md` lists them.
+pub const KEYWORDS: &[&str] = &[
+    "import", "const", "type", "lookup", "model", "fn", "let", "param", "return", "if", "else",
+    "load", "random", "fix", "i8", "i16", "i32", "bf16", "f8e4m3",
+];
+
 /// The tokens of `.atl`. Whitespace and comments are skipped.
 #[derive(Logos, Clone, Debug, PartialEq)]
 #[logos(error = LexError)]
@@ -433,6 +439,16 @@ mod tests {
     fn comments_are_skipped_and_keywords_win_over_identifiers() {
         use Token::*;
         assert_eq!(kinds("let /* x */ lets // model\nfix"), vec![Let, Ident("lets".into()), Fix]);
+    }
+
+    #[test]
+    fn every_keyword_is_one_reserved_token() {
+        for keyword in KEYWORDS {
+            let tokens = kinds(keyword);
+            assert_eq!(tokens.len(), 1, "{keyword}");
+            assert!(!matches!(tokens[0], Token::Ident(_)), "`{keyword}` lexes as an identifier");
+            assert_eq!(tokens[0].to_string(), *keyword);
+        }
     }
 
     #[test]

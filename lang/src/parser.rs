@@ -48,14 +48,13 @@ impl Parsed {
 
 /// Lexes, parses and checks one file: the front end's entry point.
 pub fn parse(file: FileId, source: &str) -> Parsed {
-    let (mut ast, mut diagnostics) = parse_syntax(file, source);
+    let (ast, mut diagnostics) = parse_syntax(file, source);
     if diagnostics.is_empty() {
         // The structural checks read the whole tree; on a tree with error nodes they would only
         // add noise to the syntax errors.
         diagnostics.extend(crate::check::check(&ast));
     }
     diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.start, s.end)));
-    ast.file = file;
     Parsed { ast, diagnostics }
 }
 

@@ -21,12 +21,6 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
 }
 
-/// Words the lexer reserves; generated identifiers avoid them.
-const KEYWORDS: &[&str] = &[
-    "import", "const", "type", "lookup", "model", "fn", "let", "param", "return", "if", "else",
-    "load", "random", "fix", "i8", "i16", "i32", "bf16", "f8e4m3",
-];
-
 // ----- an owned tree that proptest can generate and shrink -----
 
 #[derive(Clone, Debug)]
@@ -80,7 +74,8 @@ enum GItem {
 }
 
 fn ident() -> impl Strategy<Value = String> {
-    "[a-zA-Z_][a-zA-Z0-9_]{0,5}".prop_filter("not a keyword", |s| !KEYWORDS.contains(&s.as_str()))
+    "[a-zA-Z_][a-zA-Z0-9_]{0,5}"
+        .prop_filter("not a keyword", |s| !crate::lexer::KEYWORDS.contains(&s.as_str()))
 }
 
 fn string_literal() -> impl Strategy<Value = String> {

@@ -336,3 +336,20 @@ mod atlasc_check {
         assert!(report.stderr.ends_with(&format!("has {} errors\n", MAX_SHOWN + 5)));
     }
 }
+
+#[test]
+fn the_language_reference_lists_every_keyword_and_lookup_builtin() {
+    let doc =
+        std::fs::read_to_string(repo_root().join("docs/language.md")).expect("docs/language.md");
+    let keyword_block = doc
+        .split("**Keywords**")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .expect("docs/language.md has a Keywords code block");
+    let documented: BTreeSet<&str> = keyword_block.split_whitespace().skip(1).collect();
+    let reserved: BTreeSet<&str> = atlas_lang::lexer::KEYWORDS.iter().copied().collect();
+    assert_eq!(documented, reserved, "keyword block of docs/language.md vs lexer::KEYWORDS");
+    for (name, _) in atlas_lang::check::LOOKUP_BUILTINS {
+        assert!(doc.contains(&format!("`{name}(")), "docs/language.md omits the builtin `{name}`");
+    }
+}
