@@ -239,14 +239,18 @@ fn describe_expected(expected: &[String]) -> String {
 fn syntax_diagnostic(file: FileId, eof: usize, error: ParseError<usize, Token, ()>) -> Diagnostic {
     match error {
         ParseError::UnrecognizedToken { token: (l, token, r), expected } => {
+            // A comparison where an expression could go on, but not with a comparison: a chain
+            // like `a < b < c`. (Inside `fix<16>` no operator is expected at all.)
+            let in_expression = expected.iter().any(|e| e == "\"+\"");
             let comparison_allowed = expected.iter().any(|e| e == "\"<\"");
+            let chained_comparison = in_expression && !comparison_allowed;
             let expected = describe_expected(&expected);
             let mut diag = Diagnostic::error(
                 codes::UNEXPECTED_TOKEN,
                 format!("expected {expected}, found {}", token.describe()),
             )
             .with_primary(Span::new(file, l, r), format!("expected {expected}"));
-            diag.help = token_help(&token, comparison_allowed);
+            diag.help = token_help(&token, chained_comparison);
             diag
         }
         ParseError::ExtraToken { token: (l, token, r) } => Diagnostic::error(
@@ -279,10 +283,10 @@ fn syntax_diagnostic(file: FileId, eof: usize, error: ParseError<usize, Token, (
 }
 
 /// A hint for tokens that usually come from another language's habits.
-fn token_help(token: &Token, comparison_allowed: bool) -> Option<String> {
+fn token_help(token: &Token, chained_comparison: bool) -> Option<String> {
     match token {
         Token::EqEq | Token::Ne | Token::Lt | Token::Le | Token::Gt | Token::Ge
-            if !comparison_allowed =>
+            if chained_comparison =>
         {
             Some("comparisons do not chain: write `a < b` once, and nest `if`s for ranges".into())
         }

@@ -103,6 +103,7 @@ const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
         "lookup f(x: i8) -> i8 = if 0 < x < 2 { 1 } else { 0 }\n",
         &["E0201"],
     ),
+    ("fix_without_fraction_bits", "type T = fix<16>\n", &["E0201"]),
     ("unexpected_eof", "model m(x: i8) -> i8 {\n    return x\n", &["E0202"]),
     ("lookup_unknown_function", "lookup swish(x: i8) -> i8 = x * sigmoid(x)\n", &["E0301"]),
     ("lookup_arity", "lookup f(x: i8) -> i8 = pow(x) + exp(x, 2)\n", &["E0302", "E0302"]),
