@@ -178,6 +178,11 @@ pub struct Param {
 }
 
 /// A top-level declaration.
+///
+/// Syntax errors are recovered from at two levels, declarations and statements, which is why
+/// only [`Item`] and [`Stmt`] have an `Error` variant: a broken expression or type takes its
+/// whole statement or declaration with it (recovering inside an expression would let the parser
+/// swallow the statements after it while looking for a closing bracket).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// `import std.nn.{relu, softmax}` (`names` is `Some`) or `import std.nn.relu` (`None`).
@@ -266,8 +271,6 @@ pub enum Expr {
         then: ExprId,
         else_: ExprId,
     },
-    /// An expression the parser could not make sense of; its syntax error has been reported.
-    Error,
 }
 
 /// A call argument; `name` is set for `name = value`.
@@ -357,8 +360,6 @@ pub enum TypeExpr {
     Named(NameId),
     /// `Act[1, 64]`: an element type (`elem` is `Elem` or `Named`) with a static shape.
     Tensor { elem: TypeId, dims: Vec<Dim> },
-    /// A type the parser could not make sense of; its syntax error has been reported.
-    Error,
 }
 
 /// One dimension of a tensor type.

@@ -245,7 +245,7 @@ impl Checker<'_> {
             .with_help(help.to_string())
         };
         match &self.ast.exprs[id] {
-            Expr::Int(_) | Expr::Float(_) | Expr::Name(_) | Expr::Error => {}
+            Expr::Int(_) | Expr::Float(_) | Expr::Name(_) => {}
             Expr::Neg(e) => self.lookup_expr(*e, false),
             Expr::Binary { op, lhs, rhs } => {
                 if *op == BinOp::MatMul {
@@ -352,7 +352,7 @@ impl Checker<'_> {
     /// An inline `param` value: a number, a negated number, or nested arrays of them.
     fn param_literal(&mut self, id: ExprId) {
         match &self.ast.exprs[id] {
-            Expr::Int(_) | Expr::Float(_) | Expr::Error => {}
+            Expr::Int(_) | Expr::Float(_) => {}
             Expr::Neg(e) if matches!(self.ast.exprs[*e], Expr::Int(_) | Expr::Float(_)) => {}
             Expr::Array(elems) => {
                 for &e in elems {
@@ -394,7 +394,7 @@ fn index_exprs(index: &IndexArg) -> Vec<ExprId> {
 /// The direct sub-expressions of an expression, in source order.
 pub fn children(expr: &Expr) -> Vec<ExprId> {
     match expr {
-        Expr::Int(_) | Expr::Float(_) | Expr::Name(_) | Expr::Error => Vec::new(),
+        Expr::Int(_) | Expr::Float(_) | Expr::Name(_) => Vec::new(),
         Expr::Neg(e) => vec![*e],
         Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
         Expr::Call { args, .. } => args.iter().map(|a| a.value).collect(),

@@ -172,7 +172,6 @@ pub fn print_type(ast: &Ast, id: TypeId) -> String {
                 .collect();
             format!("{}[{}]", print_type(ast, *elem), dims.join(", "))
         }
-        TypeExpr::Error => "/* syntax error */".to_string(),
     }
 }
 
@@ -274,7 +273,6 @@ fn write_expr(ast: &Ast, id: ExprId, min: u8, out: &mut String) {
                 out.push_str(" }");
             }
         }
-        Expr::Error => out.push_str("/* syntax error */"),
     }
     if parens {
         out.push(')');
@@ -493,7 +491,6 @@ impl Dumper<'_> {
                     d.expr(*else_);
                 });
             }
-            Expr::Error => self.line("ErrorExpr", some),
         }
     }
 }
