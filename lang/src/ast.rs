@@ -4,7 +4,7 @@
 //! refers to its children by id, so no lifetimes run through the tree and later passes can keep
 //! side tables keyed by the same ids. Spans are such a side table ([`Spans`]): node values carry no
 //! positions, which is what lets the printer's round-trip test compare trees "modulo spans" with a
-//! plain structural comparison ([`Ast::same_tree`]).
+//! plain structural comparison ([`crate::printer::same_tree`]).
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -76,7 +76,7 @@ impl Diagnostic {
 }
 
 /// Every diagnostic code the front end emits. `docs/errors.md` has a section per entry (a test
-/// checks that), so a new code is one constant, one line in [`ALL`], and one section there.
+/// checks that), so a new code is one constant, one line in [`codes::ALL`], and one section there.
 pub mod codes {
     // E01xx: lexical errors.
     pub const UNEXPECTED_CHAR: &str = "E0101";

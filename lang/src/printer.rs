@@ -1,9 +1,9 @@
 //! Two views of an [`Ast`]:
 //!
-//! - [`print`]: canonical `.atl` source. Parsing the output gives back the same tree (modulo
+//! - [`print()`]: canonical `.atl` source. Parsing the output gives back the same tree (modulo
 //!   spans); parentheses are inserted exactly where precedence needs them. This is what a
 //!   formatter and `atlasc import` (ONNX to `.atl`) build on.
-//! - [`dump`]: an indented tree, one node per line with its span, for snapshots and debugging.
+//! - [`dump()`]: an indented tree, one node per line with its span, for snapshots and debugging.
 //!   Without spans it is a faithful structural fingerprint, which is how [`same_tree`] compares
 //!   trees modulo spans.
 
