@@ -250,6 +250,18 @@ fn every_example_parses_without_diagnostics() {
 }
 
 #[test]
+fn every_example_parses_to_the_snapshot_tree() {
+    for path in examples() {
+        let source = std::fs::read_to_string(&path).expect("example is UTF-8");
+        let (parsed, rendered) = parse_named(&source);
+        assert!(parsed.diagnostics.is_empty(), "{}:\n{rendered}", path.display());
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let snapshot = format!("----- SOURCE\n{source}----- AST\n{}", dump(&parsed.ast, true));
+        insta::assert_snapshot!(format!("example_{stem}"), snapshot);
+    }
+}
+
+#[test]
 fn examples_round_trip_through_the_printer() {
     for path in examples() {
         let source = std::fs::read_to_string(&path).expect("example is UTF-8");
