@@ -3,5 +3,7 @@
 //!
 //! Pipeline position: the middle. It is the only crate that sees both `atlas-ir` and `atlas-vm`.
 //!
-//! Status: only the `atlasc` command-line surface exists; the compiler proper is built by the
-//! issues "Typed IR", "The VM" and "ONNX import".
+//! Status: the `atlasc` command-line surface exists, and [`check`] runs the front end; the
+//! compiler proper is built by the issues "Typed IR", "The VM" and "ONNX import".
+
+pub mod check;

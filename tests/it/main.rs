@@ -1,4 +1,5 @@
 //! Atlas's one integration-test binary: each module covers one concern across crates.
 
 mod deps;
+mod lang;
 mod lookup;

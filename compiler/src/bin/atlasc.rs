@@ -1,6 +1,7 @@
 //! `atlasc`: compile, run, prove and verify Atlas models.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -17,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse and type-check a model; report every error found.
+    /// Parse a model and report every error found (type checking arrives with the IR).
     Check { model: PathBuf },
     /// Print the typed IR of a model.
     Ir { model: PathBuf },
@@ -35,6 +36,15 @@ enum Command {
     Bench { model: PathBuf },
 }
 
+/// `atlasc check`: exit 0 with nothing on stderr when the file is valid; 1 when it has errors;
+/// 2 when it cannot be read.
+fn check(path: &Path) -> ExitCode {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let report = atlas_compiler::check::check_file(path, color);
+    eprint!("{}", report.stderr);
+    ExitCode::from(report.exit_code)
+}
+
 /// A stage of the pipeline that does not exist yet: say so and fail, rather than pretend.
 fn not_built(what: &str, issue: &str) -> ExitCode {
     eprintln!("error: `atlasc {what}` is not built yet (tracked by the issue \"{issue}\")");
@@ -44,7 +54,7 @@ fn not_built(what: &str, issue: &str) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match (cli.command, cli.model) {
-        (Some(Command::Check { .. }), _) => not_built("check", "The .atl language"),
+        (Some(Command::Check { model }), _) => check(&model),
         (Some(Command::Ir { .. }), _) => not_built("ir", "Typed IR"),
         (Some(Command::Asm { .. }), _) => not_built("asm", "The VM"),
         (Some(Command::Run { .. }), _) => not_built("run", "The VM"),
