@@ -2,7 +2,42 @@
 //! that returns a receipt, and a text form that round-trips.
 //!
 //! Pipeline position: between the front ends (`.atl`, ONNX) and the VM lowering, both in
-//! `atlas-compiler`. This crate depends on nothing else in the workspace; in particular it does not
-//! know the VM.
+//! `atlas-compiler`:
 //!
-//! Status: not built yet (issue "Typed IR"); the crate is an empty placeholder.
+//! ```text
+//! AST / ONNX ──compiler──▶ Program ──validate──▶ ProgramInfo ──compiler──▶ VM program
+//! ```
+//!
+//! This crate depends on nothing else in the workspace; in particular it does not know the VM, so
+//! tables are named by their stable numeric id ([`TableRef`]) and the compiler resolves them.
+//!
+//! - [`Program`] holds one arena of values (inputs, params, constants, nodes) in topological order
+//!   and one of tables; [`ValueId`] and [`TableHandle`] index them.
+//! - [`infer`] is the one typing function; [`ProgramBuilder`] types nodes with it.
+//! - [`validate`] checks every invariant, reports all errors, and returns [`ProgramInfo`], the
+//!   receipt lowering requires.
+//! - [`print`] and [`parse`] are the text form (`docs/ir.md` has the grammar); `parse(print(p))`
+//!   is `p` for every valid program.
+//!
+//! Status: IR, typing, validation, builder and text form are built (issue "Typed IR"). AST→IR and
+//! IR→VM lowering live in `atlas-compiler`.
+
+mod builder;
+mod infer;
+mod program;
+mod text;
+mod types;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use builder::{BuildError, ProgramBuilder};
+pub use infer::{bits_for, infer, Count, InferError};
+pub use program::{
+    is_identifier, Node, Op, ParamData, Program, ReduceKind, Rounding, TableHandle, TableRef,
+    Value, ValueDef, ValueId, Visibility,
+};
+pub use text::{parse, print, ParseError};
+pub use types::{num_elements, ElemType, TensorType, TypeError, MAX_BITS};
+pub use validate::{validate, LastUse, ProgramInfo, ValidationError, ValidationErrors, ValueRef};
