@@ -254,7 +254,9 @@ pub fn validate(program: &Program) -> Result<ProgramInfo<'_>, ValidationErrors> 
                         operands_ok &= type_ok[operand.index()];
                     }
                 }
-                if !operands_ok {
+                // A refused declared type is reported above; checking the op against it would
+                // only repeat that.
+                if !operands_ok || !type_ok[i] {
                     continue;
                 }
                 let types: Vec<&TensorType> =
