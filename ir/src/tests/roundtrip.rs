@@ -96,7 +96,7 @@ fn random_program(raw: &[u32]) -> Program {
         let name = if c.coin() { Some(fresh("c")) } else { None };
         b.constant(name.as_deref(), ty, data);
     }
-    for _ in 0..c.below(16) {
+    for _ in 0..c.below(24) {
         let n = b.program().values.len();
         let x = ValueId(c.below(n) as u32);
         let y = ValueId(c.below(n) as u32);
@@ -178,10 +178,33 @@ fn random_program(raw: &[u32]) -> Program {
             15 => Op::Lookup { table: relu },
             _ => Op::Lookup { table: lt },
         };
+        // Random pairs rarely fit: prefer a partner of a fitting shape (or type), so that most
+        // attempted nodes are built.
+        let fitting = |pred: &dyn Fn(&TensorType) -> bool| -> Vec<ValueId> {
+            b.program().ids().filter(|&v| pred(b.ty(v).unwrap())).collect()
+        };
+        let partner = |c: &mut Choices<'_>, pred: &dyn Fn(&TensorType) -> bool| {
+            let fit = fitting(pred);
+            if fit.is_empty() || c.below(4) == 0 {
+                y
+            } else {
+                c.pick(&fit)
+            }
+        };
         let operands = match &op {
-            Op::MatMul | Op::Add | Op::Sub | Op::Mul => vec![x, y],
+            Op::Add | Op::Sub | Op::Mul => vec![x, partner(c, &|t| t.shape == xt.shape)],
+            Op::MatMul => {
+                let k = xt.shape.last().copied();
+                vec![x, partner(c, &|t| t.rank() == 2 && Some(t.shape[0]) == k)]
+            }
             Op::Concat { .. } => vec![x; 1 + c.below(3)],
-            Op::Lookup { table } if *table == lt => vec![x, y],
+            Op::Lookup { table } if *table == lt => {
+                let i8s = |t: &TensorType| t.elem == ElemType::I8;
+                let x = partner(c, &i8s);
+                let xs = b.ty(x).unwrap().shape.clone();
+                vec![x, partner(c, &|t| i8s(t) && t.shape == xs)]
+            }
+            Op::Lookup { .. } => vec![partner(c, &|t| t.elem == ElemType::fix(16, 8))],
             _ => vec![x],
         };
         if let Ok(v) = b.node(op, &operands) {
