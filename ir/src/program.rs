@@ -236,6 +236,13 @@ impl Program {
     }
 }
 
+/// The text form ([`crate::print`]).
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::print(self))
+    }
+}
+
 /// Whether `s` is a valid value, table or program name.
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();

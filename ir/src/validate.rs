@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::infer::{infer, InferError};
-use crate::program::{is_identifier, ParamData, Program, TableHandle, ValueDef, ValueId};
+use crate::program::{is_identifier, Op, ParamData, Program, TableHandle, ValueDef, ValueId};
 use crate::types::{ElemType, TensorType, TypeError};
 
 /// Names a value in an error: its handle and, when it has one, its name.
@@ -75,6 +75,11 @@ pub enum ValidationError {
     Op { node: ValueRef, error: InferError },
     #[error("node {node} ({op}): declared type {found}, but the op's result type is {expected}")]
     ResultType { node: ValueRef, op: &'static str, expected: TensorType, found: TensorType },
+    #[error(
+        "node {node} (gather): constant index {index} at position {position} is outside \
+         [0, {dim}) of axis {axis}"
+    )]
+    IndexOutOfRange { node: ValueRef, position: usize, index: i64, axis: usize, dim: usize },
     #[error("the program has no outputs")]
     NoOutputs,
     #[error("output {position} is value {}, but the program has {len} values", value.0)]
@@ -262,7 +267,11 @@ pub fn validate(program: &Program) -> Result<ProgramInfo<'_>, ValidationErrors> 
                 let types: Vec<&TensorType> =
                     node.operands.iter().map(|o| &p.values[o.index()].ty).collect();
                 match infer(&node.op, &types, &p.tables) {
-                    Ok(t) if t == v.ty => {}
+                    Ok(t) if t == v.ty => {
+                        if let Op::Gather { axis } = node.op {
+                            check_gather_indices(p, id, axis, &node.operands, &mut errors);
+                        }
+                    }
                     Ok(t) => errors.push(ValidationError::ResultType {
                         node: here(),
                         op: node.op.name(),
@@ -318,6 +327,34 @@ fn check_data(p: &Program, id: ValueId, data: &[i64], errors: &mut Vec<Validatio
             elem: ty.elem,
             min,
             max,
+        });
+    }
+}
+
+/// Gather indices known at compile time (a constant or inline param) must be in range; others
+/// are range-checked when the VM runs. Negative indices are not accepted (no wrap-around).
+fn check_gather_indices(
+    p: &Program,
+    id: ValueId,
+    axis: usize,
+    operands: &[ValueId],
+    errors: &mut Vec<ValidationError>,
+) {
+    let (Some(data), Some(indices)) = (operands.first(), operands.get(1)) else { return };
+    let dim = p.values[data.index()].ty.shape.get(axis).copied().unwrap_or(0);
+    let known = match &p.values[indices.index()].def {
+        ValueDef::Const { data } | ValueDef::Param { data: ParamData::Inline(data) } => data,
+        _ => return,
+    };
+    let bad =
+        known.iter().enumerate().find(|(_, &i)| usize::try_from(i).map_or(true, |i| i >= dim));
+    if let Some((position, &index)) = bad {
+        errors.push(ValidationError::IndexOutOfRange {
+            node: ValueRef::of(p, id),
+            position,
+            index,
+            axis,
+            dim,
         });
     }
 }

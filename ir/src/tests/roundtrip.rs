@@ -143,9 +143,10 @@ fn random_program(raw: &[u32]) -> Program {
                 Op::Slice { axis, start, end, step: 1 + c.below(3) }
             }
             10 if rank > 0 => Op::Concat { axis: c.below(rank) },
-            11 if rank > 0 => {
-                // Indices as an inline constant, in range of the gathered axis.
-                let axis = c.below(rank);
+            11 if xt.shape.iter().any(|&d| d > 0) => {
+                // Indices as an inline constant, in range of the gathered (non-empty) axis.
+                let axes: Vec<usize> = (0..rank).filter(|&a| xt.shape[a] > 0).collect();
+                let axis = c.pick(&axes);
                 let len = 1 + c.below(3);
                 let idx: Vec<i64> = (0..len).map(|_| c.below(xt.shape[axis]) as i64).collect();
                 let idx = b.constant(None, t(ElemType::I32, &[len]), idx);

@@ -339,3 +339,23 @@ fn error_messages_name_the_node_and_say_expected_vs_found() {
     let msg = validate(&p).unwrap_err().to_string();
     assert_eq!(msg, "error: node %2: matmul: operand 1 has size 32 on axis 0, expected 64");
 }
+
+#[test]
+fn constant_gather_indices_are_range_checked() {
+    let mut b = ProgramBuilder::new("g");
+    let emb = b.param("emb", t(ACT, &[16, 8]), ParamData::External { key: "emb".into() });
+    let idx = b.constant(Some("idx"), t(ElemType::I32, &[3]), vec![0, 15, 16]);
+    let y = b.gather(emb, idx, 0).unwrap();
+    b.output(y);
+    let p = b.finish();
+    rejects(
+        &p,
+        vec![ValidationError::IndexOutOfRange {
+            node: at(2, None),
+            position: 2,
+            index: 16,
+            axis: 0,
+            dim: 16,
+        }],
+    );
+}
