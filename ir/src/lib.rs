@@ -19,6 +19,34 @@
 //! - [`print`] and [`parse`] are the text form (`docs/ir.md` has the grammar); `parse(print(p))`
 //!   is `p` for every valid program.
 //!
+//! ```
+//! use atlas_ir::*;
+//!
+//! let act = ElemType::fix(16, 8);
+//! let mut b = ProgramBuilder::new("layer");
+//! let relu = b.table(TableRef {
+//!     name: "relu_s16".into(),
+//!     id: 0x0210_0000,
+//!     inputs: vec![act],
+//!     output: act,
+//! });
+//! let x = b.input("x", TensorType::new(act, [1, 64]), Visibility::Public);
+//! let w = b.param("w", TensorType::new(act, [64, 32]), ParamData::External { key: "w".into() });
+//! let acc = b.matmul(x, w)?; // exact: fix<38,16>[1,32]
+//! let h = b.rescale(acc, 8, Rounding::Nearest, true, act)?;
+//! let y = b.lookup(relu, &[h])?;
+//! b.set_name(y, "y");
+//! b.output(y);
+//! let program = b.finish();
+//!
+//! let info = validate(&program).expect("built by the builder, named and with an output");
+//! assert_eq!(info.ty(acc), &TensorType::new(ElemType::fix(38, 16), [1, 32]));
+//! let text = print(&program);
+//! assert!(text.contains("%y: fix<16,8>[1,32] = lookup @relu_s16 %3"));
+//! assert_eq!(parse(&text), Ok(program.clone()));
+//! # Ok::<(), BuildError>(())
+//! ```
+//!
 //! Status: IR, typing, validation, builder and text form are built (issue "Typed IR"). AST→IR and
 //! IR→VM lowering live in `atlas-compiler`.
 
