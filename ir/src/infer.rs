@@ -194,7 +194,11 @@ pub fn infer(
                 ReduceKind::Sum => {
                     let r = range(a.elem);
                     let n = count as i128;
-                    arith_elem(name, (r.0 * n, r.1 * n), frac(a.elem), &[a.elem])?
+                    // count < 2^64 and |r| ≤ 2^63, so this fits in i128; checked all the same.
+                    let (Some(lo), Some(hi)) = (r.0.checked_mul(n), r.1.checked_mul(n)) else {
+                        return Err(InferError::TooWide { op: name, bits: u32::MAX });
+                    };
+                    arith_elem(name, (lo, hi), frac(a.elem), &[a.elem])?
                 }
             };
             TensorType::new(elem, shape)
@@ -407,6 +411,11 @@ pub fn infer(
                 .get(table.index())
                 .ok_or(InferError::TableOutOfRange { table: *table, len: tables.len() })?;
             arity(name, operands, Count::Exactly(t.inputs.len()))?;
+            // A table declared with no inputs (which validate reports at the table) has no
+            // operand to take the shape from.
+            let Some(first) = operands.first() else {
+                return Err(InferError::Arity { op: name, expected: Count::OneOf(1, 2), found: 0 });
+            };
             check_result(name, t.output)?;
             for (i, (o, &want)) in operands.iter().zip(&t.inputs).enumerate() {
                 if o.elem != want {
@@ -417,16 +426,16 @@ pub fn infer(
                         found: o.elem,
                     });
                 }
-                if o.shape != operands[0].shape {
+                if o.shape != first.shape {
                     return Err(InferError::ShapeMismatch {
                         op: name,
                         operand: i,
-                        expected: operands[0].shape.clone(),
+                        expected: first.shape.clone(),
                         found: o.shape.clone(),
                     });
                 }
             }
-            TensorType::new(t.output, operands[0].shape.clone())
+            TensorType::new(t.output, first.shape.clone())
         }
     };
     Ok(ty)

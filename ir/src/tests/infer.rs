@@ -50,6 +50,27 @@ fn too_wide_is_refused() {
 }
 
 #[test]
+fn huge_reductions_are_too_wide_not_a_panic() {
+    // 2^124 elements cannot even be counted.
+    let x = t(ElemType::I64, &[1 << 62, 1 << 62]);
+    let sum = Op::Reduce { kind: ReduceKind::Sum, axes: vec![0, 1], keep_dims: false };
+    assert_eq!(ty(sum, [x]), Err(InferError::TooManyElements));
+    let x = t(ElemType::I64, &[1 << 62]);
+    let sum = Op::Reduce { kind: ReduceKind::Sum, axes: vec![0], keep_dims: false };
+    assert_eq!(ty(sum, [x]), Err(InferError::TooWide { op: "reduce_sum", bits: 126 }));
+}
+
+#[test]
+fn lookup_through_a_table_without_inputs_is_an_error() {
+    let empty = TableRef { name: "none".into(), id: 0, inputs: vec![], output: ACT };
+    let op = Op::Lookup { table: TableHandle(0) };
+    assert_eq!(
+        infer(&op, &[], std::slice::from_ref(&empty)),
+        Err(InferError::Arity { op: "lookup", expected: Count::OneOf(1, 2), found: 0 })
+    );
+}
+
+#[test]
 fn batched_matmul() {
     let a = t(ElemType::I8, &[5, 2, 3]);
     assert_eq!(ty(Op::MatMul, [a.clone(), t(ElemType::I8, &[3, 4])]).unwrap().shape, vec![5, 2, 4]);
