@@ -224,7 +224,7 @@ fn random_program(raw: &[u32]) -> Program {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(2048))]
 
     #[test]
     fn print_parse_round_trips(raw in prop::collection::vec(any::<u32>(), 0..200)) {
@@ -270,6 +270,105 @@ proptest! {
             // Whatever parses must also validate (or be rejected) without panicking.
             let _ = validate(&p);
             let _ = print(&p);
+        }
+    }
+}
+
+/// Breaks a valid program at random, the way a buggy pass might: operands, types, attributes,
+/// tables and outputs. Structures the parser could never produce are reached here.
+fn mutate(p: &mut Program, raw: &[u32]) {
+    let c = &mut Choices { raw, at: 0 };
+    for _ in 0..1 + c.below(4) {
+        let n = p.values.len();
+        let v = c.below(n);
+        let wild = |c: &mut Choices<'_>| c.below(n + 3) as u32;
+        match c.below(7) {
+            0 => {
+                if let crate::ValueDef::Node(node) = &mut p.values[v].def {
+                    if !node.operands.is_empty() {
+                        let k = c.below(node.operands.len());
+                        node.operands[k] = ValueId(wild(c));
+                    } else {
+                        node.operands.push(ValueId(wild(c)));
+                    }
+                }
+            }
+            1 => {
+                let shape = &mut p.values[v].ty.shape;
+                match c.below(3) {
+                    0 => shape.push(c.below(5)),
+                    1 => {
+                        shape.pop();
+                    }
+                    _ => shape.iter_mut().for_each(|d| *d = c.below(1 << 20)),
+                }
+            }
+            2 => {
+                p.values[v].ty.elem = c.pick(&[
+                    ElemType::Int { bits: 0 },
+                    ElemType::Int { bits: 200 },
+                    ElemType::fix(8, 9),
+                    ElemType::Bf16,
+                    ElemType::F8E4M3,
+                    ElemType::I64,
+                ]);
+            }
+            3 => {
+                if let crate::ValueDef::Node(node) = &mut p.values[v].def {
+                    let big = c.next() as usize;
+                    node.op = match c.below(8) {
+                        0 => Op::Reduce {
+                            kind: ReduceKind::Sum,
+                            axes: vec![big, 0],
+                            keep_dims: true,
+                        },
+                        1 => Op::Transpose { perm: vec![big % 4, 7] },
+                        2 => Op::Slice { axis: big % 3, start: big, end: 1, step: 0 },
+                        3 => Op::Concat { axis: big },
+                        4 => Op::Gather { axis: big % 3 },
+                        5 => Op::Im2Col { kernel: [big, 0], stride: [0, big], pad: [big, big] },
+                        6 => Op::Lookup { table: crate::TableHandle(big as u32 % 4) },
+                        _ => Op::Rescale {
+                            shift: (big % 256) as u8,
+                            rounding: Rounding::Floor,
+                            saturate: false,
+                            to: ElemType::Int { bits: 0 },
+                        },
+                    };
+                }
+            }
+            4 => {
+                if let Some(t) = p.tables.get_mut(c.below(2)) {
+                    t.inputs = (0..c.below(4)).map(|_| ElemType::I8).collect();
+                }
+            }
+            5 => p.outputs.push(ValueId(wild(c))),
+            _ => {
+                if let crate::ValueDef::Const { data } = &mut p.values[v].def {
+                    data.push(i64::MIN);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// `validate`, `print` and `parse` never panic on broken programs, and validate rejects
+    /// what the mutation broke or accepts a program that still round-trips.
+    #[test]
+    fn broken_programs_never_panic(
+        raw in prop::collection::vec(any::<u32>(), 0..200),
+        edits in prop::collection::vec(any::<u32>(), 1..40),
+    ) {
+        let mut p = random_program(&raw);
+        mutate(&mut p, &edits);
+        let text = print(&p);
+        if validate(&p).is_ok() {
+            prop_assert_eq!(parse(&text), Ok(p));
+        } else {
+            let _ = parse(&text).map(|q| validate(&q).is_ok());
         }
     }
 }
