@@ -196,7 +196,8 @@ pub fn infer(
                     let n = count as i128;
                     // count < 2^64 and |r| ≤ 2^63, so this fits in i128; checked all the same.
                     let (Some(lo), Some(hi)) = (r.0.checked_mul(n), r.1.checked_mul(n)) else {
-                        return Err(InferError::TooWide { op: name, bits: u32::MAX });
+                        let bits = bits_for(r.0, r.1) + (usize::BITS - count.leading_zeros());
+                        return Err(InferError::TooWide { op: name, bits });
                     };
                     arith_elem(name, (lo, hi), frac(a.elem), &[a.elem])?
                 }
@@ -508,7 +509,9 @@ fn matmul(operands: &[&TensorType]) -> Result<TensorType, InferError> {
     let n = k as i128;
     let acc = (p.0.checked_mul(n), p.1.checked_mul(n));
     let (Some(lo), Some(hi)) = acc else {
-        return Err(InferError::TooWide { op, bits: u32::MAX });
+        // Beyond i128: report the products' width plus the bits of k, a bound within one bit.
+        let bits = bits_for(p.0, p.1) + (usize::BITS - k.leading_zeros());
+        return Err(InferError::TooWide { op, bits });
     };
     let elem = arith_elem(op, (lo, hi), frac(a.elem) + frac(b.elem), &[a.elem, b.elem])?;
     let mut shape = a.shape[..r - 1].to_vec();
@@ -550,11 +553,14 @@ fn mul_range(a: (i128, i128), b: (i128, i128)) -> (i128, i128) {
 
 /// The smallest two's-complement width holding `[lo, hi]`.
 pub fn bits_for(lo: i128, hi: i128) -> u32 {
-    let mut n = 1u32;
-    while n < 127 && (lo < -(1i128 << (n - 1)) || hi > (1i128 << (n - 1)) - 1) {
-        n += 1;
+    for n in 1..128u32 {
+        let half = 1i128 << (n - 1);
+        if lo >= -half && hi < half {
+            return n;
+        }
     }
-    n
+    // Every i128 fits in 128 bits.
+    128
 }
 
 /// The exact result type of an arithmetic op: an integer when every operand is one, else fixed

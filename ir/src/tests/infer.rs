@@ -14,6 +14,9 @@ fn widths_are_exact() {
     assert_eq!(bits_for(-128, 128), 9);
     assert_eq!(bits_for(0, 0), 1);
     assert_eq!(bits_for(-1, 0), 1);
+    assert_eq!(bits_for(0, 1 << 126), 128);
+    assert_eq!(bits_for(i128::MIN, i128::MAX), 128);
+    assert_eq!(bits_for(-(1 << 126), (1 << 126) - 1), 127);
     // i8 × i8 over 64 terms: products reach 2^14 (from -128 · -128), sums 2^20: 22 bits.
     let i8s = |s: &[usize]| t(ElemType::I8, s);
     assert_eq!(
@@ -68,6 +71,13 @@ fn lookup_through_a_table_without_inputs_is_an_error() {
         infer(&op, &[], std::slice::from_ref(&empty)),
         Err(InferError::Arity { op: "lookup", expected: Count::OneOf(1, 2), found: 0 })
     );
+}
+
+#[test]
+fn matmul_beyond_i128_is_too_wide() {
+    let x = t(ElemType::I64, &[1, 1 << 40]);
+    let w = t(ElemType::I64, &[1 << 40, 1]);
+    assert_eq!(ty(Op::MatMul, [x, w]), Err(InferError::TooWide { op: "matmul", bits: 169 }));
 }
 
 #[test]
