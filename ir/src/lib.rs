@@ -16,6 +16,8 @@
 //! - [`infer`] is the one typing function; [`ProgramBuilder`] types nodes with it.
 //! - [`validate`] checks every invariant, reports all errors, and returns [`ProgramInfo`], the
 //!   receipt lowering requires.
+//! - [`eval`] is the reference evaluator: the numeric semantics as plain code, an oracle for
+//!   testing the VM lowering.
 //! - [`print`] and [`parse`] are the text form (`docs/ir.md` has the grammar); `parse(print(p))`
 //!   is `p` for every valid program.
 //!
@@ -51,6 +53,7 @@
 //! IR→VM lowering live in `atlas-compiler`.
 
 mod builder;
+mod eval;
 mod infer;
 mod program;
 mod text;
@@ -61,6 +64,7 @@ mod validate;
 mod tests;
 
 pub use builder::{BuildError, ProgramBuilder};
+pub use eval::{eval, Env, EvalError};
 pub use infer::{bits_for, infer, Count, InferError};
 pub use program::{
     is_identifier, Node, Op, ParamData, Program, ReduceKind, Rounding, TableHandle, TableRef,

@@ -1,6 +1,7 @@
 //! The crate's tests: example programs shared by the snapshot and round-trip tests, and one module
 //! per concern.
 
+mod eval;
 mod infer;
 mod roundtrip;
 mod snapshots;

@@ -55,7 +55,7 @@ fn random_data(c: &mut Choices<'_>, ty: &TensorType) -> Vec<i64> {
 
 /// A random valid program built with the builder: random inputs, params and constants, then
 /// random ops on random earlier values; ops the typing rules refuse are skipped.
-fn random_program(raw: &[u32]) -> Program {
+pub(super) fn random_program(raw: &[u32]) -> Program {
     let c = &mut Choices { raw, at: 0 };
     let mut b = ProgramBuilder::new(c.pick(&["p", "model", "net.v2"]));
     let relu = b.table(relu16());
