@@ -259,7 +259,7 @@ fn node_values(
                     (Some(s), ReduceKind::Max) => s.max(x),
                 });
             }
-            // An empty reduction: the sum is 0; a max of nothing is taken as 0 as well.
+            // An empty sum is 0 (typing refuses a max over an empty axis).
             res.into_iter().map(|s| s.unwrap_or(0)).collect()
         }
         Op::Broadcast { .. } => {

@@ -74,6 +74,8 @@ pub enum InferError {
     BadPermutation { perm: Vec<usize>, rank: usize },
     #[error("{op}: axis {axis} is out of range for rank {rank}")]
     AxisOutOfRange { op: &'static str, axis: usize, rank: usize },
+    #[error("reduce_max: axis {axis} has size 0, and a maximum of nothing is undefined")]
+    EmptyMax { axis: usize },
     #[error("{op}: axes {} must be non-empty and strictly increasing", Dims(axes))]
     BadAxes { op: &'static str, axes: Vec<usize> },
     #[error(
@@ -176,6 +178,11 @@ pub fn infer(
             }
             if let Some(&axis) = axes.iter().find(|&&x| x >= a.rank()) {
                 return Err(InferError::AxisOutOfRange { op: name, axis, rank: a.rank() });
+            }
+            if *kind == ReduceKind::Max {
+                if let Some(&axis) = axes.iter().find(|&&x| a.shape[x] == 0) {
+                    return Err(InferError::EmptyMax { axis });
+                }
             }
             let mut shape = Vec::with_capacity(a.rank());
             let mut count: usize = 1;

@@ -40,7 +40,8 @@ fn widths_are_exact() {
     let sum = Op::Reduce { kind: ReduceKind::Sum, axes: vec![1], keep_dims: false };
     assert_eq!(ty(sum, [i8s(&[2, 10])]), Ok(t(ElemType::Int { bits: 12 }, &[2])));
     let max = Op::Reduce { kind: ReduceKind::Max, axes: vec![0, 1], keep_dims: true };
-    assert_eq!(ty(max, [i8s(&[2, 10])]), Ok(t(ElemType::I8, &[1, 1])));
+    assert_eq!(ty(max.clone(), [i8s(&[2, 10])]), Ok(t(ElemType::I8, &[1, 1])));
+    assert_eq!(ty(max, [i8s(&[2, 0])]), Err(InferError::EmptyMax { axis: 1 }));
 }
 
 #[test]
