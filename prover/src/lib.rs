@@ -6,8 +6,10 @@
 //! GPU code and nothing prover-only, and returns an error (never panics) on any input.
 
 pub mod field;
+pub mod pcs;
 pub mod poly;
 pub mod transcript;
+pub mod verify;
 
 pub use field::F;
 pub use transcript::Transcript;

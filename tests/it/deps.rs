@@ -36,7 +36,10 @@ const ALLOWED_EXTERNAL: &[(&str, &[&str])] = &[
             "cudarc",
         ],
     ),
-    ("atlas-compiler", &["clap", "serde", "serde_json", "prost", "safetensors", "npyz", "indicatif"]),
+    (
+        "atlas-compiler",
+        &["clap", "serde", "serde_json", "prost", "safetensors", "npyz", "indicatif"],
+    ),
     ("atlas-tests", &[]),
 ];
 
@@ -51,7 +54,11 @@ fn crate_dependencies_follow_the_design() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
 
     let internal: BTreeMap<_, _> = ALLOWED_INTERNAL.iter().copied().collect();
@@ -77,7 +84,8 @@ fn crate_dependencies_follow_the_design() {
                 allowed_ext.contains(&d) || UTILITIES.contains(&d)
             };
             if !ok {
-                violations.push(format!("{name} depends on {d}, which DESIGN.md §1 does not allow"));
+                violations
+                    .push(format!("{name} depends on {d}, which DESIGN.md §1 does not allow"));
             }
         }
     }

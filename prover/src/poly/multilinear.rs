@@ -231,7 +231,17 @@ mod tests {
         for p in &polys {
             assert_eq!(p.evaluate(&point), by_eq(p, &point));
             // On the hypercube the MLE is the table.
-            assert_eq!(p.evaluate(&[F::zero(), F::from(1u64), F::zero(), F::zero(), F::zero(), F::from(1u64)]), p.get(0b010001));
+            assert_eq!(
+                p.evaluate(&[
+                    F::zero(),
+                    F::from(1u64),
+                    F::zero(),
+                    F::zero(),
+                    F::zero(),
+                    F::from(1u64)
+                ]),
+                p.get(0b010001)
+            );
         }
     }
 
