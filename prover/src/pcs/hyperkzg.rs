@@ -134,74 +134,8 @@ impl CommitmentScheme for HyperKzg {
         }
 
         let evals: Vec<F> = polys.par_iter().map(|p| p.evaluate(point)).collect();
-        let rho = absorb_batch_claim(transcript, commitments, point, &evals);
-        if n == 0 {
-            return Ok((evals, HyperKzgProof::default()));
-        }
-
-        // f⁽⁰⁾ = Σ_k ρ^k p_k, then the folds f⁽¹⁾ … f⁽ⁿ⁻¹⁾ (binding x_{n-1} first).
-        let rho_pows = powers(rho, k);
-        let f0: Vec<F> = match polys {
-            [p] => p.to_field(),
-            _ => (0..1usize << n)
-                .into_par_iter()
-                .map(|i| polys.iter().zip(&rho_pows).map(|(p, w)| *w * p.get(i)).sum())
-                .collect(),
-        };
-        let mut layers = vec![f0];
-        for j in 0..n - 1 {
-            let u = point[n - 1 - j];
-            let next: Vec<F> = layers[j].par_chunks(2).map(|c| c[0] + u * (c[1] - c[0])).collect();
-            layers.push(next);
-        }
-        let folds = layers[1..]
-            .iter()
-            .map(|l| Ok(msm::commit_field(pk.bases(l.len())?, l)))
-            .collect::<Result<Vec<G1Projective>, PcsError>>()?;
-        let folds = G1Projective::normalize_batch(&folds);
-        for c in &folds {
-            transcript.append_point("hyperkzg/fold", c);
-        }
-        let r = transcript.challenge_scalar("hyperkzg/r");
-        if r.is_zero() {
-            return Err(PcsError::DegenerateChallenge { label: "hyperkzg/r" });
-        }
-
-        let z = [r, -r, r.square()];
-        let open_evals: Vec<[F; 3]> = layers
-            .iter()
-            .map(|l| [eval_univariate(l, z[0]), eval_univariate(l, z[1]), eval_univariate(l, z[2])])
-            .collect();
-        let flat: Vec<F> = open_evals.iter().flatten().copied().collect();
-        transcript.append_scalars("hyperkzg/evals", &flat);
-        let q = transcript.challenge_scalar("hyperkzg/q");
-
-        // B = Σ_j q^j f⁽ʲ⁾ (layer j has 2^(n-j) coefficients), opened at r, −r, r².
-        let q_pows = powers(q, n);
-        let b: Vec<F> = (0..1usize << n)
-            .into_par_iter()
-            .map(|i| {
-                layers
-                    .iter()
-                    .zip(&q_pows)
-                    .take_while(|(l, _)| i < l.len())
-                    .map(|(l, w)| *w * l[i])
-                    .sum()
-            })
-            .collect();
-        let quotients: Vec<Vec<F>> = z.par_iter().map(|zt| divide_by_linear(&b, *zt)).collect();
-        let witnesses = quotients
-            .iter()
-            .map(|h| Ok(msm::commit_field(pk.bases(h.len())?, h)))
-            .collect::<Result<Vec<G1Projective>, PcsError>>()?;
-        let witnesses = G1Projective::normalize_batch(&witnesses);
-        for w in &witnesses {
-            transcript.append_point("hyperkzg/witness", w);
-        }
-        // The verifier draws d here; drawing it too keeps both transcripts in the same state.
-        let _d = transcript.challenge_scalar("hyperkzg/d");
-
-        Ok((evals, HyperKzgProof { folds, evals: open_evals, witnesses }))
+        let proof = open_with_claims(pk, polys, commitments, point, &evals, transcript)?;
+        Ok((evals, proof))
     }
 
     fn batch_verify(
@@ -214,6 +148,87 @@ impl CommitmentScheme for HyperKzg {
     ) -> Result<(), PcsError> {
         batch_verify(vk, commitments, point, evals, proof, transcript)
     }
+}
+
+/// The opening proper, absorbing `evals` as the claims. Split out so tests can play a prover that
+/// claims false evaluations and otherwise follows the protocol. Shapes are checked by the caller.
+fn open_with_claims(
+    pk: &HyperKzgProverKey,
+    polys: &[&MultilinearPoly],
+    commitments: &[HyperKzgCommitment],
+    point: &[F],
+    evals: &[F],
+    transcript: &mut Transcript,
+) -> Result<HyperKzgProof, PcsError> {
+    let (k, n) = (polys.len(), point.len());
+    let rho = absorb_batch_claim(transcript, commitments, point, evals);
+    if n == 0 {
+        return Ok(HyperKzgProof::default());
+    }
+
+    // f⁽⁰⁾ = Σ_k ρ^k p_k, then the folds f⁽¹⁾ … f⁽ⁿ⁻¹⁾ (binding x_{n-1} first).
+    let rho_pows = powers(rho, k);
+    let f0: Vec<F> = match polys {
+        [p] => p.to_field(),
+        _ => (0..1usize << n)
+            .into_par_iter()
+            .map(|i| polys.iter().zip(&rho_pows).map(|(p, w)| *w * p.get(i)).sum())
+            .collect(),
+    };
+    let mut layers = vec![f0];
+    for j in 0..n - 1 {
+        let u = point[n - 1 - j];
+        let next: Vec<F> = layers[j].par_chunks(2).map(|c| c[0] + u * (c[1] - c[0])).collect();
+        layers.push(next);
+    }
+    let folds = layers[1..]
+        .iter()
+        .map(|l| Ok(msm::commit_field(pk.bases(l.len())?, l)))
+        .collect::<Result<Vec<G1Projective>, PcsError>>()?;
+    let folds = G1Projective::normalize_batch(&folds);
+    for c in &folds {
+        transcript.append_point("hyperkzg/fold", c);
+    }
+    let r = transcript.challenge_scalar("hyperkzg/r");
+    if r.is_zero() {
+        return Err(PcsError::DegenerateChallenge { label: "hyperkzg/r" });
+    }
+
+    let z = [r, -r, r.square()];
+    let open_evals: Vec<[F; 3]> = layers
+        .iter()
+        .map(|l| [eval_univariate(l, z[0]), eval_univariate(l, z[1]), eval_univariate(l, z[2])])
+        .collect();
+    let flat: Vec<F> = open_evals.iter().flatten().copied().collect();
+    transcript.append_scalars("hyperkzg/evals", &flat);
+    let q = transcript.challenge_scalar("hyperkzg/q");
+
+    // B = Σ_j q^j f⁽ʲ⁾ (layer j has 2^(n-j) coefficients), opened at r, −r, r².
+    let q_pows = powers(q, n);
+    let b: Vec<F> = (0..1usize << n)
+        .into_par_iter()
+        .map(|i| {
+            layers
+                .iter()
+                .zip(&q_pows)
+                .take_while(|(l, _)| i < l.len())
+                .map(|(l, w)| *w * l[i])
+                .sum()
+        })
+        .collect();
+    let quotients: Vec<Vec<F>> = z.par_iter().map(|zt| divide_by_linear(&b, *zt)).collect();
+    let witnesses = quotients
+        .iter()
+        .map(|h| Ok(msm::commit_field(pk.bases(h.len())?, h)))
+        .collect::<Result<Vec<G1Projective>, PcsError>>()?;
+    let witnesses = G1Projective::normalize_batch(&witnesses);
+    for w in &witnesses {
+        transcript.append_point("hyperkzg/witness", w);
+    }
+    // The verifier draws d here; drawing it too keeps both transcripts in the same state.
+    let _d = transcript.challenge_scalar("hyperkzg/d");
+
+    Ok(HyperKzgProof { folds, evals: open_evals, witnesses })
 }
 
 #[cfg(test)]
@@ -460,6 +475,27 @@ pub(crate) mod tests {
         let (dev_pk, _) = keys();
         let (dev_coms, dev_evals, dev_proof) = open(&dev_pk, &[&p], &point);
         assert!(verify(&vk, &dev_coms, &point, &dev_evals, &dev_proof).is_err());
+    }
+
+    /// Invariant: the last fold must equal the claimed evaluation, whatever the transcript says.
+    /// Mutation: a prover that absorbs a false claim and otherwise follows the protocol honestly
+    /// (so every pairing-checked value is genuine); only the fold check can catch it.
+    #[test]
+    fn a_consistently_transcribed_false_claim_is_rejected() {
+        let (pk, vk) = keys();
+        let mut rng = rng(9);
+        for n in [1, 2, 6] {
+            let p = MultilinearPoly::I32((0..1 << n).map(|_| rng.gen_range(-9..9)).collect());
+            let point = random_point(&mut rng, n);
+            let coms = HyperKzg::batch_commit(&pk, &[&p]).unwrap();
+            let lie = [p.evaluate(&point) + F::from(1u64)];
+            let mut t = Transcript::new(b"atlas/pcs-test");
+            let proof = open_with_claims(&pk, &[&p], &coms, &point, &lie, &mut t).unwrap();
+            assert_eq!(
+                verify(&vk, &coms, &point, &lie, &proof),
+                Err(PcsError::FoldInconsistent { round: n - 1 })
+            );
+        }
     }
 
     #[test]
