@@ -77,7 +77,7 @@ pub struct HyperKzgProof {
 }
 
 impl HyperKzgProof {
-    /// Number of variables the proof's shape implies, or the first mismatch found.
+    /// Checks the vectors' lengths against a point of `n` coordinates; reports the first mismatch.
     fn check_shape(&self, n: usize) -> Result<(), PcsError> {
         let (folds, witnesses) = if n == 0 { (0, 0) } else { (n - 1, 3) };
         let shape = |what, expected, got| {
@@ -174,8 +174,10 @@ impl CanonicalDeserialize for HyperKzgProof {
 }
 
 /// `Σ scalars[i]·points[i]`, sequentially (the verifier's combinations have a few dozen terms).
+/// Each product goes through the projective multiplication, which BN254 G1 runs with the GLV
+/// endomorphism (the affine one is plain double-and-add).
 fn lincomb(points: &[G1Affine], scalars: &[F]) -> G1Projective {
-    points.iter().zip(scalars).fold(G1Projective::zero(), |acc, (p, s)| acc + *p * s)
+    points.iter().zip(scalars).fold(G1Projective::zero(), |acc, (p, s)| acc + p.into_group() * s)
 }
 
 /// Verifies a HyperKZG batch opening: each `commitments[k]` opens to `evals[k]` at `point`.
@@ -207,7 +209,11 @@ pub fn batch_verify(
     if n == 0 {
         // The commitment of a constant c is c·[τ⁰]₁ = c·G.
         let combined = lincomb(&coms, &rho_pows);
-        return if combined == vk.g1 * claim { Ok(()) } else { Err(PcsError::ConstantMismatch) };
+        return if combined == vk.g1.into_group() * claim {
+            Ok(())
+        } else {
+            Err(PcsError::ConstantMismatch)
+        };
     }
 
     for f in &proof.folds {
