@@ -24,10 +24,19 @@ use crate::verify::hyperkzg::{
 /// The prover's part of the SRS: `[τ^i]₁` for `i < 2^max_num_vars` (shared, not copied).
 ///
 /// Invariant: `powers.len() ≥ 1 << max_num_vars`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HyperKzgProverKey {
     powers: Arc<Vec<G1Affine>>,
     max_num_vars: usize,
+}
+
+impl std::fmt::Debug for HyperKzgProverKey {
+    // The powers are megabytes: show the size only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyperKzgProverKey")
+            .field("max_num_vars", &self.max_num_vars)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HyperKzgProverKey {
@@ -495,6 +504,26 @@ pub(crate) mod tests {
                 verify(&vk, &coms, &point, &lie, &proof),
                 Err(PcsError::FoldInconsistent { round: n - 1 })
             );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Any small signed table, at any point, opens to its MLE value and verifies.
+        #[test]
+        fn random_small_tables_open_and_verify(
+            n in 0usize..7,
+            seed in proptest::prelude::any::<u64>(),
+            bound in 1i32..70_000,
+        ) {
+            let (pk, vk) = keys();
+            let mut rng = rng(seed);
+            let p = MultilinearPoly::I32((0..1 << n).map(|_| rng.gen_range(-bound..=bound)).collect());
+            let point = random_point(&mut rng, n);
+            let (coms, evals, proof) = open(&pk, &[&p], &point);
+            proptest::prop_assert_eq!(evals[0], p.evaluate(&point));
+            proptest::prop_assert!(verify(&vk, &coms, &point, &evals, &proof).is_ok());
         }
     }
 

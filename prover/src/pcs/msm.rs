@@ -20,8 +20,9 @@ use rayon::prelude::*;
 use crate::field::F;
 use crate::poly::MultilinearPoly;
 
-/// Largest Pippenger window: 2^20 buckets of 96 bytes per thread is already 100 MB.
-const MAX_WINDOW: usize = 20;
+/// Largest Pippenger window: 2^16 buckets of 96 bytes is 6 MB per thread; wider windows save
+/// little and cost memory on many-core machines.
+const MAX_WINDOW: usize = 16;
 
 /// A small entry as (negative, magnitude).
 type Signed = (bool, u64);

@@ -30,6 +30,32 @@ powers-of-tau ceremony file (.ptau) instead.";
 /// development commitment.
 const DEV_TAU_DOMAIN: &[u8] = b"atlas/pcs/dev-srs/v1: insecure development setup, tau is public";
 
+/// The development SRS's τ: public, which is the point.
+fn dev_tau() -> F {
+    F::from_le_bytes_mod_order(&Keccak256::digest(DEV_TAU_DOMAIN))
+}
+
+impl HyperKzgVerifierKey {
+    /// Whether this key belongs to the development SRS (any size), judged from the key itself —
+    /// its `[τ]₂` — not from a flag someone could drop. A verifier that gets `true` must print
+    /// [`DEV_SRS_WARNING`]: proofs against such a key prove nothing.
+    pub fn is_development(&self) -> bool {
+        self.tau_g2 == (G2Projective::generator() * dev_tau()).into_affine()
+    }
+}
+
+impl std::fmt::Debug for Srs {
+    // The powers are megabytes; show the shape, and the warning where it applies.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Srs");
+        d.field("max_num_vars", &self.max_num_vars).field("development", &self.development);
+        if self.development {
+            d.field("warning", &DEV_SRS_WARNING);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
 /// The largest development SRS: 2^28 powers is 8 GiB already.
 pub const MAX_DEV_NUM_VARS: usize = 28;
 
@@ -37,7 +63,7 @@ pub const MAX_DEV_NUM_VARS: usize = 28;
 ///
 /// Invariant: `g1_powers.len() == 1 << max_num_vars`, and `g1_powers[0]` is the `G` that the
 /// verifier key carries.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Srs {
     g1_powers: Arc<Vec<G1Affine>>,
     g2: G2Affine,
@@ -53,7 +79,7 @@ impl Srs {
         if max_num_vars > MAX_DEV_NUM_VARS {
             return Err(PcsError::TooManyVariables { max: MAX_DEV_NUM_VARS, got: max_num_vars });
         }
-        let tau = F::from_le_bytes_mod_order(&Keccak256::digest(DEV_TAU_DOMAIN));
+        let tau = dev_tau();
         let scalars = powers(tau, 1 << max_num_vars);
         // Fixed-base windowed multiplication: one table for G, then ~254/w additions per power.
         let g1_powers = G1Projective::generator().batch_mul(&scalars);
@@ -149,6 +175,18 @@ mod tests {
             );
         }
         assert_eq!(a.g1_powers[0], G1Projective::generator().into_affine());
+    }
+
+    #[test]
+    fn development_keys_are_recognised_from_the_key_alone() {
+        let srs = Srs::development(1).unwrap();
+        assert!(srs.verifier_key().is_development());
+        assert!(format!("{srs:?}").contains("NOT FOR PRODUCTION"));
+        let other = crate::pcs::ptau::tests::PtauWriter::new(F::from(77u64), 1).write();
+        let real = Srs::from_ptau_reader(std::io::Cursor::new(other), 1).unwrap();
+        assert!(!real.is_development());
+        assert!(!real.verifier_key().is_development());
+        assert!(!format!("{real:?}").contains("WARNING"));
     }
 
     #[test]
