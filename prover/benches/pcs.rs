@@ -35,7 +35,7 @@ fn pcs(c: &mut Criterion) {
     );
 
     let mut g = c.benchmark_group("commit_2^20");
-    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.sample_size(10).measurement_time(Duration::from_secs(30));
     for (name, p) in [("dense", &dense), ("16-bit", &small16), ("one-hot", &one_hot)] {
         g.bench_function(name, |b| b.iter(|| HyperKzg::commit(&pk, p).expect("fits the key")));
     }
@@ -54,7 +54,7 @@ fn pcs(c: &mut Criterion) {
     let point: Vec<F> = (0..LOG_N).map(|_| F::rand(&mut rng)).collect();
 
     let mut g = c.benchmark_group("open_8x2^20");
-    g.sample_size(10).measurement_time(Duration::from_secs(60));
+    g.sample_size(10).measurement_time(Duration::from_secs(200));
     g.bench_function("batch_open", |b| {
         b.iter_batched(
             || Transcript::new(b"atlas/bench"),

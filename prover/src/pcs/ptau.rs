@@ -374,6 +374,22 @@ pub(crate) mod tests {
         assert_eq!(load(bytes, 0).unwrap().g1_powers.len(), 1);
     }
 
+    /// Pins the Montgomery convention to known bytes rather than to this file's own writer: in a
+    /// snarkjs file the first tauG1 point is the generator (1, 2), stored as `R mod q`, `2R mod q`
+    /// with `R = 2^256`, little-endian (the `9d 0d 8f c5 …` every `.ptau` file starts its
+    /// tauG1 section with).
+    #[test]
+    fn the_generator_is_stored_as_snarkjs_stores_it() {
+        let bytes = PtauWriter::new(F::from(5u64), 1).write();
+        let hex: String =
+            bytes[TAU_G1_START..TAU_G1_START + 64].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "9d0d8fc58d435dd33d0bc7f528eb780a2c4679786fa36e662fdf079ac1770a0e\
+             3a1b1e8b1b87baa67b168eeb51d6f114588cf2f0de46ddcc5ebe0f3483ef141c"
+        );
+    }
+
     #[test]
     fn rejects_bad_magic() {
         let mut bytes = PtauWriter::new(F::from(5u64), 1).write();
