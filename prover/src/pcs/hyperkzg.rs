@@ -132,11 +132,18 @@ impl CommitmentScheme for HyperKzg {
         if commitments.len() != k {
             return Err(PcsError::CommitmentCount { expected: k, got: commitments.len() });
         }
-        let n = point.len();
+        // The first polynomial fixes the number of variables; the point must match it.
+        let n = polys[0].num_vars();
         for (index, p) in polys.iter().enumerate() {
-            if p.is_empty() || p.num_vars() != n {
+            if p.is_empty() {
+                return Err(PcsError::EmptyPolynomial { index });
+            }
+            if p.num_vars() != n {
                 return Err(PcsError::NumVarsMismatch { index, expected: n, got: p.num_vars() });
             }
+        }
+        if point.len() != n {
+            return Err(PcsError::PointDimension { expected: n, got: point.len() });
         }
         if n > pk.max_num_vars {
             return Err(PcsError::TooManyVariables { max: pk.max_num_vars, got: n });
@@ -460,6 +467,15 @@ pub(crate) mod tests {
         assert_eq!(
             HyperKzg::batch_open(&pk, &[&p, &q], &[c, c], &pt, &mut t).err(),
             Some(PcsError::NumVarsMismatch { index: 1, expected: 2, got: 1 })
+        );
+        assert_eq!(
+            HyperKzg::batch_open(&pk, &[&p], &[c], &pt[..1], &mut t).err(),
+            Some(PcsError::PointDimension { expected: 2, got: 1 })
+        );
+        let empty = MultilinearPoly::U8(vec![]);
+        assert_eq!(
+            HyperKzg::batch_open(&pk, &[&p, &empty], &[c, c], &pt, &mut t).err(),
+            Some(PcsError::EmptyPolynomial { index: 1 })
         );
         let small = srs().prover_key(1).unwrap();
         assert_eq!(

@@ -41,7 +41,7 @@ pub const PCS_FORMAT_VERSION: u8 = 1;
 pub enum PcsError {
     #[error("the key supports polynomials of at most {max} variables, got {got}")]
     TooManyVariables { max: usize, got: usize },
-    #[error("the opening point has {got} coordinates, expected {expected}")]
+    #[error("the opening point has {got} coordinates, the polynomials have {expected} variables")]
     PointDimension { expected: usize, got: usize },
     #[error(
         "all polynomials in a batch must have {expected} variables, polynomial {index} has {got}"
@@ -49,6 +49,8 @@ pub enum PcsError {
     NumVarsMismatch { index: usize, expected: usize, got: usize },
     #[error("a batch opening needs at least one polynomial")]
     EmptyBatch,
+    #[error("polynomial {index} has no evaluations")]
+    EmptyPolynomial { index: usize },
     #[error("expected {expected} commitments (one per polynomial), got {got}")]
     CommitmentCount { expected: usize, got: usize },
     #[error("expected {expected} claimed evaluations (one per commitment), got {got}")]
