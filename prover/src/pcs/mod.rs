@@ -7,10 +7,12 @@
 //! (Dory, a hash-based one) can replace it without touching the protocol code.
 //!
 //! Layout: [`srs`] builds keys (development SRS or a snarkjs `.ptau` file), `msm` holds the commit
-//! fast paths (one-hot and small-value vectors), [`hyperkzg`] the prover. The HyperKZG verifier
+//! fast paths (one-hot and small-value vectors) and `batch_affine` the full-width MSM, [`hyperkzg`]
+//! the prover. The HyperKZG verifier
 //! and the proof/commitment types live in [`crate::verify::hyperkzg`]: they use no rayon and never
 //! panic.
 
+mod batch_affine;
 pub mod hyperkzg;
 mod msm;
 mod ptau;

@@ -49,10 +49,17 @@ pub(crate) fn commit_field(bases: &[G1Affine], evals: &[F]) -> G1Projective {
     }
 }
 
-/// The full-width MSM: the reference every fast path must agree with.
+/// Below this many points the batched-affine MSM's bookkeeping does not pay.
+const BATCH_AFFINE_FROM: usize = 1 << 10;
+
+/// The full-width MSM.
 pub(crate) fn dense(bases: &[G1Affine], evals: &[F]) -> G1Projective {
     let bigints: Vec<_> = evals.par_iter().map(|e| e.into_bigint()).collect();
-    G1Projective::msm_bigint(bases, &bigints)
+    if bases.len() >= BATCH_AFFINE_FROM {
+        super::batch_affine::msm(bases, &bigints)
+    } else {
+        G1Projective::msm_bigint(bases, &bigints)
+    }
 }
 
 /// `x` as a signed 64-bit magnitude, if `x` or `−x` is below 2^64.
@@ -168,8 +175,10 @@ mod tests {
         G1Projective::normalize_batch(&pts)
     }
 
+    /// Arkworks' MSM, independent of every path in this module.
     fn reference(bases: &[G1Affine], poly: &MultilinearPoly) -> G1Projective {
-        dense(bases, &poly.to_field())
+        let b: Vec<_> = poly.to_field().iter().map(|e| e.into_bigint()).collect();
+        G1Projective::msm_bigint(bases, &b)
     }
 
     #[test]
@@ -196,7 +205,12 @@ mod tests {
         }
         // Entries whose 254-bit form is dense but is a negated u64.
         let negs: Vec<F> = (0..n).map(|_| -F::from(rng.gen::<u64>())).collect();
-        assert_eq!(commit_field(&g, &negs), dense(&g, &negs));
+        let poly = MultilinearPoly::Dense(negs.clone());
+        assert_eq!(commit_field(&g, &negs), reference(&g, &poly));
+        // Large enough for the batched-affine dense path.
+        let big = bases(BATCH_AFFINE_FROM * 2);
+        let poly = MultilinearPoly::Dense((0..big.len()).map(|_| F::rand(&mut rng)).collect());
+        assert_eq!(commit_poly(&big, &poly), reference(&big, &poly));
     }
 
     #[test]
