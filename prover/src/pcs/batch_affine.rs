@@ -75,8 +75,8 @@ pub(crate) fn msm(bases: &[G1Affine], scalars: &[ScalarBigInt]) -> G1Projective 
     total
 }
 
-/// One window: `Σ_d d·(Σ_{digit_i = ±d} ±P_i)` over `buckets` buckets.
-fn window_sum(
+/// One window: `Σ_d d·(Σ_{digit_i = ±d} ±P_i)` over `buckets` buckets (`|digit| ≤ buckets`).
+pub(crate) fn window_sum(
     bases: &[G1Affine],
     digits: impl Iterator<Item = i32>,
     buckets: usize,

@@ -17,6 +17,7 @@ use ark_ec::{AdditiveGroup, VariableBaseMSM};
 use ark_ff::{PrimeField, Zero};
 use rayon::prelude::*;
 
+use super::batch_affine;
 use crate::field::F;
 use crate::poly::MultilinearPoly;
 
@@ -108,8 +109,9 @@ fn window_for(bits: usize, len: usize) -> usize {
         .unwrap_or(1)
 }
 
-/// Pippenger over `bits`-bit magnitudes (`2 ≤ bits ≤ 64`). Each thread takes a contiguous range of
-/// entries and all windows (rather than one window each), because small values have few windows.
+/// Pippenger over `bits`-bit magnitudes (`2 ≤ bits ≤ 64`), with batched-affine buckets. Each thread
+/// takes a contiguous range of entries and all windows (rather than one window each), because small
+/// values have few windows.
 fn pippenger<G: Fn(usize) -> Signed + Sync>(
     bases: &[G1Affine],
     get: &G,
@@ -127,33 +129,23 @@ fn pippenger<G: Fn(usize) -> Signed + Sync>(
         .into_par_iter()
         .map(|start| {
             let end = (start + chunk).min(n);
-            let mut buckets = vec![G1Projective::zero(); (1 << c) - 1];
             let mut total = G1Projective::zero();
             for w in (0..windows).rev() {
                 for _ in 0..c {
                     total.double_in_place();
                 }
                 let shift = w * c;
-                for (i, base) in bases[start..end].iter().enumerate() {
-                    let (neg, mag) = get(start + i);
-                    let digit = ((mag >> shift) & mask) as usize;
-                    if digit != 0 {
-                        if neg {
-                            buckets[digit - 1] -= base;
-                        } else {
-                            buckets[digit - 1] += base;
-                        }
+                // Digits below 2^c ≤ 2^16 fit an i32; the sign of the entry is the digit's sign.
+                let digits = (start..end).map(|i| {
+                    let (neg, mag) = get(i);
+                    let d = ((mag >> shift) & mask) as i32;
+                    if neg {
+                        -d
+                    } else {
+                        d
                     }
-                }
-                // Σ_d d·bucket[d] by running sums, clearing the buckets for the next window.
-                let mut running = G1Projective::zero();
-                let mut sum = G1Projective::zero();
-                for b in buckets.iter_mut().rev() {
-                    running += *b;
-                    sum += running;
-                    *b = G1Projective::zero();
-                }
-                total += sum;
+                });
+                total += batch_affine::window_sum(&bases[start..end], digits, (1 << c) - 1);
             }
             total
         })
