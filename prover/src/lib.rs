@@ -6,11 +6,12 @@
 //! GPU code and nothing prover-only, and returns an error (never panics) on any input.
 
 pub mod field;
+pub mod lookup;
+pub mod pcs;
 pub mod poly;
+pub mod sumcheck;
 pub mod transcript;
+pub mod verify;
 
 pub use field::F;
 pub use transcript::Transcript;
-pub mod lookup;
-pub mod sumcheck;
-pub mod verify;

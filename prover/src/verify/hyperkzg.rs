@@ -1,0 +1,281 @@
+//! The HyperKZG verifier, and the commitment, proof and verifying-key types it reads.
+//!
+//! HyperKZG (Gemini-style multilinear KZG, as in Nova and Jolt) commits to a multilinear
+//! polynomial `p` over `n` variables as the KZG commitment of the univariate
+//! `f(X) = Σ_i p[i]·X^i` whose coefficients are the evaluation table (MSB-first, see
+//! [`crate::poly`]). To open at `u = (u_0, …, u_{n-1})` the prover folds the table one variable at a
+//! time, starting with the *last* variable `x_{n-1}` (adjacent entries `2i`, `2i+1` differ only in
+//! it): `f⁽ʲ⁺¹⁾[i] = f⁽ʲ⁾[2i] + u_{n-1-j}·(f⁽ʲ⁾[2i+1] − f⁽ʲ⁾[2i])`, so `f⁽ⁿ⁾` is the constant `p(u)`.
+//! Writing `f⁽ʲ⁾(X) = e(X²) + X·o(X²)`, the fold is `f⁽ʲ⁺¹⁾(X) = (1−u)·e(X) + u·o(X)`, hence for any
+//! `r ≠ 0`
+//!
+//! `2r · f⁽ʲ⁺¹⁾(r²) = (1−u)·r·(f⁽ʲ⁾(r) + f⁽ʲ⁾(−r)) + u·(f⁽ʲ⁾(r) − f⁽ʲ⁾(−r))`.
+//!
+//! The verifier checks this for every round on evaluations the prover claims at `r, −r, r²`, and
+//! checks all `3n` claimed evaluations at once with a batched KZG opening (three witnesses, one
+//! pairing equation).
+//!
+//! # Transcript (after [`super::absorb_batch_claim`])
+//!
+//! For `n ≥ 1`: the fold commitments `f⁽¹⁾ … f⁽ⁿ⁻¹⁾` (`hyperkzg/fold` each), challenge
+//! `hyperkzg/r`; the `3n` evaluations `[f⁽ʲ⁾(r), f⁽ʲ⁾(−r), f⁽ʲ⁾(r²)]` for `j = 0..n` (`hyperkzg/evals`),
+//! challenge `hyperkzg/q`; the three witnesses (`hyperkzg/witness` each), challenge `hyperkzg/d`.
+//! For `n = 0` nothing follows: the commitment of a constant `c` is `c·G`, checked directly.
+//!
+//! This module uses no rayon and never panics. (Arkworks' pairing runs its Miller loop through
+//! `cfg_chunks_mut!`; with two pairs that is a single chunk on the calling thread.)
+
+use ark_bn254::{Bn254, G1Affine, G1Projective, G2Affine};
+use ark_ec::pairing::Pairing;
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{AdditiveGroup, Field, One, Zero};
+use ark_serialize::{
+    CanonicalDeserialize, CanonicalSerialize, Compress, Read, SerializationError, Valid, Validate,
+    Write,
+};
+
+use super::absorb_batch_claim;
+use crate::field::F;
+use crate::pcs::PcsError;
+use crate::poly::powers;
+use crate::transcript::Transcript;
+
+/// The largest number of variables an encoded proof may claim. It bounds what a decoder
+/// allocates for hostile input; real SRSs stop at 2^28.
+pub const MAX_PROOF_VARS: usize = 64;
+
+/// A HyperKZG commitment: `Σ_i p[i]·[τ^i]₁`. The all-zero polynomial commits to the identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct HyperKzgCommitment(pub G1Affine);
+
+impl Default for HyperKzgCommitment {
+    fn default() -> Self {
+        HyperKzgCommitment(G1Affine::zero())
+    }
+}
+
+/// What the verifier needs from the SRS: `G`, `H` and `τ·H`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
+pub struct HyperKzgVerifierKey {
+    pub g1: G1Affine,
+    pub g2: G2Affine,
+    pub tau_g2: G2Affine,
+}
+
+/// A HyperKZG opening proof for a point with `n` coordinates.
+///
+/// Shape for `n ≥ 1`: `n − 1` fold commitments, `n` evaluation triples, 3 witnesses; for `n = 0`
+/// all three are empty. The verifier checks the shape before anything else.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HyperKzgProof {
+    /// Commitments to the folded polynomials `f⁽¹⁾ … f⁽ⁿ⁻¹⁾`.
+    pub folds: Vec<G1Affine>,
+    /// `[f⁽ʲ⁾(r), f⁽ʲ⁾(−r), f⁽ʲ⁾(r²)]` for `j = 0..n`.
+    pub evals: Vec<[F; 3]>,
+    /// KZG witnesses of the batched polynomial at `r`, `−r`, `r²`.
+    pub witnesses: Vec<G1Affine>,
+}
+
+impl HyperKzgProof {
+    /// Checks the vectors' lengths against a point of `n` coordinates; reports the first mismatch.
+    fn check_shape(&self, n: usize) -> Result<(), PcsError> {
+        let (folds, witnesses) = if n == 0 { (0, 0) } else { (n - 1, 3) };
+        let shape = |what, expected, got| {
+            if expected == got {
+                Ok(())
+            } else {
+                Err(PcsError::ProofShape { what, expected, got })
+            }
+        };
+        shape("fold commitments", folds, self.folds.len())?;
+        shape("evaluation triples", n, self.evals.len())?;
+        shape("witnesses", witnesses, self.witnesses.len())
+    }
+}
+
+// Hand-written (de)serialization: ark-serialize's `Vec<T>` trusts the encoded length for its
+// allocation and batch-checks points with rayon; here lengths are bounded before anything is
+// allocated and every point is checked as it is read.
+fn write_len<W: Write>(len: usize, w: &mut W) -> Result<(), SerializationError> {
+    u32::try_from(len).map_err(|_| SerializationError::InvalidData)?.serialize_compressed(w)
+}
+
+fn read_len<R: Read>(r: &mut R, max: usize) -> Result<usize, SerializationError> {
+    let len = u32::deserialize_compressed(&mut *r)? as usize;
+    if len > max {
+        return Err(SerializationError::InvalidData);
+    }
+    Ok(len)
+}
+
+impl CanonicalSerialize for HyperKzgProof {
+    fn serialize_with_mode<W: Write>(
+        &self,
+        mut writer: W,
+        compress: Compress,
+    ) -> Result<(), SerializationError> {
+        write_len(self.folds.len(), &mut writer)?;
+        for p in &self.folds {
+            p.serialize_with_mode(&mut writer, compress)?;
+        }
+        write_len(self.evals.len(), &mut writer)?;
+        for triple in &self.evals {
+            for e in triple {
+                e.serialize_with_mode(&mut writer, compress)?;
+            }
+        }
+        write_len(self.witnesses.len(), &mut writer)?;
+        for p in &self.witnesses {
+            p.serialize_with_mode(&mut writer, compress)?;
+        }
+        Ok(())
+    }
+
+    fn serialized_size(&self, compress: Compress) -> usize {
+        let point = G1Affine::zero().serialized_size(compress);
+        let scalar = F::zero().serialized_size(compress);
+        12 + point * (self.folds.len() + self.witnesses.len()) + 3 * scalar * self.evals.len()
+    }
+}
+
+impl Valid for HyperKzgProof {
+    fn check(&self) -> Result<(), SerializationError> {
+        self.folds.iter().chain(&self.witnesses).try_for_each(Valid::check)
+    }
+}
+
+impl CanonicalDeserialize for HyperKzgProof {
+    fn deserialize_with_mode<R: Read>(
+        mut reader: R,
+        compress: Compress,
+        validate: Validate,
+    ) -> Result<Self, SerializationError> {
+        let points = |reader: &mut R, max| -> Result<Vec<G1Affine>, SerializationError> {
+            let len = read_len(reader, max)?;
+            let mut out = Vec::with_capacity(len);
+            for _ in 0..len {
+                out.push(G1Affine::deserialize_with_mode(&mut *reader, compress, validate)?);
+            }
+            Ok(out)
+        };
+        let folds = points(&mut reader, MAX_PROOF_VARS)?;
+        let n = read_len(&mut reader, MAX_PROOF_VARS)?;
+        let mut evals = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut triple = [F::zero(); 3];
+            for e in &mut triple {
+                *e = F::deserialize_with_mode(&mut reader, compress, validate)?;
+            }
+            evals.push(triple);
+        }
+        let witnesses = points(&mut reader, 3)?;
+        Ok(HyperKzgProof { folds, evals, witnesses })
+    }
+}
+
+/// `Σ scalars[i]·points[i]`, sequentially (the verifier's combinations have a few dozen terms).
+/// Each product goes through the projective multiplication, which BN254 G1 runs with the GLV
+/// endomorphism (the affine one is plain double-and-add).
+fn lincomb(points: &[G1Affine], scalars: &[F]) -> G1Projective {
+    points.iter().zip(scalars).fold(G1Projective::zero(), |acc, (p, s)| acc + p.into_group() * s)
+}
+
+/// Verifies a HyperKZG batch opening: each `commitments[k]` opens to `evals[k]` at `point`.
+///
+/// Absorbs exactly what [`crate::pcs::HyperKzg`]'s `batch_open` absorbs (module docs).
+pub fn batch_verify(
+    vk: &HyperKzgVerifierKey,
+    commitments: &[HyperKzgCommitment],
+    point: &[F],
+    evals: &[F],
+    proof: &HyperKzgProof,
+    transcript: &mut Transcript,
+) -> Result<(), PcsError> {
+    let k = commitments.len();
+    if k == 0 {
+        return Err(PcsError::EmptyBatch);
+    }
+    if evals.len() != k {
+        return Err(PcsError::EvalCount { expected: k, got: evals.len() });
+    }
+    let n = point.len();
+    proof.check_shape(n)?;
+
+    let rho = absorb_batch_claim(transcript, commitments, point, evals);
+    let rho_pows = powers(rho, k);
+    let claim: F = rho_pows.iter().zip(evals).map(|(w, e)| *w * e).sum();
+    let coms: Vec<G1Affine> = commitments.iter().map(|c| c.0).collect();
+
+    if n == 0 {
+        // The commitment of a constant c is c·[τ⁰]₁ = c·G.
+        let combined = lincomb(&coms, &rho_pows);
+        return if combined == vk.g1.into_group() * claim {
+            Ok(())
+        } else {
+            Err(PcsError::ConstantMismatch)
+        };
+    }
+
+    for f in &proof.folds {
+        transcript.append_point("hyperkzg/fold", f);
+    }
+    let r = transcript.challenge_scalar("hyperkzg/r");
+    if r.is_zero() {
+        return Err(PcsError::DegenerateChallenge { label: "hyperkzg/r" });
+    }
+    let flat: Vec<F> = proof.evals.iter().flatten().copied().collect();
+    transcript.append_scalars("hyperkzg/evals", &flat);
+    let q = transcript.challenge_scalar("hyperkzg/q");
+
+    // Each fold must be consistent with the previous polynomial's values at ±r; the last fold is
+    // the claimed evaluation itself.
+    for j in 0..n {
+        let u = point[n - 1 - j];
+        let [at_r, at_minus_r, _] = proof.evals[j];
+        let next = if j + 1 < n { proof.evals[j + 1][2] } else { claim };
+        let lhs = r.double() * next;
+        let rhs = (F::one() - u) * r * (at_r + at_minus_r) + u * (at_r - at_minus_r);
+        if lhs != rhs {
+            return Err(PcsError::FoldInconsistent { round: j });
+        }
+    }
+
+    for w in &proof.witnesses {
+        transcript.append_point("hyperkzg/witness", w);
+    }
+    let d = transcript.challenge_scalar("hyperkzg/d");
+
+    // Batched polynomial B = Σ_j q^j f⁽ʲ⁾ (f⁽⁰⁾ = Σ_k ρ^k p_k), opened at z_t ∈ {r, −r, r²} with
+    // witnesses W_t: τ·W_t = C_B − B(z_t)·G + z_t·W_t. Summed with weights d^t:
+    // e(Σ d^t (C_B − B(z_t)·G + z_t·W_t), H) = e(Σ d^t W_t, τ·H).
+    let z = [r, -r, r.square()];
+    let dw = [F::one(), d, d.square()];
+    let q_pows = powers(q, n);
+    let mut b_at = [F::zero(); 3];
+    for (t, b) in b_at.iter_mut().enumerate() {
+        *b = q_pows.iter().zip(&proof.evals).map(|(w, e)| *w * e[t]).sum();
+    }
+    let d_sum: F = dw.iter().sum();
+    let b_term: F = dw.iter().zip(&b_at).map(|(w, b)| *w * b).sum();
+
+    let mut bases = Vec::with_capacity(k + n + 3);
+    let mut scalars = Vec::with_capacity(k + n + 3);
+    bases.extend_from_slice(&coms);
+    scalars.extend(rho_pows.iter().map(|w| d_sum * w));
+    bases.extend_from_slice(&proof.folds);
+    scalars.extend(q_pows[1..].iter().map(|w| d_sum * w));
+    bases.push(vk.g1);
+    scalars.push(-b_term);
+    bases.extend_from_slice(&proof.witnesses);
+    scalars.extend(dw.iter().zip(&z).map(|(w, z)| *w * z));
+    let lhs = lincomb(&bases, &scalars);
+    let rhs = lincomb(&proof.witnesses, &dw);
+
+    let pairing =
+        Bn254::multi_pairing([lhs.into_affine(), (-rhs).into_affine()], [vk.g2, vk.tau_g2]);
+    if pairing.is_zero() {
+        Ok(())
+    } else {
+        Err(PcsError::PairingCheck)
+    }
+}
