@@ -63,3 +63,109 @@ fn a_sampled_dense_table_proves_and_verifies() {
         .expect("12 bits fit a dense table");
     check(&table, 1000, &mut rng);
 }
+
+mod committed {
+    //! The lookup argument with its commitments, end to end, and the attacks that need them.
+
+    use super::*;
+    use atlas_prover::lookup::prove_committed_lookup;
+    use atlas_prover::pcs::{HyperKzgProverKey, Srs};
+    use atlas_prover::verify::committed_lookup::{
+        verify_committed_lookup, CommittedLookupError, CommittedLookupProof,
+    };
+    use atlas_prover::verify::hyperkzg::HyperKzgVerifierKey;
+    use atlas_stdlib::tables::{Relu, Shift};
+    use atlas_stdlib::Rounding;
+
+    const DOMAIN: &[u8] = b"atlas/it/committed-lookup";
+
+    fn keys() -> &'static (HyperKzgProverKey, HyperKzgVerifierKey) {
+        static KEYS: std::sync::OnceLock<(HyperKzgProverKey, HyperKzgVerifierKey)> =
+            std::sync::OnceLock::new();
+        KEYS.get_or_init(|| {
+            let srs = Srs::development(10).expect("a small development SRS");
+            (srs.prover_key(10).expect("within the SRS"), srs.verifier_key())
+        })
+    }
+
+    fn prove(table: &dyn TableMle<F>, ops: &[Vec<i64>]) -> (Vec<i64>, CommittedLookupProof) {
+        let (pk, _) = keys();
+        let w = LookupWitness::from_operands(table, ops).expect("operands in the domain");
+        let outputs = w.outputs()[..ops[0].len()].to_vec();
+        let mut t = Transcript::new(DOMAIN);
+        (outputs, prove_committed_lookup(pk, &w, &mut t).expect("the key covers the queries"))
+    }
+
+    fn verify(
+        table: &dyn TableMle<F>,
+        ops: &[Vec<i64>],
+        outputs: &[i64],
+        proof: &CommittedLookupProof,
+    ) -> Result<(), CommittedLookupError> {
+        let (_, vk) = keys();
+        let mut t = Transcript::new(DOMAIN);
+        verify_committed_lookup(vk, table, ops, outputs, proof, &mut t)
+    }
+
+    fn relu_case() -> (Relu, Vec<Vec<i64>>, Vec<i64>, CommittedLookupProof) {
+        let table = Relu::new(32).expect("relu_s32");
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let ops = vec![(0..300).map(|_| rng.gen_range(-(1i64 << 31)..(1i64 << 31))).collect()];
+        let (outputs, proof) = prove(&table, &ops);
+        (table, ops, outputs, proof)
+    }
+
+    #[test]
+    fn relu_and_rescale_verify_with_commitments() {
+        let (table, ops, outputs, proof) = relu_case();
+        verify(&table, &ops, &outputs, &proof).unwrap();
+        let shift = Shift::new(32, 8, Rounding::Nearest).expect("shift_s32_8");
+        let ops = vec![(-500..500).map(|x| x * 1000).collect::<Vec<i64>>()];
+        let (outputs, proof) = prove(&shift, &ops);
+        verify(&shift, &ops, &outputs, &proof).unwrap();
+        assert_eq!(outputs[0], (-500_000i64 + 128).div_euclid(256));
+    }
+
+    /// Invariant: the opened chunks are the committed ones.
+    /// Mutation: replace one column commitment of chunk 1 with another column's.
+    #[test]
+    fn rejects_tampered_chunk_commitment() {
+        let (table, ops, outputs, mut proof) = relu_case();
+        proof.columns[1][3] = proof.columns[1][4].clone();
+        assert!(verify(&table, &ops, &outputs, &proof).is_err());
+    }
+
+    /// Invariant: the proof is about the public outputs the verifier holds.
+    /// Mutation: one public output changed.
+    #[test]
+    fn rejects_changed_public_output() {
+        let (table, ops, mut outputs, proof) = relu_case();
+        outputs[17] += 1;
+        assert!(verify(&table, &ops, &outputs, &proof).is_err());
+    }
+
+    /// Invariant: the committed addresses encode the public operands.
+    /// Mutation: one public operand changed (its output is unchanged: both are negative).
+    #[test]
+    fn rejects_changed_public_operand() {
+        let (table, mut ops, outputs, proof) = relu_case();
+        let j = ops[0].iter().position(|&x| x < -1).expect("a negative operand");
+        ops[0][j] += 1;
+        assert_eq!(
+            verify(&table, &ops, &outputs, &proof),
+            Err(CommittedLookupError::Operand { operand: 0 })
+        );
+    }
+
+    /// Invariant: structure errors are reported, not panicked on.
+    /// Mutation: drop a chunk's columns.
+    #[test]
+    fn rejects_missing_chunk_columns() {
+        let (table, ops, outputs, mut proof) = relu_case();
+        proof.columns.pop();
+        assert!(matches!(
+            verify(&table, &ops, &outputs, &proof),
+            Err(CommittedLookupError::ChunkCount { .. })
+        ));
+    }
+}

@@ -7,6 +7,9 @@
 //! commitments.
 
 mod chunk;
+mod committed;
+
+pub use committed::prove_committed_lookup;
 
 use ark_ff::Zero;
 use rayon::prelude::*;

@@ -51,7 +51,7 @@ impl HyperKzgProverKey {
     }
 
     /// The first `len` bases, if the key is large enough.
-    fn bases(&self, len: usize) -> Result<&[G1Affine], PcsError> {
+    pub(crate) fn bases(&self, len: usize) -> Result<&[G1Affine], PcsError> {
         let too_many = || PcsError::TooManyVariables {
             max: self.max_num_vars,
             got: len.next_power_of_two().trailing_zeros() as usize,

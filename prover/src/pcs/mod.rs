@@ -13,6 +13,7 @@
 //! panic.
 
 mod batch_affine;
+mod columns;
 pub mod hyperkzg;
 mod msm;
 mod ptau;
@@ -49,6 +50,8 @@ pub enum PcsError {
         "all polynomials in a batch must have {expected} variables, polynomial {index} has {got}"
     )]
     NumVarsMismatch { index: usize, expected: usize, got: usize },
+    #[error("one-hot index {index} is not below the column count {columns}")]
+    OneHotIndex { index: usize, columns: usize },
     #[error("a batch opening needs at least one polynomial")]
     EmptyBatch,
     #[error("polynomial {index} has no evaluations")]

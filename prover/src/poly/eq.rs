@@ -16,6 +16,21 @@ pub fn eq_evals(w: &[F]) -> Vec<F> {
     eq_evals_scaled(w, F::one())
 }
 
+/// `eq(w, ·)` on one thread: the verifier's version (it uses no rayon).
+pub fn eq_evals_serial(w: &[F]) -> Vec<F> {
+    let mut out = vec![F::zero(); 1 << w.len()];
+    out[0] = F::one();
+    for (k, wk) in w.iter().enumerate() {
+        for i in (0..1usize << k).rev() {
+            let v = out[i];
+            let hi = v * wk;
+            out[2 * i] = v - hi;
+            out[2 * i + 1] = hi;
+        }
+    }
+    out
+}
+
 /// `scale · eq(w, ·)`.
 pub fn eq_evals_scaled(w: &[F], scale: F) -> Vec<F> {
     let n = w.len();

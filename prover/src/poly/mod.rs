@@ -16,7 +16,7 @@ mod eq;
 mod multilinear;
 mod unipoly;
 
-pub use eq::{eq_eval, eq_evals, SplitEq};
+pub use eq::{eq_eval, eq_evals, eq_evals_serial, SplitEq};
 pub use multilinear::{DensePoly, MultilinearPoly};
 pub use unipoly::UniPoly;
 
@@ -37,6 +37,25 @@ pub fn powers(g: F, n: usize) -> Vec<F> {
 /// Number of variables of a table of `len` entries: `len` must be a power of two.
 pub fn log2_exact(len: usize) -> Option<usize> {
     len.is_power_of_two().then(|| len.trailing_zeros() as usize)
+}
+
+/// The MLE of `values` (zero-padded to `2^point.len()`) at `point`, on one thread: what the
+/// verifier uses for public vectors. `None` if there are more values than the point addresses.
+pub fn evaluate_serial(values: impl IntoIterator<Item = F>, point: &[F]) -> Option<F> {
+    let mut cur: Vec<F> = values.into_iter().collect();
+    if cur.len() > 1 << point.len() {
+        return None;
+    }
+    cur.resize(1 << point.len(), F::from(0u64));
+    for r in point.iter().rev() {
+        let half = cur.len() / 2;
+        for j in 0..half {
+            let (a, b) = (cur[2 * j], cur[2 * j + 1]);
+            cur[j] = a + *r * (b - a);
+        }
+        cur.truncate(half);
+    }
+    cur.first().copied()
 }
 
 /// `x^e` for small exponents, used by tests and benches.

@@ -4,8 +4,10 @@
 //! prover and verifier absorb the same items in the same order by construction.
 
 pub mod codec;
+pub mod committed_lookup;
 pub mod hyperkzg;
 pub mod lookup;
+pub mod msm;
 pub mod sumcheck;
 
 pub use codec::DecodeError;

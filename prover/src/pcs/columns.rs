@@ -1,0 +1,66 @@
+//! Commitments to one-hot matrices, column by column (see `docs/lookup.md`): column `k` of a
+//! `T × K` one-hot matrix is the 0/1 vector of the rows whose one sits at `k`, so all `K` column
+//! commitments together cost `T` point additions — each row adds one base into one column.
+
+use ark_bn254::G1Projective;
+use ark_ec::{AdditiveGroup, CurveGroup};
+use rayon::prelude::*;
+
+use super::{HyperKzg, HyperKzgProverKey, PcsError};
+use crate::verify::hyperkzg::HyperKzgCommitment;
+
+impl HyperKzg {
+    /// The `num_columns` column commitments of the one-hot matrix whose row `j` has its one at
+    /// `indices[j]` (each below `num_columns`, else an error).
+    pub fn commit_one_hot_columns(
+        pk: &HyperKzgProverKey,
+        indices: &[usize],
+        num_columns: usize,
+    ) -> Result<Vec<HyperKzgCommitment>, PcsError> {
+        let bases = pk.bases(indices.len())?;
+        if let Some(&bad) = indices.iter().find(|&&i| i >= num_columns) {
+            return Err(PcsError::OneHotIndex { index: bad, columns: num_columns });
+        }
+        const CHUNK: usize = 1 << 12;
+        let buckets = indices
+            .par_chunks(CHUNK)
+            .zip(bases.par_chunks(CHUNK))
+            .fold(
+                || vec![G1Projective::ZERO; num_columns],
+                |mut acc, (idx, base)| {
+                    for (&i, b) in idx.iter().zip(base) {
+                        acc[i] += b;
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || vec![G1Projective::ZERO; num_columns],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        Ok(G1Projective::normalize_batch(&buckets).into_iter().map(HyperKzgCommitment).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pcs::hyperkzg::tests::keys;
+    use crate::pcs::CommitmentScheme;
+    use crate::poly::MultilinearPoly;
+
+    #[test]
+    fn columns_equal_the_commitments_of_the_column_vectors() {
+        let (pk, _) = keys();
+        let indices: Vec<usize> = (0..64).map(|j| (j * 7 + 3) % 16).collect();
+        let cols = HyperKzg::commit_one_hot_columns(&pk, &indices, 16).unwrap();
+        for (k, c) in cols.iter().enumerate() {
+            let v: Vec<u8> = indices.iter().map(|&i| u8::from(i == k)).collect();
+            assert_eq!(*c, HyperKzg::commit(&pk, &MultilinearPoly::U8(v)).unwrap(), "column {k}");
+        }
+        assert!(HyperKzg::commit_one_hot_columns(&pk, &[0, 16], 16).is_err());
+    }
+}
