@@ -131,7 +131,7 @@ mod committed {
     #[test]
     fn rejects_tampered_chunk_commitment() {
         let (table, ops, outputs, mut proof) = relu_case();
-        proof.columns[1][3] = proof.columns[1][4].clone();
+        proof.columns[1][3] = proof.columns[1][4];
         assert!(verify(&table, &ops, &outputs, &proof).is_err());
     }
 
