@@ -3,8 +3,10 @@
 //! Pippenger's cost is almost all bucket additions. Arkworks adds into projective buckets (a mixed
 //! addition, about 11 field multiplications); here the additions pending for distinct buckets are
 //! collected, their slope denominators inverted together (Montgomery's trick, 3 multiplications
-//! each), and each addition then costs about 3 more — roughly twice as fast. Digits are signed, so
-//! a window of `c` bits needs `2^(c-1)` buckets. Windows run in parallel. Prover-only.
+//! each), and each addition then costs about 3 more — roughly twice as fast. An addition to a
+//! bucket already waiting in the batch falls back to a projective addition (see [`Buckets`]), so
+//! no digit distribution makes it slower than the projective method. Digits are signed, so a
+//! window of `c` bits needs `2^(c-1)` buckets. Windows run in parallel. Prover-only.
 
 use ark_bn254::{Fq, G1Affine, G1Projective};
 use ark_ec::{AdditiveGroup, AffineRepr};
@@ -82,54 +84,55 @@ pub(crate) fn window_sum(
     buckets: usize,
 ) -> G1Projective {
     let mut acc = Buckets::new(buckets);
-    let mut todo: Vec<(u32, G1Affine)> = Vec::new();
     for (p, d) in bases.iter().zip(digits) {
         if d == 0 || p.is_zero() {
             continue;
         }
         let point = if d < 0 { -*p } else { *p };
-        acc.add(d.unsigned_abs() as usize - 1, point, &mut todo);
+        acc.add(d.unsigned_abs() as usize - 1, point);
     }
     acc.flush();
-    // Additions that met a busy bucket, retried until none is left.
-    while !todo.is_empty() {
-        let mut again = Vec::new();
-        for (b, p) in todo.drain(..) {
-            acc.add(b as usize, p, &mut again);
-        }
-        acc.flush();
-        todo = again;
-    }
     let mut running = G1Projective::zero();
     let mut sum = G1Projective::zero();
-    for b in acc.points.iter().rev() {
-        running += b;
+    for (affine, overflow) in acc.points.iter().zip(&acc.overflow).rev() {
+        running += affine;
+        running += overflow;
         sum += running;
     }
     sum
 }
 
+/// Each bucket is `points[b] + overflow[b]`: the affine part takes batched additions; an addition
+/// meeting a bucket already queued in the current batch goes to the projective part instead (a
+/// plain mixed addition), so skewed digit distributions — one bucket for every point, or a few
+/// buckets only — cost what arkworks' projective buckets cost, never more.
 struct Buckets {
     points: Vec<G1Affine>,
+    overflow: Vec<G1Projective>,
     busy: Vec<bool>,
     pending: Vec<(u32, G1Affine)>,
     denoms: Vec<Fq>,
+    /// Flush size: with few buckets, a long batch would only push more additions to `overflow`.
+    batch: usize,
 }
 
 impl Buckets {
     fn new(n: usize) -> Self {
+        let batch = (n / 8).clamp(16, BATCH);
         Buckets {
             points: vec![G1Affine::identity(); n],
+            overflow: vec![G1Projective::zero(); n],
             busy: vec![false; n],
-            pending: Vec::with_capacity(BATCH),
-            denoms: Vec::with_capacity(BATCH),
+            pending: Vec::with_capacity(batch),
+            denoms: Vec::with_capacity(batch),
+            batch,
         }
     }
 
-    /// Queues `bucket += p`; a bucket already queued in this batch sends `p` to `deferred`.
-    fn add(&mut self, bucket: usize, p: G1Affine, deferred: &mut Vec<(u32, G1Affine)>) {
+    /// `bucket += p`, now or at the next flush.
+    fn add(&mut self, bucket: usize, p: G1Affine) {
         if self.busy[bucket] {
-            deferred.push((bucket as u32, p));
+            self.overflow[bucket] += p;
             return;
         }
         if self.points[bucket].is_zero() {
@@ -138,7 +141,7 @@ impl Buckets {
         }
         self.busy[bucket] = true;
         self.pending.push((bucket as u32, p));
-        if self.pending.len() == BATCH {
+        if self.pending.len() == self.batch {
             self.flush();
         }
     }
@@ -248,6 +251,12 @@ mod tests {
             })
             .collect();
         check(&bases, &mixed);
+        // Many random points, all in one bucket per window (the overflow path carries them).
+        let pts: Vec<G1Projective> = (0..5000).map(|_| G1Projective::rand(&mut rng)).collect();
+        let bases = G1Projective::normalize_batch(&pts);
+        check(&bases, &vec![-F::from(3u64); bases.len()]);
+        let few: Vec<F> = (0..bases.len()).map(|i| F::from(1u64 + (i % 3) as u64)).collect();
+        check(&bases, &few);
         // The whole sum cancels to the identity.
         check(&[g, -g, g, -g], &[F::one(), F::one(), F::from(5u64), F::from(5u64)]);
     }

@@ -199,8 +199,11 @@ mod tests {
         let negs: Vec<F> = (0..n).map(|_| -F::from(rng.gen::<u64>())).collect();
         let poly = MultilinearPoly::Dense(negs.clone());
         assert_eq!(commit_field(&g, &negs), reference(&g, &poly));
-        // Large enough for the batched-affine dense path.
-        let big = bases(BATCH_AFFINE_FROM * 2);
+        // Large enough for the batched-affine dense path, and for a u8 table with few buckets and
+        // many points per bucket.
+        let big = bases(BATCH_AFFINE_FROM * 8);
+        let bytes = MultilinearPoly::U8((0..big.len()).map(|_| rng.gen()).collect());
+        assert_eq!(commit_poly(&big, &bytes), reference(&big, &bytes));
         let poly = MultilinearPoly::Dense((0..big.len()).map(|_| F::rand(&mut rng)).collect());
         assert_eq!(commit_poly(&big, &poly), reference(&big, &poly));
     }
