@@ -34,6 +34,33 @@ enum Command {
     Import { model: PathBuf },
     /// Benchmark proving and verification.
     Bench { model: PathBuf },
+    /// Prove and verify with the prover core on generated data (until whole-model proofs exist).
+    Demo {
+        /// log2 of the number of entries.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=22))]
+        log_size: u8,
+    },
+}
+
+/// `atlasc demo`: real proofs on generated data, each checked by the verifier.
+fn demo(log_size: usize) -> ExitCode {
+    eprintln!("{}", atlas_compiler::demo::dev_srs_warning());
+    match atlas_compiler::demo::run(log_size) {
+        Ok(steps) => {
+            for s in steps {
+                println!(
+                    "ok  {}
+    prove {:.1?}, verify {:.1?}, proof {} bytes",
+                    s.name, s.prove, s.verify, s.proof_bytes
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `atlasc check`: exit 0 with nothing on stderr when the file is valid; 1 when it has errors;
@@ -64,6 +91,7 @@ fn main() -> ExitCode {
         (Some(Command::Verify { .. }), _) => not_built("verify", "Proving whole programs"),
         (Some(Command::Import { .. }), _) => not_built("import", "ONNX import"),
         (Some(Command::Bench { .. }), _) => not_built("bench", "Proving whole programs"),
+        (Some(Command::Demo { log_size }), _) => demo(log_size as usize),
         (None, None) => {
             eprintln!("error: no model given; try `atlasc --help`");
             ExitCode::from(2)
