@@ -13,6 +13,8 @@
 //! - rayon over the outer (`e_out`) index, with per-task scratch and no per-element allocation.
 
 use ark_ff::{AdditiveGroup, Field, One, Zero};
+use std::ops::{Add, Sub};
+
 use rayon::prelude::*;
 
 use super::{from_evals_and_leading, SumcheckInstance, MAX_DEGREE};
@@ -213,21 +215,7 @@ impl ProductSumcheck {
                 MultilinearPoly::Dense(v) => (v[2 * j], v[2 * j + 1]),
                 _ => (p.get(2 * j), p.get(2 * j + 1)),
             };
-            let d = b - a;
-            let vals = &mut s.vals[k];
-            vals[0] = a;
-            let mut i = 1;
-            if need_one {
-                vals[i] = b;
-                i += 1;
-            }
-            let mut cur = b;
-            for _ in 2..self.dq {
-                cur += d;
-                vals[i] = cur;
-                i += 1;
-            }
-            vals[np - 1] = d;
+            point_values(a, b, self.dq, need_one, &mut s.vals[k][..np]);
         }
         for (t, term) in self.terms.iter().enumerate() {
             for p in 0..np {
@@ -250,21 +238,7 @@ impl ProductSumcheck {
         for (k, p) in self.polys.iter().enumerate() {
             let a = p.get_small(2 * j).map_or(0, i128::from);
             let b = p.get_small(2 * j + 1).map_or(0, i128::from);
-            let d = b - a;
-            let vals = &mut s.ivals[k];
-            vals[0] = a;
-            let mut i = 1;
-            if need_one {
-                vals[i] = b;
-                i += 1;
-            }
-            let mut cur = b;
-            for _ in 2..self.dq {
-                cur += d;
-                vals[i] = cur;
-                i += 1;
-            }
-            vals[np - 1] = d;
+            point_values(a, b, self.dq, need_one, &mut s.ivals[k][..np]);
         }
         for (t, term) in self.terms.iter().enumerate() {
             for p in 0..np {
@@ -282,6 +256,32 @@ impl ProductSumcheck {
             }
         }
     }
+}
+
+/// A linear polynomial through `a` (at 0) and `b` (at 1) at the round's points `0, [1], 2, …,
+/// dq − 1, ∞` (the value "at ∞" is the slope), written into `out` (one slot per point).
+#[inline(always)]
+fn point_values<T: Copy + Add<Output = T> + Sub<Output = T>>(
+    a: T,
+    b: T,
+    dq: usize,
+    need_one: bool,
+    out: &mut [T],
+) {
+    let d = b - a;
+    out[0] = a;
+    let mut i = 1;
+    if need_one {
+        out[i] = b;
+        i += 1;
+    }
+    let mut cur = b;
+    for _ in 2..dq {
+        cur = cur + d;
+        out[i] = cur;
+        i += 1;
+    }
+    out[out.len() - 1] = d;
 }
 
 /// Per-task scratch: each polynomial's values at the round's points, and the per-term sums.
