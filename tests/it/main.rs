@@ -3,3 +3,4 @@
 mod deps;
 mod lang;
 mod lookup;
+mod vm;

@@ -416,7 +416,9 @@ impl Lowerer<'_, '_> {
             let tshape: Vec<usize> = perm.iter().map(|&d| shape[d]).collect();
             cur = self.instr(Op::Transpose { src: cur, perm }, None, tshape, bits);
         }
-        cur = self.instr(Op::Reshape { src: cur }, None, vec![outer, n], bits);
+        if self.shape(cur) != [outer, n] {
+            cur = self.instr(Op::Reshape { src: cur }, None, vec![outer, n], bits);
+        }
         let mut len = n;
         while len > 1 {
             let h = len / 2;
@@ -446,6 +448,9 @@ impl Lowerer<'_, '_> {
             len = len.div_ceil(2);
         }
         let out = self.info.ty(node).shape.clone();
+        if self.shape(cur) == out {
+            return Ok(cur);
+        }
         Ok(self.instr(Op::Reshape { src: cur }, None, out, bits))
     }
 }
