@@ -153,10 +153,10 @@ pub fn execute(
         fits(&|| format!("input {i}"), input.reg, data)?;
         values[input.reg.index()] = data.clone();
     }
-    for p in &program.params {
+    for (i, p) in program.params.iter().enumerate() {
         match &p.data {
             ParamData::Inline(data) => {
-                fits(&|| "param".to_owned(), p.reg, data)?;
+                fits(&|| format!("param {i}"), p.reg, data)?;
                 values[p.reg.index()] = data.clone();
             }
             ParamData::External { key } => {
@@ -164,8 +164,8 @@ pub fn execute(
             }
         }
     }
-    for c in &program.consts {
-        fits(&|| "const".to_owned(), c.reg, &c.data)?;
+    for (i, c) in program.consts.iter().enumerate() {
+        fits(&|| format!("const {i}"), c.reg, &c.data)?;
         values[c.reg.index()] = c.data.clone();
     }
 

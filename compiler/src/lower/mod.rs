@@ -40,8 +40,9 @@ pub enum LowerError {
     #[error("table @{table} (#0x{id:08x}): {error}")]
     Table { table: String, id: u32, error: StdlibError },
     #[error(
-        "table @{table} (#0x{id:08x}) is declared over {inputs:?}, but the table's domain is \
-         {domain:?}: {reason}"
+        "table @{table} (#0x{id:08x}) is declared over ({}), but the table's domain is \
+         {domain:?}: {reason}",
+        inputs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     )]
     Domain { table: String, id: u32, inputs: Vec<ElemType>, domain: Domain, reason: String },
 }

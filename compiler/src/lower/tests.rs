@@ -199,7 +199,7 @@ fn lookups_are_checked_against_the_table_domain() {
     assert!(matches!(err, LowerError::Domain { .. }), "{err}");
     assert_eq!(
         err.to_string(),
-        "table @relu (#0x02080000) is declared over [Int { bits: 16 }], but the table's domain \
+        "table @relu (#0x02080000) is declared over (i16), but the table's domain \
          is Signed { bits: 8 }: operand 0 is i16 (16 bits), the domain holds at most 8"
     );
     let dense = "program t {
