@@ -385,3 +385,48 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The interpreter never panics on a malformed program: a lowered program with one register's
+    /// shape or width, or one instruction's operand, changed at random either still runs or is
+    /// refused with an error.
+    #[test]
+    fn mangled_programs_are_errors_not_panics(
+        which in 0usize..3,
+        at in any::<prop::sample::Index>(),
+        value in 0usize..70,
+        input_seed in any::<u64>(),
+    ) {
+        let mut vm = lower_text(MOVES).unwrap();
+        let r = at.index(vm.registers.len());
+        match which {
+            0 => {
+                let shape = &mut vm.registers[r].shape;
+                if !shape.is_empty() {
+                    let d = value % shape.len();
+                    shape[d] = value % 7;
+                }
+            }
+            1 => vm.registers[r].bits = value as u8,
+            _ => {
+                let i = at.index(vm.instrs.len());
+                let reg = atlas_vm::Reg(value as u32);
+                match &mut vm.instrs[i].op {
+                    Op::Add { a, .. } | Op::Sub { a, .. } | Op::Mul { a, .. } | Op::Neg { a } | Op::MatMul { a, .. } => *a = reg,
+                    Op::Sum { src, .. } | Op::Reshape { src } | Op::Broadcast { src } | Op::Transpose { src, .. } | Op::Slice { src, .. } | Op::Im2Col { src, .. } | Op::Shr { src, .. } => *src = reg,
+                    Op::Concat { srcs, .. } => srcs[0] = reg,
+                    Op::Gather { indices, .. } => *indices = reg,
+                    Op::Lookup { operands, .. } => operands[0] = reg,
+                }
+            }
+        }
+        let mut rng = ChaCha20Rng::seed_from_u64(input_seed);
+        let idx: Vec<i64> = (0..3).map(|_| rng.gen_range(0..3)).collect();
+        match execute_std(&vm, &[random(&mut rng, 24, ElemType::I8), idx]) {
+            Ok(trace) => prop_assert_eq!(trace.values.len(), vm.registers.len()),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+}
