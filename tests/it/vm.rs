@@ -306,7 +306,7 @@ fn case() -> impl Strategy<Value = Case> {
         1usize..4,
         1usize..6,
         1usize..4,
-        2u8..=16,
+        2u8..=24,
         0u8..=20,
         any::<bool>(),
         any::<bool>(),

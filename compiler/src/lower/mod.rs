@@ -6,8 +6,9 @@
 //!
 //! - `rescale`: a `shr_s{B}_{s}_{floor|round}` lookup when the source has at most 32 bits (else an
 //!   advice `shr` whose remainder is range-checked by `range{s}`), then `clamp_s{F}_s{t}` when
-//!   `saturate` and the quotient may not fit, or a fit check (`add 2^(t-1)`, `range{t}`) without
-//!   `saturate`;
+//!   `saturate` and the quotient may not fit (a split at bit `t-1` with `clamp_s{H}_s1` and
+//!   `eq_s{H}` when the quotient is wider than 32 bits), or a fit check (`add 2^(t-1)`,
+//!   `range{t}`) without `saturate`;
 //! - `cast`: free when it adds no fractional bits, else a `mul` by the constant `2^k`;
 //! - `reduce_max`: a halving tree of `max(a, b) = a + lt(a, b)·(b − a)` through `lt_s{W}`;
 //! - IR `lookup`: a VM lookup, after checking the IR's declared operand types against the real
@@ -23,7 +24,9 @@ use atlas_ir::{
     Rounding as IrRounding, TableRef, ValueDef, ValueId, ValueRef, Visibility,
 };
 use atlas_prover::F;
-use atlas_stdlib::{table_by_id, BoxedTable, Clamp, LessThan, RangeCheck, Shift, StdlibError};
+use atlas_stdlib::{
+    table_by_id, BoxedTable, Clamp, Equal, LessThan, RangeCheck, Shift, StdlibError,
+};
 use atlas_vm::{
     Const, Domain, ExecError, Input, Instr, Op, Param, ParamData, Program, Reg, RegInfo, Rounding,
     Table, TableDecl, TableId, TableIdx, TableSet, Trace,
@@ -353,18 +356,15 @@ impl Lowerer<'_, '_> {
         if qbits <= t && checked {
             return Ok(quot);
         }
-        if saturate {
-            if t >= TABLE_BITS {
-                return Err(unsupported(format!(
-                    "saturating a {qbits}-bit quotient to {t} bits needs a clamp table wider \
-                     than {TABLE_BITS} bits"
-                )));
+        if saturate && qbits > t {
+            if qbits > TABLE_BITS {
+                return self.saturate_wide(quot, qbits, t, shape, &unsupported);
             }
+            // qbits ≤ 32 and t < qbits, so the clamp exists when the width is chunkable.
             let (_, clamp) =
                 first_width(qbits.max(t + 1), |w| Clamp::new(w, t)).ok_or_else(|| {
                     unsupported(format!(
-                        "no clamp table takes the {qbits}-bit quotient to {t} bits (at most \
-                     {TABLE_BITS}-bit operands; use a larger shift)"
+                        "no clamp table takes the {qbits}-bit quotient to {t} bits"
                     ))
                 })?;
             let table = self.table(&clamp);
@@ -375,7 +375,8 @@ impl Lowerer<'_, '_> {
                 t as u8,
             ));
         }
-        // Without saturate: prove the quotient fits `t` bits with range{t} on `q + 2^(t-1)`.
+        // Prove the quotient fits `t` bits with range{t} on `q + 2^(t-1)`: the assertion of a
+        // non-saturating rescale, and what pins an advice quotient that fits by construction.
         let range = RangeCheck::new(t).map_err(|e| {
             unsupported(format!("checking that the result fits {t} bits needs range{t} ({e})"))
         })?;
@@ -388,6 +389,57 @@ impl Lowerer<'_, '_> {
         let biased = self.instr(Op::Add { a: quot, b: half }, None, shape.clone(), wide as u8);
         self.instr(Op::Lookup { table, operands: vec![biased] }, None, shape, (t + 1) as u8);
         Ok(quot)
+    }
+
+    /// Saturates a quotient wider than any clamp table to `t` bits:
+    /// `hi = shr q shift=t-1` (its remainder in `range{t-1}`), so `q` fits iff `hi ∈ {-1, 0}`;
+    /// `c = clamp_s{H}_s1(hi)` (pins `hi`, hence `q`), `e = eq_s{H}(hi, c)` (1 iff `q` fits);
+    /// `ov = c·(2^t − 1) + 2^(t-1) − 1` (the bound `q` overflowed: max for `c = 0`, min for
+    /// `c = −1`); the result is `ov + e·(q − ov)`.
+    fn saturate_wide(
+        &mut self,
+        q: Reg,
+        qbits: u32,
+        t: u32,
+        shape: Vec<usize>,
+        unsupported: &dyn Fn(String) -> LowerError,
+    ) -> Result<Reg, LowerError> {
+        if !(2..=62).contains(&t) {
+            return Err(unsupported(format!("saturating a {qbits}-bit quotient to {t} bits")));
+        }
+        let hbits = qbits - (t - 1);
+        let rem = RangeCheck::new(t - 1).map_err(|e| {
+            unsupported(format!(
+                "saturating a {qbits}-bit quotient to {t} bits splits it at bit {}, whose                  remainder check range{} does not exist ({e})",
+                t - 1,
+                t - 1
+            ))
+        })?;
+        let (_, (clamp, eq)) = first_width(hbits.max(2), |w| {
+            Ok::<_, StdlibError>((Clamp::new(w, 1)?, Equal::new(w, true)?))
+        })
+        .ok_or_else(|| {
+            unsupported(format!(
+                "saturating a {qbits}-bit quotient to {t} bits leaves a {hbits}-bit high part,                  wider than the {TABLE_BITS}-bit clamp and eq tables"
+            ))
+        })?;
+        let (rem, clamp, eq) = (self.table(&rem), self.table(&clamp), self.table(&eq));
+        let (qb, tb) = (qbits as u8, t as u8);
+        let hi = self.instr(
+            Op::Shr { src: q, shift: tb - 1, rounding: Rounding::Floor, rem_table: rem },
+            None,
+            shape.clone(),
+            hbits as u8,
+        );
+        let c = self.instr(Op::Lookup { table: clamp, operands: vec![hi] }, None, shape.clone(), 1);
+        let e = self.instr(Op::Lookup { table: eq, operands: vec![hi, c] }, None, shape.clone(), 2);
+        let span = self.splat((1i64 << t) - 1, tb + 1, &shape);
+        let scaled = self.instr(Op::Mul { a: c, b: span }, None, shape.clone(), tb + 1);
+        let top = self.splat((1i64 << (t - 1)) - 1, tb, &shape);
+        let ov = self.instr(Op::Add { a: scaled, b: top }, None, shape.clone(), tb + 1);
+        let d = self.instr(Op::Sub { a: q, b: ov }, None, shape.clone(), qb + 1);
+        let ed = self.instr(Op::Mul { a: e, b: d }, None, shape.clone(), qb + 1);
+        Ok(self.instr(Op::Add { a: ov, b: ed }, None, shape, tb))
     }
 
     /// `reduce_max` as a halving tree of `max(a, b) = a + lt(a, b)·(b − a)`.

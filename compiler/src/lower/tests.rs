@@ -81,6 +81,63 @@ fn a_wide_rescale_is_an_advice_shift_with_a_remainder_lookup_then_a_clamp() {
 }
 
 #[test]
+fn a_quotient_wider_than_any_clamp_saturates_through_its_high_part() {
+    // A 784-deep fix<16,8> matmul gives ~40-bit accumulators: after shift=8 the quotient has 40
+    // bits, more than a clamp table takes.
+    let src = "program t {
+  input public %x: i48[8]
+  %y: i16[8] = rescale %x shift=8 round=nearest saturate
+  output %y
+}
+";
+    let p = lowered(src);
+    assert_eq!(
+        ops(&p),
+        [
+            "shr",
+            "shr",
+            "lookup",
+            "lookup",
+            "broadcast",
+            "mul",
+            "broadcast",
+            "add",
+            "sub",
+            "mul",
+            "add"
+        ]
+    );
+    // The 41-bit quotient splits at bit 15 into a 26-bit high part: clamp/eq at 28 bits (the
+    // smallest width both chunk).
+    assert_eq!(table_names(&p), ["range8", "range15", "clamp_s28_s1", "eq_s28"]);
+    let max = (1i64 << 47) - 1;
+    let edge = vec![
+        -max - 1,
+        max,
+        32767 * 256 + 127,  // rounds to 32767: fits
+        32767 * 256 + 128,  // rounds to 32768: saturates
+        -32768 * 256 - 128, // rounds to -32768: fits
+        -32768 * 256 - 129, // rounds to -32769: saturates
+        -1,
+        1 << 40,
+    ];
+    let out = agree(src, &[edge]);
+    assert_eq!(out, [vec![-32768, 32767, 32767, 32767, -32768, -32768, 0, 32767]]);
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..50 {
+        let x: Vec<i64> = (0..8)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                (rng as i64) >> (16 + rng % 24) // magnitudes from 2^23 to 2^47
+            })
+            .collect();
+        agree(src, &[x]);
+    }
+}
+
+#[test]
 fn a_wide_rescale_that_fits_is_still_range_checked() {
     // The quotient (8 bits) fits the target, but an advice quotient needs a lookup to pin it.
     let src = "program t {
