@@ -65,7 +65,10 @@ const ACT: ElemType = ElemType::fix(16, 8);
 /// `y = relu(x @ w1 + b1) @ w2` (weights within ±1.2, bias within ±1), with rescales back to `fix<16,8>` after each matmul. The
 /// accumulators are 38+ bits wide, so the rescales take the advice-shift path.
 fn mlp(rng: &mut ChaCha20Rng) -> atlas_ir::Program {
-    let (d, h, o) = (8, 4, 3);
+    mlp_of(rng, 2, 8, 4, 3)
+}
+
+fn mlp_of(rng: &mut ChaCha20Rng, batch: usize, d: usize, h: usize, o: usize) -> atlas_ir::Program {
     let mut b = ProgramBuilder::new("mlp");
     let relu = b.table(TableRef {
         name: "relu_s16".into(),
@@ -73,14 +76,14 @@ fn mlp(rng: &mut ChaCha20Rng) -> atlas_ir::Program {
         inputs: vec![ACT],
         output: ACT,
     });
-    let x = b.input("x", TensorType::new(ACT, [2, d]), Visibility::Public);
+    let x = b.input("x", TensorType::new(ACT, [batch, d]), Visibility::Public);
     let w1 = b.param("w1", TensorType::new(ACT, [d, h]), ParamData::Inline(small(rng, d * h, 300)));
     let bias_ty = ElemType::fix(32, 16);
     let b1 =
         b.param("b1", TensorType::new(bias_ty, [h]), ParamData::Inline(small(rng, h, 1 << 16)));
     let w2 = b.param("w2", TensorType::new(ACT, [h, o]), ParamData::Inline(small(rng, h * o, 300)));
     let acc = b.matmul(x, w1).expect("the MLP types");
-    let bias = b.broadcast(b1, &[2, h]).expect("the MLP types");
+    let bias = b.broadcast(b1, &[batch, h]).expect("the MLP types");
     let acc = b.add(acc, bias).expect("the MLP types");
     let hidden = b.rescale(acc, 8, Rounding::Nearest, true, ACT).expect("the MLP types");
     let hidden = b.lookup(relu, &[hidden]).expect("the MLP types");
@@ -109,6 +112,20 @@ fn mlp_with_rescale_and_relu_matches_the_evaluator() {
         agree(&ir, &[x]);
     }
     assert!(saturated < 20 * 6, "every output saturated: the test would not see rounding");
+}
+
+#[test]
+fn an_mnist_sized_mlp_matches_the_evaluator() {
+    // 784 → 128 → 10: the first accumulator is 41 bits, so its rescale saturates a 33-bit
+    // quotient through the wide path; the matmul runs on rayon.
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let ir = mlp_of(&mut rng, 1, 784, 128, 10);
+    let vm = lower(&validate(&ir).unwrap()).unwrap();
+    assert!(vm.instrs.iter().any(|i| matches!(i.op, Op::Shr { .. })));
+    assert!(vm.tables.iter().any(|t| t.name.starts_with("eq_s")), "{}", listing(&vm));
+    for x in extremes(784, ACT).into_iter().chain((0..3).map(|_| small(&mut rng, 784, 300))) {
+        agree(&ir, &[x]);
+    }
 }
 
 #[test]
