@@ -307,10 +307,13 @@ impl Lowerer<'_, '_> {
         let s = u32::from(shift);
         // The quotient's exact range, from the source's.
         let (lo, hi) = from.range().map(|(l, h)| (i128::from(l), i128::from(h))).unwrap_or((0, 0));
+        // Sources fit 64 bits, so any shift past 100 gives the same quotients (and i128 shifts
+        // stay in range).
+        let sc = s.min(100);
         let q = |v: i128| match rounding {
-            IrRounding::Floor => v >> s,
-            IrRounding::Nearest if s == 0 => v,
-            IrRounding::Nearest => (v + (1i128 << (s - 1))) >> s,
+            IrRounding::Floor => v >> sc,
+            IrRounding::Nearest if sc == 0 => v,
+            IrRounding::Nearest => (v + (1i128 << (sc - 1))) >> sc,
         };
         let qbits = bits_for(q(lo), q(hi));
         let vm_rounding = match rounding {

@@ -292,6 +292,20 @@ fn unsupported_rescales_are_errors_naming_the_node() {
 }
 
 #[test]
+fn huge_shifts_are_refused_not_panics() {
+    // Integers carry no scale, so the IR allows shifts up to 63; no table shifts by 63.
+    for (src, round) in [("i8", "floor"), ("i40", "nearest")] {
+        let text = format!(
+            "program t {{\n  input public %x: {src}[2]\n  %y: i8[2] = rescale %x shift=63 \
+             round={round} saturate\n  output %y\n}}\n"
+        );
+        let ir = parse(&text).unwrap();
+        let err = lower(&validate(&ir).unwrap()).unwrap_err();
+        assert!(matches!(err, LowerError::Unsupported { op: "rescale", .. }), "{err}");
+    }
+}
+
+#[test]
 fn listing_names_tables_and_values() {
     let text = listing(&lowered(NARROW_RESCALE));
     assert_eq!(
