@@ -252,11 +252,13 @@ pub fn execute(
                 lookups.push(LookupTrace { instr: index, table: t.id(), addresses });
                 out
             }
-            Op::Shr { src, shift, rounding, rem_table } => {
+            Op::Shr { src, shift, rounding, rem_table, rem_scale } => {
                 let (x, shape) = arg(*src);
                 ctx.same_shape(shape)?;
-                if *shift == 0 || *shift > 62 {
-                    return Err(ctx.err(format!("shift {shift} is outside 1..=62")));
+                if *shift == 0 || u32::from(*shift) + u32::from(*rem_scale) > 62 {
+                    return Err(ctx.err(format!(
+                        "shift {shift} (remainder scaled by 2^{rem_scale}) is outside 1..=62"
+                    )));
                 }
                 let t = resolved[rem_table.index()];
                 let domain = t.domain();
@@ -269,8 +271,8 @@ pub fn execute(
                 for (i, &v) in x.iter().enumerate() {
                     let biased = i128::from(v) + bias;
                     let q = biased >> shift;
-                    // 0 ≤ rem < 2^shift ≤ 2^62: fits i64.
-                    let rem = (biased - (q << shift)) as i64;
+                    // 0 ≤ rem < 2^shift and shift + rem_scale ≤ 62: the scaled remainder fits.
+                    let rem = ((biased - (q << shift)) as i64) << rem_scale;
                     let address =
                         domain.encode(&[rem]).map_err(|error| ExecError::OutOfDomain {
                             instr: index,

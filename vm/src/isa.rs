@@ -169,11 +169,12 @@ pub enum Op {
     /// outside the table's domain is an execution error (the lookup range-checks it).
     Lookup { table: TableIdx, operands: Vec<Reg> },
     /// Advice division by `2^shift` (`1 ≤ shift`), for sources too wide for a shift table: the
-    /// quotient `q` is the result, and the remainder `x (+ 2^(shift-1) for nearest) − q·2^shift`
-    /// is looked up in `rem_table` (a `range{shift}` table), so the lookup proves it is in
-    /// `[0, 2^shift)`. The quotient itself is only determined once a later lookup range-checks
-    /// it; the lowering always emits one.
-    Shr { src: Reg, shift: u8, rounding: Rounding, rem_table: TableIdx },
+    /// quotient `q` is the result, and the remainder `rem = x (+ 2^(shift-1) for nearest) −
+    /// q·2^shift`, scaled to `rem·2^rem_scale`, is looked up in `rem_table` (a
+    /// `range{shift + rem_scale}` table), so the lookup proves `0 ≤ rem < 2^shift` (the scale
+    /// lets an unchunkable `shift` use a wider range table). The quotient itself is only
+    /// determined once a later lookup range-checks it; the lowering always emits one.
+    Shr { src: Reg, shift: u8, rounding: Rounding, rem_table: TableIdx, rem_scale: u8 },
 }
 
 impl Op {
@@ -467,12 +468,15 @@ fn write_listing(p: &Program, s: &mut String) -> fmt::Result {
             Op::Im2Col { kernel, stride, pad, .. } => {
                 write!(s, " kernel={} stride={} pad={}", Dims(kernel), Dims(stride), Dims(pad))?
             }
-            Op::Shr { shift, rounding, rem_table, .. } => {
+            Op::Shr { shift, rounding, rem_table, rem_scale, .. } => {
                 let r = match rounding {
                     Rounding::Floor => "floor",
                     Rounding::Nearest => "nearest",
                 };
-                write!(s, " shift={shift} round={r} rem={rem_table}")?
+                write!(s, " shift={shift} round={r} rem={rem_table}")?;
+                if *rem_scale > 0 {
+                    write!(s, "<<{rem_scale}")?;
+                }
             }
             _ => {}
         }

@@ -173,7 +173,7 @@ fn shr_divides_with_floor_and_nearest_and_range_checks_the_remainder() {
         let p = program(
             vec![reg(&[7], 8), reg(&[7], 8)],
             1,
-            vec![Op::Shr { src: Reg(0), shift: 3, rounding, rem_table: TableIdx(1) }],
+            vec![Op::Shr { src: Reg(0), shift: 3, rounding, rem_table: TableIdx(1), rem_scale: 0 }],
         );
         // -13/8 = -1.625, -8/8, -4/8 = -0.5 (a tie: toward +∞), 0, 4/8 = 0.5, 8/8, 12/8 = 1.5.
         let x = vec![-13, -8, -4, 0, 4, 8, 12];
@@ -185,6 +185,36 @@ fn shr_divides_with_floor_and_nearest_and_range_checks_the_remainder() {
         assert!(rems.iter().all(|&r| r < 8));
         assert_eq!(trace.lookups[0].addresses, rems);
     }
+}
+
+#[test]
+fn shr_scales_the_remainder_into_a_wider_range_table() {
+    // shift 2 checked in range3 as rem·2: addresses are even and below 8.
+    let p = program(
+        vec![reg(&[4], 8), reg(&[4], 8)],
+        1,
+        vec![Op::Shr {
+            src: Reg(0),
+            shift: 2,
+            rounding: Rounding::Floor,
+            rem_table: TableIdx(1),
+            rem_scale: 1,
+        }],
+    );
+    let trace = execute(&p, &[vec![-5, 3, 7, 8]], &toys()).unwrap();
+    assert_eq!(trace.values[1], [-2, 0, 1, 2]);
+    assert_eq!(trace.lookups[0].addresses, [6, 6, 6, 0]);
+    // Scaled by 4, a remainder of 2 or 3 leaves range3: the table is too narrow for shift 2.
+    let mut bad = p.clone();
+    bad.instrs[0].op = Op::Shr {
+        src: Reg(0),
+        shift: 2,
+        rounding: Rounding::Floor,
+        rem_table: TableIdx(1),
+        rem_scale: 2,
+    };
+    let err = execute(&bad, &[vec![3, 0, 0, 0]], &toys()).unwrap_err();
+    assert!(matches!(err, ExecError::OutOfDomain { instr: 0, index: 0, .. }), "{err}");
 }
 
 #[test]
@@ -297,7 +327,13 @@ fn listing_shows_every_definition() {
         1,
         vec![
             Op::Lookup { table: TableIdx(0), operands: vec![Reg(0)] },
-            Op::Shr { src: Reg(1), shift: 1, rounding: Rounding::Nearest, rem_table: TableIdx(1) },
+            Op::Shr {
+                src: Reg(1),
+                shift: 1,
+                rounding: Rounding::Nearest,
+                rem_table: TableIdx(1),
+                rem_scale: 2,
+            },
         ],
     );
     p.registers[0].name = Some("x".into());
@@ -305,6 +341,6 @@ fn listing_shows_every_definition() {
         listing(&p),
         "program t\n  table t0 = relu_s4 #0x02040000\n  table t1 = range3 #0x01030000\n  \
          r0: i4[4] = input public x\n  r1: i4[4] = lookup t0 r0\n  \
-         r2: i4[4] = shr r1 shift=1 round=nearest rem=t1\n  output r2\n"
+         r2: i4[4] = shr r1 shift=1 round=nearest rem=t1<<2\n  output r2\n"
     );
 }

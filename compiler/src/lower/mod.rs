@@ -251,6 +251,14 @@ impl Lowerer<'_, '_> {
         self.instr(Op::Broadcast { src: scalar }, None, shape.to_vec(), bits)
     }
 
+    /// The range table that checks an `s`-bit remainder: `range{s}`, or, for an unchunkable
+    /// `s`, `range{s+j}` on the remainder scaled by `2^j` (sound because the remainder is an
+    /// integer once the quotient is range-checked: `rem·2^j < 2^(s+j)` iff `rem < 2^s`).
+    fn rem_check(&mut self, s: u32) -> Option<(TableIdx, u8)> {
+        let (w, table) = first_width(s, RangeCheck::new)?;
+        Some((self.table(&table), (w - s) as u8))
+    }
+
     /// Resolves an IR table and checks its declared operand types against the domain.
     fn ir_table(&mut self, t: &TableRef) -> Result<TableIdx, LowerError> {
         let table: BoxedTable<F> = table_by_id::<F>(TableId(t.id))
@@ -341,15 +349,14 @@ impl Lowerer<'_, '_> {
             );
             (r, true)
         } else {
-            let rem = RangeCheck::new(s).map_err(|e| {
+            let (rem_table, rem_scale) = self.rem_check(s).ok_or_else(|| {
                 unsupported(format!(
-                    "the {b}-bit source needs an advice shift, whose remainder check range{s} \
-                     does not exist ({e})"
+                    "the {b}-bit source needs an advice shift, and no range table of at most \
+                     {TABLE_BITS} bits checks a {s}-bit remainder"
                 ))
             })?;
-            let rem_table = self.table(&rem);
             let r = self.instr(
-                Op::Shr { src: x, shift, rounding: vm_rounding, rem_table },
+                Op::Shr { src: x, shift, rounding: vm_rounding, rem_table, rem_scale },
                 None,
                 shape.clone(),
                 qbits as u8,
@@ -411,10 +418,10 @@ impl Lowerer<'_, '_> {
             return Err(unsupported(format!("saturating a {qbits}-bit quotient to {t} bits")));
         }
         let hbits = qbits - (t - 1);
-        let rem = RangeCheck::new(t - 1).map_err(|e| {
+        let (rem, rem_scale) = self.rem_check(t - 1).ok_or_else(|| {
             unsupported(format!(
-                "saturating a {qbits}-bit quotient to {t} bits splits it at bit {}, whose                  remainder check range{} does not exist ({e})",
-                t - 1,
+                "saturating a {qbits}-bit quotient to {t} bits splits it at bit {}, and no \
+                 range table of at most {TABLE_BITS} bits checks the remainder",
                 t - 1
             ))
         })?;
@@ -423,13 +430,14 @@ impl Lowerer<'_, '_> {
         })
         .ok_or_else(|| {
             unsupported(format!(
-                "saturating a {qbits}-bit quotient to {t} bits leaves a {hbits}-bit high part,                  wider than the {TABLE_BITS}-bit clamp and eq tables"
+                "saturating a {qbits}-bit quotient to {t} bits leaves a {hbits}-bit high part, \
+                 wider than the {TABLE_BITS}-bit clamp and eq tables"
             ))
         })?;
-        let (rem, clamp, eq) = (self.table(&rem), self.table(&clamp), self.table(&eq));
+        let (clamp, eq) = (self.table(&clamp), self.table(&eq));
         let (qb, tb) = (qbits as u8, t as u8);
         let hi = self.instr(
-            Op::Shr { src: q, shift: tb - 1, rounding: Rounding::Floor, rem_table: rem },
+            Op::Shr { src: q, shift: tb - 1, rounding: Rounding::Floor, rem_table: rem, rem_scale },
             None,
             shape.clone(),
             hbits as u8,

@@ -138,6 +138,35 @@ fn a_quotient_wider_than_any_clamp_saturates_through_its_high_part() {
 }
 
 #[test]
+fn unchunkable_remainders_are_checked_scaled_in_a_wider_range_table() {
+    // Shift 9 on a 40-bit source: the 9-bit remainder is checked as rem·2 in range10. Then a
+    // 56-bit quotient saturated to i32: the wide path splits it at bit 31, whose remainder is
+    // checked as rem·2 in range32.
+    let src = "program t {
+  input public %x: i40[6]
+  %y: i12[6] = rescale %x shift=9 round=nearest saturate
+  output %y
+}
+";
+    let p = lowered(src);
+    assert_eq!(table_names(&p), ["range10", "clamp_s32_s12"]);
+    assert!(listing(&p).contains("shr r0 shift=9 round=nearest rem=t0<<1"), "{}", listing(&p));
+    let edge = vec![-(1 << 39), (1 << 39) - 1, 2047 * 512 + 255, 2047 * 512 + 256, -3, 0];
+    assert_eq!(agree(src, &[edge]), [vec![-2048, 2047, 2047, 2047, 0, 0]]);
+    let src = "program t {
+  input public %x: i64[4]
+  %y: i32[4] = rescale %x shift=8 round=floor saturate
+  output %y
+}
+";
+    let p = lowered(src);
+    assert_eq!(table_names(&p), ["range8", "range32", "clamp_s28_s1", "eq_s28"]);
+    let edge = vec![i64::MIN, i64::MAX, (1 << 39) - 1, -(1 << 39)];
+    assert_eq!(agree(src, &[edge]), [vec![-(1 << 31), (1 << 31) - 1, (1 << 31) - 1, -(1 << 31)]]);
+    agree(src, &[vec![-(1 << 38) - 5, (1 << 38) + 3, 123_456_789_012, -1]]);
+}
+
+#[test]
 fn a_wide_rescale_that_fits_is_still_range_checked() {
     // The quotient (8 bits) fits the target, but an advice quotient needs a lookup to pin it.
     let src = "program t {
@@ -278,7 +307,7 @@ fn lookups_are_checked_against_the_table_domain() {
 fn unsupported_rescales_are_errors_naming_the_node() {
     let src = "program t {
   input public %x: i64[2]
-  %y: i32[2] = rescale %x shift=8 round=floor saturate
+  %y: i8[2] = rescale %x shift=1 round=floor saturate
   output %y
 }
 ";
