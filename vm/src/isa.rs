@@ -172,8 +172,10 @@ pub enum Op {
     /// quotient `q` is the result, and the remainder `rem = x (+ 2^(shift-1) for nearest) −
     /// q·2^shift`, scaled to `rem·2^rem_scale`, is looked up in `rem_table` (a
     /// `range{shift + rem_scale}` table), so the lookup proves `0 ≤ rem < 2^shift` (the scale
-    /// lets an unchunkable `shift` use a wider range table). The quotient itself is only
-    /// determined once a later lookup range-checks it; the lowering always emits one.
+    /// lets an unchunkable `shift` use a wider range table; it is sound only when `q` and `src`
+    /// are integers by other constraints, else `q` may be a non-integer field element). The
+    /// quotient itself is only determined once a later lookup range-checks it (or an unscaled
+    /// `shr` of it does); the lowering always emits one.
     Shr { src: Reg, shift: u8, rounding: Rounding, rem_table: TableIdx, rem_scale: u8 },
 }
 

@@ -252,8 +252,9 @@ impl Lowerer<'_, '_> {
     }
 
     /// The range table that checks an `s`-bit remainder: `range{s}`, or, for an unchunkable
-    /// `s`, `range{s+j}` on the remainder scaled by `2^j` (sound because the remainder is an
-    /// integer once the quotient is range-checked: `rem·2^j < 2^(s+j)` iff `rem < 2^s`).
+    /// `s`, `range{s+j}` on the remainder scaled by `2^j`. Scaling is sound only when the
+    /// quotient is pinned as an integer by another constraint (a lookup on it, or an unscaled
+    /// split): then the remainder is an integer, and `rem·2^j < 2^(s+j)` iff `rem < 2^s`.
     fn rem_check(&mut self, s: u32) -> Option<(TableIdx, u8)> {
         let (w, table) = first_width(s, RangeCheck::new)?;
         Some((self.table(&table), (w - s) as u8))
@@ -368,7 +369,7 @@ impl Lowerer<'_, '_> {
         }
         if saturate && qbits > t {
             if qbits > TABLE_BITS {
-                return self.saturate_wide(quot, qbits, t, shape, &unsupported);
+                return self.saturate_wide(quot, checked, qbits, t, shape, &unsupported);
             }
             // qbits ≤ 32 and t < qbits, so the clamp exists when the width is chunkable.
             let (_, clamp) =
@@ -406,9 +407,16 @@ impl Lowerer<'_, '_> {
     /// `c = clamp_s{H}_s1(hi)` (pins `hi`, hence `q`), `e = eq_s{H}(hi, c)` (1 iff `q` fits);
     /// `ov = c·(2^t − 1) + 2^(t-1) − 1` (the bound `q` overflowed: max for `c = 0`, min for
     /// `c = −1`); the result is `ov + e·(q − ov)`.
+    ///
+    /// `pinned`: whether `q` is already an integer by other constraints. An advice `q` (from a
+    /// first `shr`) is pinned only by this split, so the split's remainder must be checked
+    /// unscaled: with `rem·2^j` in `range{t-1+j}`, `q` could be `hi·2^(t-1) + a/2^j`, a
+    /// non-integer field element.
+    #[allow(clippy::too_many_arguments, reason = "the quotient and its facts, spelled out")]
     fn saturate_wide(
         &mut self,
         q: Reg,
+        pinned: bool,
         qbits: u32,
         t: u32,
         shape: Vec<usize>,
@@ -425,6 +433,13 @@ impl Lowerer<'_, '_> {
                 t - 1
             ))
         })?;
+        if rem_scale > 0 && !pinned {
+            return Err(unsupported(format!(
+                "saturating a {qbits}-bit advice quotient to {t} bits needs an unscaled \
+                 range{} remainder check, and that width does not chunk",
+                t - 1
+            )));
+        }
         let (_, (clamp, eq)) = first_width(hbits.max(2), |w| {
             Ok::<_, StdlibError>((Clamp::new(w, 1)?, Equal::new(w, true)?))
         })
