@@ -22,8 +22,27 @@ fn both(
 ) -> (Result<Outputs, ExecError>, Result<Outputs, EvalError>) {
     let info = validate(ir).expect("valid IR");
     let vm = lower(&info).expect("lowers");
+    assert_no_dead_instructions(&vm);
     let got = execute_std(&vm, inputs).map(|t| t.outputs(&vm));
     (got, eval(&info, inputs, &StdEnv::new()))
+}
+
+/// Every instruction's result is read by a later instruction or is an output: the proof walks
+/// backwards from the outputs, so a check nothing reads would be missed. (The IR programs here have
+/// no dead values of their own.)
+fn assert_no_dead_instructions(vm: &Program) {
+    let mut read: std::collections::HashSet<atlas_vm::Reg> = vm.outputs.iter().copied().collect();
+    for instr in &vm.instrs {
+        read.extend(instr.op.operands());
+    }
+    for (i, instr) in vm.instrs.iter().enumerate() {
+        assert!(
+            read.contains(&instr.dst),
+            "instruction {i} ({}) is dead:\n{}",
+            instr.op.name(),
+            listing(vm)
+        );
+    }
 }
 
 /// Asserts the VM and the evaluator agree exactly (both succeed with equal outputs).
@@ -389,6 +408,7 @@ proptest! {
             Err(LowerError::Unsupported { op, .. }) => { prop_assert!(op == "rescale" || op == "reduce_max"); return Ok(()) }
             Err(e) => panic!("{e}"),
         };
+        assert_no_dead_instructions(&vm);
         let mut rng = ChaCha20Rng::seed_from_u64(input_seed);
         let e = ElemType::Int { bits: c.in_bits };
         for x in extremes(c.m * c.k, e).into_iter().chain([random(&mut rng, c.m * c.k, e)]) {

@@ -8,7 +8,7 @@
 //!   advice `shr` whose remainder is range-checked by `range{s}`), then `clamp_s{F}_s{t}` when
 //!   `saturate` and the quotient may not fit (a split at bit `t-1` with `clamp_s{H}_s1` and
 //!   `eq_s{H}` when the quotient is wider than 32 bits), or a fit check (`add 2^(t-1)`,
-//!   `range{t}`) without `saturate`;
+//!   `range{t}`, `sub 2^(t-1)`) without `saturate`;
 //! - `cast`: free when it adds no fractional bits, else a `mul` by the constant `2^k`;
 //! - `reduce_max`: a halving tree of `max(a, b) = a + lt(a, b)·(b − a)` through `lt_s{W}`;
 //! - IR `lookup`: a VM lookup, after checking the IR's declared operand types against the real
@@ -388,6 +388,8 @@ impl Lowerer<'_, '_> {
         }
         // Prove the quotient fits `t` bits with range{t} on `q + 2^(t-1)`: the assertion of a
         // non-saturating rescale, and what pins an advice quotient that fits by construction.
+        // The result is read back from the lookup (`− 2^(t-1)`), so the check is on the path
+        // from the outputs that the proof walks backwards, never a dead instruction.
         let range = RangeCheck::new(t).map_err(|e| {
             unsupported(format!("checking that the result fits {t} bits needs range{t} ({e})"))
         })?;
@@ -398,8 +400,13 @@ impl Lowerer<'_, '_> {
             return Err(unsupported(format!("a {qbits}-bit quotient is too wide to check")));
         }
         let biased = self.instr(Op::Add { a: quot, b: half }, None, shape.clone(), wide as u8);
-        self.instr(Op::Lookup { table, operands: vec![biased] }, None, shape, (t + 1) as u8);
-        Ok(quot)
+        let checked = self.instr(
+            Op::Lookup { table, operands: vec![biased] },
+            None,
+            shape.clone(),
+            (t + 1) as u8,
+        );
+        Ok(self.instr(Op::Sub { a: checked, b: half }, None, shape, t as u8))
     }
 
     /// Saturates a quotient wider than any clamp table to `t` bits:

@@ -187,7 +187,7 @@ fn a_wide_rescale_that_fits_is_still_range_checked() {
 }
 ";
     let p = lowered(src);
-    assert_eq!(ops(&p), ["shr", "broadcast", "add", "lookup"]);
+    assert_eq!(ops(&p), ["shr", "broadcast", "add", "lookup", "sub"]);
     assert_eq!(table_names(&p), ["range32", "range8"]);
     agree(src, &[vec![-(1 << 39), (1 << 39) - 1]]);
 }
@@ -201,7 +201,7 @@ fn a_non_saturating_rescale_checks_the_fit_and_fails_like_the_evaluator() {
 }
 ";
     let p = lowered(src);
-    assert_eq!(ops(&p), ["lookup", "broadcast", "add", "lookup"]);
+    assert_eq!(ops(&p), ["lookup", "broadcast", "add", "lookup", "sub"]);
     assert_eq!(table_names(&p), ["shr_s16_4_floor", "range8"]);
     assert_eq!(agree(src, &[vec![-2048, 2047, -17]]), [vec![-128, 127, -2]]);
     let (vm, ir) = both(src, &[vec![2048, 0, 0]]);
