@@ -3,8 +3,10 @@
 //!
 //! Pipeline position: the middle. It is the only crate that sees both `atlas-ir` and `atlas-vm`.
 //!
-//! Status: the `atlasc` command-line surface exists, and [`check`] runs the front end; the
-//! compiler proper is built by the issues "Typed IR", "The VM" and "ONNX import".
+//! Status: [`check`] runs the front end (parsing and structural checks), [`lower`] lowers
+//! validated IR to a VM program, and [`demo`] drives the prover core; AST→IR lowering and ONNX
+//! import are not built yet.
 
 pub mod check;
 pub mod demo;
+pub mod lower;

@@ -4,3 +4,4 @@ mod demo;
 mod deps;
 mod lang;
 mod lookup;
+mod vm;
