@@ -3,6 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use ark_bn254::G1Projective;
+use ark_ec::VariableBaseMSM;
+use ark_ff::PrimeField;
 use ark_std::UniformRand;
 use atlas_prover::pcs::{CommitmentScheme, HyperKzg, Srs, DEV_SRS_WARNING};
 use atlas_prover::poly::MultilinearPoly;
@@ -39,6 +42,11 @@ fn pcs(c: &mut Criterion) {
     for (name, p) in [("dense", &dense), ("16-bit", &small16), ("one-hot", &one_hot)] {
         g.bench_function(name, |b| b.iter(|| HyperKzg::commit(&pk, p).expect("fits the key")));
     }
+    // Arkworks' own MSM on the same dense table, for comparison with our batched-affine one.
+    let scalars: Vec<_> = dense.to_field().iter().map(|e| e.into_bigint()).collect();
+    g.bench_function("dense-arkworks-msm", |b| {
+        b.iter(|| G1Projective::msm_bigint(pk.powers(), &scalars))
+    });
     g.finish();
 
     // A realistic batch: dense, small-value and one-hot polynomials, all opened at one point.

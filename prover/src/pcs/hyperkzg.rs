@@ -50,6 +50,11 @@ impl HyperKzgProverKey {
         self.max_num_vars
     }
 
+    /// The bases `[τ^i]₁`, `i < 2^max_num_vars` (for benchmarks and other MSM users).
+    pub fn powers(&self) -> &[G1Affine] {
+        self.powers.get(..1 << self.max_num_vars).unwrap_or(&self.powers)
+    }
+
     /// The first `len` bases, if the key is large enough.
     pub(crate) fn bases(&self, len: usize) -> Result<&[G1Affine], PcsError> {
         let too_many = || PcsError::TooManyVariables {
