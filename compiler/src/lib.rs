@@ -7,3 +7,4 @@
 //! compiler proper is built by the issues "Typed IR", "The VM" and "ONNX import".
 
 pub mod check;
+pub mod front;

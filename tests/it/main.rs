@@ -1,5 +1,6 @@
 //! Atlas's one integration-test binary: each module covers one concern across crates.
 
 mod deps;
+mod front;
 mod lang;
 mod lookup;

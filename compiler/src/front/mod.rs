@@ -1,0 +1,119 @@
+//! The `.atl` front half: a parsed [`Ast`] → a typed [`atlas_ir::Program`].
+//!
+//! One elaboration pass ([`elab`]) resolves names, inlines `fn` helpers, checks types and shapes
+//! (NumPy broadcasting) and builds the IR as it goes. Doing the three at once keeps one source of
+//! truth for types: every node's type comes from [`atlas_ir::infer`], the same function `validate`
+//! uses, so the front end cannot disagree with the IR about a width.
+//!
+//! Errors never stop the pass: an expression that fails is reported once and poisons only what
+//! depends on it, so `atlasc check` reports every independent error. Constructs that are valid
+//! language but cannot be lowered yet (e.g. `softmax`) are type-checked like any other and reported
+//! separately as "not supported yet" ([`Compiled::unsupported`]): `atlasc check` accepts them,
+//! `atlasc ir` refuses them.
+
+mod elab;
+
+use atlas_lang::{Ast, Diagnostic};
+
+pub use elab::builtin_names;
+
+/// What the front end made of one file.
+#[derive(Debug)]
+pub struct Compiled {
+    /// One program per `model` that lowered completely (no errors, nothing unsupported), with the
+    /// model's name.
+    pub programs: Vec<atlas_ir::Program>,
+    /// Language errors: names, types, shapes, constants. Sorted by position, deduplicated.
+    pub errors: Vec<Diagnostic>,
+    /// Valid constructs the lowering cannot handle yet (code E0508). Sorted, deduplicated.
+    pub unsupported: Vec<Diagnostic>,
+    /// How many `model`s the file declares (for the "which model" question of `atlasc ir`).
+    pub models: usize,
+}
+
+/// Elaborates every `fn` (standalone, at its declared types) and every `model` of `ast`.
+///
+/// `ast` must come from a parse without errors: the front end relies on the structural checks
+/// (E03xx) having passed, e.g. that lookup formulas only use builtins.
+pub fn elaborate(ast: &Ast) -> Compiled {
+    elab::run(ast)
+}
+
+/// The single program of a file, for `atlasc ir`: errors if the file has errors, anything not
+/// supported yet, or not exactly one model.
+pub fn compile(ast: &Ast) -> Result<atlas_ir::Program, Vec<Diagnostic>> {
+    let mut compiled = elaborate(ast);
+    let mut diagnostics = compiled.errors;
+    diagnostics.append(&mut compiled.unsupported);
+    if compiled.models != 1 {
+        diagnostics.push(elab::model_count_error(ast, compiled.models));
+    }
+    if !diagnostics.is_empty() {
+        diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.start, s.end)));
+        return Err(diagnostics);
+    }
+    compiled.programs.pop().ok_or_else(|| vec![elab::model_count_error(ast, 0)])
+}
+
+/// What `atlasc ir` prints and returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IrReport {
+    /// 0: printed; 1: the model has errors or unsupported constructs; 2: unreadable file or bad
+    /// arguments.
+    pub exit_code: u8,
+    /// The IR text form (empty on failure).
+    pub stdout: String,
+    /// Rendered diagnostics and a summary (empty on success).
+    pub stderr: String,
+}
+
+/// IR passes that `--after` may name. None exist yet (constant folding, dead-code removal and
+/// matmul+bias+rescale fusion are still to come), so only the raw lowering can be shown.
+pub const PASSES: &[&str] = &[];
+
+/// `atlasc ir`: compiles the file at `path` and prints its validated IR.
+pub fn ir_file(path: &std::path::Path, after: Option<&str>, color: bool) -> IrReport {
+    match crate::check::read_source(path) {
+        Ok(text) => ir_source(&path.display().to_string(), &text, after, color),
+        Err(r) => IrReport { exit_code: r.exit_code, stdout: String::new(), stderr: r.stderr },
+    }
+}
+
+/// `atlasc ir` on source text labelled `name`.
+pub fn ir_source(name: &str, text: &str, after: Option<&str>, color: bool) -> IrReport {
+    if let Some(pass) = after {
+        return IrReport {
+            exit_code: 2,
+            stdout: String::new(),
+            stderr: format!(
+                "error: expected `--after` to name an IR pass, found `{pass}`: no passes are built \
+                 yet, so `atlasc ir` prints the IR straight from the front end\n"
+            ),
+        };
+    }
+    let mut sources = atlas_lang::Sources::new();
+    let file = sources.add(name, text);
+    let parsed = atlas_lang::parse(file, text);
+    let result =
+        if parsed.diagnostics.is_empty() { compile(&parsed.ast) } else { Err(parsed.diagnostics) };
+    match result {
+        Ok(program) => match atlas_ir::validate(&program) {
+            Ok(_) => {
+                IrReport { exit_code: 0, stdout: atlas_ir::print(&program), stderr: String::new() }
+            }
+            // The front end types every node with `infer`, so this is a compiler bug; still a
+            // report, not a panic.
+            Err(errors) => IrReport {
+                exit_code: 1,
+                stdout: String::new(),
+                stderr: format!(
+                    "error: internal compiler error: the front end built invalid IR for `{name}`:\n{errors}\n"
+                ),
+            },
+        },
+        Err(diagnostics) => {
+            let r = crate::check::report(name, &diagnostics, &sources, color);
+            IrReport { exit_code: r.exit_code, stdout: String::new(), stderr: r.stderr }
+        }
+    }
+}

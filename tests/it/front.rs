@@ -1,0 +1,315 @@
+//! The compiler's front half (`atlas_compiler::front`): `.atl` → validated IR. One snapshot per
+//! example (its IR, or its "not supported yet" diagnostics), per op and type rule (source + IR) and
+//! per name/type diagnostic (source + rendered error).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use atlas_compiler::front::{ir_source, IrReport};
+use atlas_lang::{codes, parse, Sources};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Parses and elaborates `source`; returns the IR report and the codes of every diagnostic that
+/// `atlasc ir` would show.
+fn compile(source: &str) -> (IrReport, Vec<&'static str>) {
+    let report = ir_source("input.atl", source, None, false);
+    let mut sources = Sources::new();
+    let file = sources.add("input.atl", source);
+    let parsed = parse(file, source);
+    let found = if parsed.diagnostics.is_empty() {
+        match atlas_compiler::front::compile(&parsed.ast) {
+            Ok(_) => Vec::new(),
+            Err(ds) => ds.iter().map(|d| d.code).collect(),
+        }
+    } else {
+        parsed.diagnostics.iter().map(|d| d.code).collect()
+    };
+    (report, found)
+}
+
+const ACT: &str = "type Act = fix<16, 8>\n";
+
+/// Valid programs, one per op and type rule; each snapshot shows the source and the IR.
+const PROGRAMS: &[(&str, &str)] = &[
+    (
+        "add_same_type_is_exact_then_narrowed",
+        "model m(x: Act[2, 3], y: Act[2, 3]) -> Act[2, 3] {\n    return x + y\n}\n",
+    ),
+    (
+        "add_broadcasts_a_bias",
+        "model m(x: Act[2, 3], b: Act[3]) -> Act[2, 3] {\n    return x + b\n}\n",
+    ),
+    (
+        "add_aligns_fractional_bits",
+        "model m(x: Act[4], y: fix<8, 2>[4]) -> Act[4] {\n    return x - y\n}\n",
+    ),
+    (
+        "integer_plus_fixed_point_casts_the_integer",
+        "model m(x: Act[4], n: i8[4]) -> Act[4] {\n    return x + n\n}\n",
+    ),
+    (
+        "literal_operands_take_the_other_operands_type",
+        "model m(x: Act[4]) -> Act[4] {\n    return 2 * x + 0.5\n}\n",
+    ),
+    ("division_by_a_constant", "model m(x: Act[4]) -> Act[4] {\n    return x / 4\n}\n"),
+    ("negation", "model m(x: i8[4]) -> i16[4] {\n    return -x\n}\n"),
+    (
+        "matmul_exact_then_rescaled_at_the_let",
+        "model m(x: Act[1, 64], w: Act[64, 32]) -> Act[1, 32] {\n    let h: Act[1, 32] = x @ w\n    return h\n}\n",
+    ),
+    (
+        "matmul_operands_are_narrowed_to_their_nominal_type",
+        "model m(x: Act[2, 4], w: Act[4, 4], v: Act[4, 3]) -> Act[2, 3] {\n    return x @ w @ v\n}\n",
+    ),
+    (
+        "matmul_batched_broadcasts_the_left_operand",
+        "model m(x: Act[4, 8], w: Act[2, 8, 3]) -> Act[2, 4, 3] {\n    return x @ w\n}\n",
+    ),
+    (
+        "integer_matmul_widens_to_the_declared_output",
+        "model m(x: i8[1, 64], w: i8[64, 4]) -> i32[1, 4] {\n    return x @ w\n}\n",
+    ),
+    (
+        "index_and_slices",
+        "model m(x: Act[4, 6]) -> (Act[6], Act[2, 3]) {\n    return x[1], x[1:3, :3]\n}\n",
+    ),
+    (
+        "relu_narrows_to_the_nominal_type",
+        "import std.nn.relu\n\nmodel m(x: Act[1, 8], w: Act[8, 4], b: Act[4]) -> Act[1, 4] {\n    return relu(x @ w + b)\n}\n",
+    ),
+    (
+        "custom_lookup_is_a_dense_table",
+        "lookup sq(x: fix<8, 4>) -> fix<8, 4> = min(x * x, 7.9)\n\nmodel m(x: Act[4]) -> Act[4] {\n    return sq(x)\n}\n",
+    ),
+    (
+        "binary_lookup_broadcasts_its_operands",
+        "lookup mix(a: i8, b: i8) -> i8 = max(a, b)\n\nmodel m(x: i8[2, 3], y: i8[3]) -> i8[2, 3] {\n    return mix(x, y)\n}\n",
+    ),
+    (
+        "fn_is_inlined_at_each_call",
+        "fn dense(x: Act[1, 4], w: Act[4, 4]) -> Act[1, 4] {\n    return x @ w\n}\n\n\
+         model m(x: Act[1, 4]) -> Act[1, 4] {\n    param w: Act[4, 4] = random(1)\n    return dense(dense(x, w), w)\n}\n",
+    ),
+    (
+        "conv2d_is_im2col_then_matmul",
+        "import std.nn.{conv2d, max_pool2d}\n\n\
+         model m(x: Act[1, 2, 4, 4], w: Act[3, 2, 3, 3], b: Act[3]) -> Act[1, 3, 2, 2] {\n    \
+         return max_pool2d(conv2d(x, w, b, padding = 1), kernel = 2)\n}\n",
+    ),
+    (
+        "reshape_and_transpose",
+        "import std.nn.{reshape, transpose}\n\n\
+         model m(x: Act[2, 3]) -> Act[3, 2] {\n    return reshape(transpose(x), [3, 2])\n}\n",
+    ),
+    (
+        "params_inline_random_and_external",
+        "model m(x: Act[2]) -> Act[2] {\n    param a: Act[2] = [0.5, -1.25]\n    param s: Act[2] = 0.25\n    \
+         param r: Act[2] = random(9)\n    param l: Act[2] = load(\"w.safetensors\", \"l\")\n    return x * a + s + r + l\n}\n",
+    ),
+    (
+        "consts_as_dimensions_and_typed_values",
+        "const N = 2 * 2\nconst HALF: Act = 0.5\n\nmodel m(x: Act[N]) -> Act[N] {\n    return x * HALF\n}\n",
+    ),
+];
+
+fn with_act(source: &str) -> String {
+    format!("{ACT}{source}")
+}
+
+#[test]
+fn every_program_lowers_to_the_snapshot_ir() {
+    for (name, source) in PROGRAMS {
+        let source = with_act(source);
+        let (report, codes) = compile(&source);
+        assert_eq!((report.exit_code, codes), (0, vec![]), "{name}:\n{}", report.stderr);
+        let snapshot = format!("----- SOURCE\n{source}----- IR\n{}", report.stdout);
+        insta::assert_snapshot!(format!("program_{name}"), snapshot);
+    }
+}
+
+/// Invalid programs with the codes each must report; together they cover E04xx and E05xx.
+const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
+    (
+        "unknown_names",
+        "model m(x: Act[N]) -> Bad[2] {\n    let y = x + z\n    return y\n}\n",
+        &["E0401", "E0401", "E0401"],
+    ),
+    (
+        "duplicate_names",
+        "const A = 1\nconst A = 2\n\nmodel m(x: Act[2], x: Act[2]) -> Act[2] {\n    return x\n}\n",
+        &["E0402", "E0402"],
+    ),
+    (
+        "unknown_function_and_missing_import",
+        "model m(x: Act[2]) -> Act[2] {\n    return frobnicate(relu(x))\n}\n",
+        &["E0403", "E0403"],
+    ),
+    (
+        "unknown_import",
+        "import std.nn.{relu, sigmoid}\nimport torch.nn\n\nmodel m(x: Act[2]) -> Act[2] {\n    return relu(x)\n}\n",
+        &["E0404", "E0404"],
+    ),
+    (
+        "recursive_fn",
+        "fn f(x: Act[2]) -> Act[2] {\n    return f(x)\n}\n\nmodel m(x: Act[2]) -> Act[2] {\n    return f(x)\n}\n",
+        &["E0405"],
+    ),
+    ("no_model", "const A = 1\n", &["E0406"]),
+    (
+        "elementwise_shapes_do_not_broadcast",
+        "model m(x: Act[2, 3], y: Act[2, 4]) -> Act[2, 3] {\n    return x + y\n}\n",
+        &["E0501"],
+    ),
+    (
+        "matmul_inner_dimensions",
+        "model m(x: Act[1, 64], w: Act[32, 10]) -> Act[1, 10] {\n    return x @ w\n}\n",
+        &["E0502"],
+    ),
+    (
+        "declared_shape_differs",
+        "model m(x: Act[1, 4], w: Act[4, 3]) -> Act[1, 4] {\n    let h: Act[1, 2] = x @ w\n    return x @ w\n}\n",
+        &["E0503", "E0503"],
+    ),
+    (
+        "call_arguments",
+        "import std.nn.softmax\n\nfn f(a: Act[2], b: Act[2]) -> Act[2] {\n    return a + b\n}\n\n\
+         model m(x: Act[2]) -> Act[2] {\n    let y = f(x)\n    return softmax(x, dim = 0)\n}\n",
+        &["E0504", "E0504"],
+    ),
+    (
+        "constants_that_do_not_fit",
+        "model m(x: Act[2], n: i8[2]) -> Act[2] {\n    param p: Act[2] = [1000, 0]\n    let k = n * 0.5\n    return x + 1 / 0\n}\n",
+        &["E0505", "E0505", "E0505"],
+    ),
+    (
+        "index_out_of_range",
+        "import std.nn.reshape\n\nmodel m(x: Act[4, 4]) -> Act[2] {\n    let a = x[1, 2, 3]\n    let b = reshape(x, [3, 5])\n    return x[0, 3:6]\n}\n",
+        &["E0506", "E0506", "E0506"],
+    ),
+    (
+        "exact_result_too_wide",
+        "model m(x: i32[1, 4], w: i32[4, 4]) -> i32[1, 4] {\n    return x @ w\n}\n",
+        &["E0507"],
+    ),
+    (
+        "not_supported_yet",
+        "import std.nn.softmax\n\nmodel m(x: Act[2]) -> Act[2] {\n    return softmax(x) / x\n}\n",
+        &["E0508", "E0508"],
+    ),
+];
+
+#[test]
+fn every_diagnostic_renders_as_the_snapshot() {
+    for (name, source, expected) in DIAGNOSTICS {
+        let source = with_act(source);
+        let (report, found) = compile(&source);
+        assert_eq!(&found, expected, "{name}:\n{}", report.stderr);
+        assert_ne!(report.exit_code, 0, "{name}");
+        let snapshot = format!("----- SOURCE\n{source}----- ERROR\n{}", report.stderr);
+        insta::assert_snapshot!(format!("error_{name}"), snapshot);
+    }
+}
+
+#[test]
+fn every_front_end_code_has_a_snapshot_case() {
+    let registered: BTreeSet<&str> = codes::ALL
+        .iter()
+        .map(|(code, _)| *code)
+        .filter(|c| c.starts_with("E04") || c.starts_with("E05"))
+        .collect();
+    let exercised: BTreeSet<&str> =
+        DIAGNOSTICS.iter().flat_map(|(_, _, codes)| codes.iter().copied()).collect();
+    assert_eq!(registered, exercised);
+}
+
+#[test]
+fn a_front_end_diagnostic_says_expected_and_found() {
+    for (name, source, _) in DIAGNOSTICS {
+        let source = with_act(source);
+        let mut sources = Sources::new();
+        let file = sources.add("input.atl", &source);
+        let parsed = parse(file, &source);
+        let Err(ds) = atlas_compiler::front::compile(&parsed.ast) else {
+            panic!("{name} compiled");
+        };
+        for d in &ds {
+            assert!(
+                d.message.starts_with("expected ") || d.message.contains(" expects "),
+                "{name}: {}",
+                d.message
+            );
+            assert!(d.message.contains("found"), "{name}: {}", d.message);
+            assert!(d.labels.iter().any(|l| l.primary), "{name}: no primary label");
+            assert!(d.help.is_some(), "{name}: no help for {}", d.message);
+        }
+    }
+}
+
+/// `atlasc check` reports language errors, all of them, but accepts constructs that only the
+/// lowering lacks.
+#[test]
+fn check_reports_every_type_error_but_not_unsupported_lowering() {
+    use atlas_compiler::check::check_source;
+    let source = with_act(
+        "model m(x: Act[1, 64], w: Act[32, 10]) -> Act[1, 10] {\n    let a = x @ w\n    let b = x + q\n    return x @ w\n}\n",
+    );
+    let report = check_source("input.atl", &source, false);
+    assert_eq!(report.exit_code, 1);
+    assert_eq!(report.stderr.matches("error[E0502]").count(), 2, "{}", report.stderr);
+    assert!(report.stderr.contains("matmul expects inner dimensions to match, found 64 and 32"));
+    assert!(report.stderr.contains("error[E0401]"), "{}", report.stderr);
+    assert!(report.stderr.ends_with("has 3 errors\n"), "{}", report.stderr);
+
+    let unsupported = with_act(
+        "import std.nn.softmax\n\nmodel m(x: Act[2]) -> Act[2] {\n    return softmax(x)\n}\n",
+    );
+    assert_eq!(check_source("input.atl", &unsupported, false).exit_code, 0);
+}
+
+#[test]
+fn ir_after_a_pass_is_refused_while_no_pass_exists() {
+    let source = with_act("model m(x: Act[2]) -> Act[2] {\n    return x\n}\n");
+    let report = ir_source("input.atl", &source, Some("fold"), false);
+    assert_eq!(report.exit_code, 2);
+    assert!(report.stderr.contains("`fold`"), "{}", report.stderr);
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
+        .expect("examples/ exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "atl"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every example lowers to valid IR, or fails only with "not supported yet" (E0508).
+#[test]
+fn every_example_lowers_or_is_only_not_supported_yet() {
+    for path in examples() {
+        let source = std::fs::read_to_string(&path).expect("example is UTF-8");
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let (report, found) = compile(&source);
+        let snapshot = if report.exit_code == 0 {
+            format!("----- SOURCE\n{source}----- IR\n{}", report.stdout)
+        } else {
+            assert!(!found.is_empty(), "{stem}: failed without diagnostics: {}", report.stderr);
+            assert!(found.iter().all(|c| *c == codes::NOT_SUPPORTED), "{stem}:\n{}", report.stderr);
+            format!("----- SOURCE\n{source}----- ERROR\n{}", report.stderr)
+        };
+        insta::assert_snapshot!(format!("example_{stem}"), snapshot);
+    }
+}
+
+#[test]
+fn the_swish_example_lowers_completely() {
+    let source = std::fs::read_to_string(repo_root().join("examples/swish.atl")).expect("swish");
+    let (report, _) = compile(&source);
+    assert_eq!(report.exit_code, 0, "{}", report.stderr);
+    assert!(report.stdout.contains("table @swish = #0x07000000 (fix<16,8>) -> fix<16,8>"));
+    assert!(report.stdout.contains("table @hard_tanh = #0x07000100"));
+}
