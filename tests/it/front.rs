@@ -110,6 +110,14 @@ const PROGRAMS: &[(&str, &str)] = &[
          param r: Act[2] = random(9)\n    param l: Act[2] = load(\"w.safetensors\", \"l\")\n    return x * a + s + r + l\n}\n",
     ),
     (
+        "softmax_is_max_exp_sum_reciprocal",
+        "import std.nn.softmax\n\nmodel m(x: Act[2, 10]) -> Act[2, 10] {\n    return softmax(x, axis = 1)\n}\n",
+    ),
+    (
+        "gelu_is_a_dense_table",
+        "import std.nn.gelu\n\nmodel m(x: Act[4]) -> Act[4] {\n    return gelu(x)\n}\n",
+    ),
+    (
         "consts_as_dimensions_and_typed_values",
         "const N = 2 * 2\nconst HALF: Act = 0.5\n\nmodel m(x: Act[N]) -> Act[N] {\n    return x * HALF\n}\n",
     ),
@@ -196,7 +204,7 @@ const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "not_supported_yet",
-        "import std.nn.softmax\n\nmodel m(x: Act[2]) -> Act[2] {\n    return softmax(x) / x\n}\n",
+        "import std.nn.layer_norm\n\nmodel m(x: Act[2]) -> Act[2] {\n    return layer_norm(x) / x\n}\n",
         &["E0508", "E0508"],
     ),
 ];
@@ -264,7 +272,7 @@ fn check_reports_every_type_error_but_not_unsupported_lowering() {
     assert!(report.stderr.ends_with("has 3 errors\n"), "{}", report.stderr);
 
     let unsupported = with_act(
-        "import std.nn.softmax\n\nmodel m(x: Act[2]) -> Act[2] {\n    return softmax(x)\n}\n",
+        "import std.nn.layer_norm\n\nmodel m(x: Act[2]) -> Act[2] {\n    return layer_norm(x)\n}\n",
     );
     assert_eq!(check_source("input.atl", &unsupported, false).exit_code, 0);
 }
@@ -312,4 +320,30 @@ fn the_swish_example_lowers_completely() {
     assert_eq!(report.exit_code, 0, "{}", report.stderr);
     assert!(report.stdout.contains("table @swish = #0x07000000 (fix<16,8>) -> fix<16,8>"));
     assert!(report.stdout.contains("table @hard_tanh = #0x07000100"));
+}
+
+/// The dense tables come back with the program, in the order of the ids the IR gives them, with
+/// entries sampled from the formula.
+#[test]
+fn dense_tables_are_sampled_in_id_order() {
+    let source = std::fs::read_to_string(repo_root().join("examples/swish.atl")).expect("swish");
+    let mut sources = Sources::new();
+    let file = sources.add("swish.atl", &source);
+    let parsed = parse(file, &source);
+    let model = atlas_compiler::front::compile(&parsed.ast).expect("swish compiles");
+    let names: Vec<&str> = model.program.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["swish", "hard_tanh"]);
+    assert_eq!(model.dense_tables.len(), 2);
+    for (i, (t, d)) in model.program.tables.iter().zip(&model.dense_tables).enumerate() {
+        assert_eq!(usize::from(d.index()), i);
+        assert_eq!(t.id, 0x0700_0000 | (i as u32) << 8);
+        assert_eq!(d.values().len(), 1 << 16);
+    }
+    // fix<16,8> operand v sits at address v + 2^15. hard_tanh clamps to [-1, 1] = [-256, 256].
+    let hard_tanh = model.dense_tables[1].values();
+    assert_eq!(hard_tanh[(1 << 15) + 100], 100);
+    assert_eq!(hard_tanh[(1 << 15) + 1000], 256);
+    assert_eq!(hard_tanh[(1 << 15) - 1000], -256);
+    // swish(1.0) = 1 / (1 + e^-1) = 0.7311 → 187 / 256.
+    assert_eq!(model.dense_tables[0].values()[(1 << 15) + 256], 187);
 }

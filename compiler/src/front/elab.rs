@@ -17,7 +17,8 @@ use atlas_lang::ast::{NameId, Stmt, StmtId, TypeExpr, TypeId};
 use atlas_lang::{codes, Ast, Diagnostic, Span};
 use atlas_vm::Table;
 
-use super::Compiled;
+use super::tables::{self, DenseSpec, Formula};
+use super::{Compiled, Model};
 
 /// Functions of `std.nn`; `import std.nn.{…}` may name these and nothing else.
 const STD_NN: &[&str] =
@@ -153,7 +154,8 @@ struct Elab<'a> {
     unsupported: Vec<Diagnostic>,
     /// Tables already declared in `b`, by name.
     tables: HashMap<String, TableHandle>,
-    dense_count: u32,
+    /// The program's dense tables, in index order.
+    dense: Vec<DenseSpec>,
     names_used: HashSet<String>,
     /// `fn`s being inlined, innermost last, to refuse recursion.
     fn_stack: Vec<ItemId>,
@@ -168,7 +170,7 @@ impl<'a> Elab<'a> {
             errors: Vec::new(),
             unsupported: Vec::new(),
             tables: HashMap::new(),
-            dense_count: 0,
+            dense: Vec::new(),
             names_used: HashSet::new(),
             fn_stack: Vec::new(),
         }
@@ -636,7 +638,16 @@ impl<'a> Elab<'a> {
         }
         let out = out?;
         let bits: u32 = inputs.iter().map(|e| u32::from(e.bits().unwrap_or(0))).sum();
-        if bits > DENSE_MAX_ADDRESS_BITS {
+        if let Err(why) = tables::domain(&inputs) {
+            self.unsupported.push(
+                Diagnostic::error(
+                    codes::NOT_SUPPORTED,
+                    format!("expected a lookup the table builder can sample, found one where {why}: not supported yet"),
+                )
+                .with_primary(self.ast.span(item), "inputs of different widths")
+                .with_help("declare both inputs with one width"),
+            );
+        } else if bits > DENSE_MAX_ADDRESS_BITS {
             self.unsupported.push(
                 Diagnostic::error(
                     codes::NOT_SUPPORTED,
@@ -673,7 +684,7 @@ impl<'a> Elab<'a> {
         let Item::Fn { params, .. } = self.ast.item(item) else { return };
         self.b = ProgramBuilder::new("check");
         self.tables.clear();
-        self.dense_count = 0;
+        self.dense.clear();
         let mut args = Vec::new();
         for (i, p) in params.iter().enumerate() {
             match self.resolve_type(p.ty) {
@@ -716,11 +727,11 @@ impl<'a> Elab<'a> {
         result
     }
 
-    fn model(&mut self, item: ItemId) -> Option<atlas_ir::Program> {
+    fn model(&mut self, item: ItemId) -> Option<Model> {
         let Item::Model { name, inputs, outputs, body } = self.ast.item(item) else { return None };
         self.b = ProgramBuilder::new(self.name(*name));
         self.tables.clear();
-        self.dense_count = 0;
+        self.dense.clear();
         self.names_used.clear();
         let errors_before = (self.errors.len(), self.unsupported.len());
         let mut scope = HashMap::new();
@@ -750,7 +761,27 @@ impl<'a> Elab<'a> {
             self.b.output(t.id?);
         }
         let b = std::mem::replace(&mut self.b, ProgramBuilder::new("unnamed"));
-        Some(b.finish())
+        let mut dense_tables = Vec::new();
+        for spec in std::mem::take(&mut self.dense) {
+            match tables::build(self.ast, &spec) {
+                Ok(t) => dense_tables.push(t),
+                Err(why) => {
+                    self.unsupported.push(
+                        Diagnostic::error(
+                            codes::NOT_SUPPORTED,
+                            format!(
+                                "expected a table the builder can sample, found `{}`: {why}",
+                                spec.name
+                            ),
+                        )
+                        .with_primary(self.ast.span(item), "in this model")
+                        .with_help("dense tables hold at most 2^16 entries"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Model { program: b.finish(), dense_tables })
     }
 
     fn duplicate_local(&mut self, n: NameId) {
@@ -1508,23 +1539,33 @@ impl<'a> Elab<'a> {
             };
             ts.push(v);
         }
-        let handle = match self.tables.get(lname) {
-            Some(h) => *h,
-            None => {
-                let index = self.dense_count;
-                self.dense_count += 1;
-                let h = self.b.table(TableRef {
-                    name: lname.to_string(),
-                    id: (DENSE_KIND << 24) | ((index & 0xffff) << 8),
-                    inputs: inputs.clone(),
-                    output,
-                });
-                self.tables.insert(lname.to_string(), h);
-                h
-            }
-        };
+        let handle = self.dense_table(lname, Formula::Lookup(item), inputs, output);
         let refs: Vec<&T> = ts.iter().collect();
         self.node(Op::Lookup { table: handle }, &refs, output, span).map(Val::Tensor)
+    }
+
+    /// The handle of the dense table `name`, declared on first use with the next program-local
+    /// index (docs/isa.md: kind 7, params `[index_hi, index_lo, 0]`).
+    fn dense_table(
+        &mut self,
+        name: &str,
+        formula: Formula,
+        inputs: Vec<ElemType>,
+        output: ElemType,
+    ) -> TableHandle {
+        if let Some(h) = self.tables.get(name) {
+            return *h;
+        }
+        let index = self.dense.len() as u16;
+        let h = self.b.table(TableRef {
+            name: name.to_string(),
+            id: (DENSE_KIND << 24) | (u32::from(index) << 8),
+            inputs: inputs.clone(),
+            output,
+        });
+        self.tables.insert(name.to_string(), h);
+        self.dense.push(DenseSpec { name: name.to_string(), index, formula, inputs, output });
+        h
     }
 
     fn tensor_arg(&mut self, e: ExprId, what: &str, scope: &mut HashMap<String, Val>) -> R<T> {
@@ -1555,28 +1596,48 @@ impl<'a> Elab<'a> {
                 let x = self.narrow(x, span)?;
                 self.relu(x, span).map(Val::Tensor)
             }
-            "softmax" | "gelu" | "layer_norm" => {
+            "softmax" => {
+                let a = self.bind_args(b, &["x", "axis"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let rank = x.ty.rank();
+                let axis =
+                    match a[1] {
+                        Some(ax) => self.axis(ax, rank)?,
+                        None if rank > 0 => rank - 1,
+                        None => return Err(self.err(
+                            Diagnostic::error(
+                                codes::BAD_INDEX,
+                                "expected a tensor of rank 1 or more for softmax, found a scalar",
+                            )
+                            .with_primary(span, "rank 0")
+                            .with_help("softmax normalises along an axis"),
+                        )),
+                    };
+                self.softmax(x, axis, span).map(Val::Tensor)
+            }
+            "gelu" => {
+                let a = self.bind_args(b, &["x"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.narrow(x, span)?;
+                let elem = x.ty.elem;
+                self.check_table_width("gelu", elem, span)?;
+                let name = format!("std.gelu_{}", tag(elem));
+                let t = self.dense_table(&name, Formula::Gelu, vec![elem], elem);
+                let nominal = x.nominal;
+                self.node(Op::Lookup { table: t }, &[&x], nominal, span).map(Val::Tensor)
+            }
+            "layer_norm" => {
                 let a = self.bind_args(b, &["x", "axis"], 1, args, span)?;
                 let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
                 if let Some(ax) = a[1] {
-                    if b == "gelu" {
-                        return Err(self.err(
-                            Diagnostic::error(
-                                codes::ARGUMENTS,
-                                "expected the argument `x` of `gelu`, found `axis`",
-                            )
-                            .with_primary(self.span_e(ax), "unexpected argument")
-                            .with_help("gelu is elementwise"),
-                        ));
-                    }
                     self.axis(ax, x.ty.rank())?;
                 }
                 // Typed like its result will be (the operand's nominal type and shape), so the
                 // rest of the program is still checked; lowering stops here.
                 self.unsupported_at(
                     span,
-                    format!("a call to `{b}`").as_str(),
-                    "the std prelude (softmax, gelu, layer norm as tables) is not built yet",
+                    "a call to `layer_norm`",
+                    "layer norm needs a reciprocal square root of a variance; it is not lowered yet",
                 );
                 let ty = TensorType::new(x.nominal, x.ty.shape.clone());
                 Ok(Val::Tensor(T { id: None, ty, nominal: x.nominal }))
@@ -1626,6 +1687,67 @@ impl<'a> Elab<'a> {
             "max_pool2d" => self.max_pool2d(args, span, scope).map(Val::Tensor),
             _ => Err(self.unsupported_at(span, format!("the library function `{b}`").as_str(), "")),
         }
+    }
+
+    /// Dense tables take at most 16 address bits.
+    fn check_table_width(&mut self, what: &str, elem: ElemType, span: Span) -> R<()> {
+        let bits = u32::from(elem.bits().unwrap_or(0));
+        if bits > DENSE_MAX_ADDRESS_BITS {
+            return Err(self.unsupported_at(
+                span,
+                format!(
+                    "{what} at {} (wider than a {DENSE_MAX_ADDRESS_BITS}-bit table)",
+                    show_elem(elem)
+                )
+                .as_str(),
+                "narrow the operand to a type of at most 16 bits first",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `softmax` along `axis`, with two dense tables:
+    ///
+    /// 1. `d = x − max(x)` (exact, then saturated back to `x`'s type: `d ≤ 0`, and where it clamps
+    ///    `e^d` is already below the output grid);
+    /// 2. `e = exp(d)` by a table into `fix<16, 14>` (`e ∈ (0, 1]`);
+    /// 3. `s = Σ e` (exact), in `[1, n]` since the maximum contributes `e^0 = 1`, narrowed to the
+    ///    `fix<16, F>` with the most fractional bits that still holds `n`;
+    /// 4. `r = 1/s` by a table into `fix<16, 14>`; the result is `e · r` (exact, `fix<32, 28>`),
+    ///    narrowed like any product where a type is declared.
+    fn softmax(&mut self, x: T, axis: usize, span: Span) -> R<T> {
+        let nominal = x.nominal;
+        let x = self.narrow(x, span)?;
+        let elem = x.ty.elem;
+        self.check_table_width("softmax", elem, span)?;
+        let shape = x.ty.shape.clone();
+        let n = shape[axis];
+        let need = usize::BITS - n.leading_zeros();
+        if need > 15 {
+            return Err(self.unsupported_at(
+                span,
+                format!("softmax over {n} elements (more than 2^15)").as_str(),
+                "split the axis",
+            ));
+        }
+        let max = Op::Reduce { kind: ReduceKind::Max, axes: vec![axis], keep_dims: true };
+        let m = self.node(max, &[&x], elem, span)?;
+        let m = self.broadcast_to(m, &shape, span)?;
+        let d = self.node(Op::Sub, &[&x, &m], elem, span)?;
+        let d = self.convert(d, elem, span)?;
+        let unit = ElemType::fix(16, 14);
+        let exp =
+            self.dense_table(&format!("std.exp_{}", tag(elem)), Formula::Exp, vec![elem], unit);
+        let e = self.node(Op::Lookup { table: exp }, &[&d], unit, span)?;
+        let sum = Op::Reduce { kind: ReduceKind::Sum, axes: vec![axis], keep_dims: true };
+        let s = self.node(sum, &[&e], unit, span)?;
+        let s_ty = ElemType::fix(16, (15 - need) as u8);
+        let s = self.convert(s, s_ty, span)?;
+        let recip =
+            self.dense_table(&format!("std.recip_{}", tag(s_ty)), Formula::Recip, vec![s_ty], unit);
+        let r = self.node(Op::Lookup { table: recip }, &[&s], unit, span)?;
+        let r = self.broadcast_to(r, &shape, span)?;
+        self.node(Op::Mul, &[&e, &r], nominal, span)
     }
 
     fn axis(&mut self, e: ExprId, rank: usize) -> R<usize> {
@@ -1843,6 +1965,14 @@ fn random_data(seed: u64, elem: ElemType, count: usize) -> Vec<i64> {
             v.clamp(lo, hi)
         })
         .collect()
+}
+
+/// A type as part of a table name: `fix16_8`, `i8`.
+fn tag(e: ElemType) -> String {
+    match e {
+        ElemType::Fix { bits, frac } => format!("fix{bits}_{frac}"),
+        other => show_elem(other),
+    }
 }
 
 fn show_elem(e: ElemType) -> String {

@@ -12,17 +12,27 @@
 //! `atlasc ir` refuses them.
 
 mod elab;
+mod tables;
 
 use atlas_lang::{Ast, Diagnostic};
 
 pub use elab::builtin_names;
+
+/// A compiled model: its program and the entries of its dense tables (`lookup`s and the tables
+/// the compiler synthesizes), in program-local index order. The IR names a dense table only by id
+/// (kind 7 and its index); these are what the id refers to.
+#[derive(Debug)]
+pub struct Model {
+    pub program: atlas_ir::Program,
+    pub dense_tables: Vec<atlas_stdlib::DenseTable>,
+}
 
 /// What the front end made of one file.
 #[derive(Debug)]
 pub struct Compiled {
     /// One program per `model` that lowered completely (no errors, nothing unsupported), with the
     /// model's name.
-    pub programs: Vec<atlas_ir::Program>,
+    pub programs: Vec<Model>,
     /// Language errors: names, types, shapes, constants. Sorted by position, deduplicated.
     pub errors: Vec<Diagnostic>,
     /// Valid constructs the lowering cannot handle yet (code E0508). Sorted, deduplicated.
@@ -41,7 +51,7 @@ pub fn elaborate(ast: &Ast) -> Compiled {
 
 /// The single program of a file, for `atlasc ir`: errors if the file has errors, anything not
 /// supported yet, or not exactly one model.
-pub fn compile(ast: &Ast) -> Result<atlas_ir::Program, Vec<Diagnostic>> {
+pub fn compile(ast: &Ast) -> Result<Model, Vec<Diagnostic>> {
     let mut compiled = elaborate(ast);
     let mut diagnostics = compiled.errors;
     diagnostics.append(&mut compiled.unsupported);
@@ -97,7 +107,7 @@ pub fn ir_source(name: &str, text: &str, after: Option<&str>, color: bool) -> Ir
     let result =
         if parsed.diagnostics.is_empty() { compile(&parsed.ast) } else { Err(parsed.diagnostics) };
     match result {
-        Ok(program) => match atlas_ir::validate(&program) {
+        Ok(Model { program, .. }) => match atlas_ir::validate(&program) {
             Ok(_) => {
                 IrReport { exit_code: 0, stdout: atlas_ir::print(&program), stderr: String::new() }
             }
