@@ -32,6 +32,9 @@ pub fn builtin_names() -> &'static [&'static str] {
 /// Dense tables hold at most this many address bits (docs/isa.md, kind 7).
 const DENSE_MAX_ADDRESS_BITS: u32 = 16;
 
+/// Inline (`random` or literal) params larger than this are refused rather than materialized.
+const MAX_INLINE_ELEMENTS: usize = 1 << 24;
+
 /// Kind byte of program-local dense tables (docs/isa.md).
 const DENSE_KIND: u32 = 7;
 
@@ -892,7 +895,14 @@ impl<'a> Elab<'a> {
             self.duplicate_local(name);
             return Err(Reported);
         }
-        let count = ty.num_elements().unwrap_or(0);
+        let count = ty.num_elements().unwrap_or(usize::MAX);
+        if count > MAX_INLINE_ELEMENTS && !matches!(init, ParamInit::Load { .. }) {
+            return Err(self.unsupported_at(
+                self.ast.span(name),
+                format!("an inline param of {} ({count} elements)", show(&ty)).as_str(),
+                "inline params are limited to 2^24 elements; load large weights from a file",
+            ));
+        }
         let data = match init {
             ParamInit::Load { tensor, .. } => ParamData::External { key: tensor.clone() },
             ParamInit::Random { seed } => ParamData::Inline(random_data(*seed, ty.elem, count)),
