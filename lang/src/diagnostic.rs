@@ -117,6 +117,8 @@ pub mod codes {
     pub const BAD_INDEX: &str = "E0506";
     pub const TOO_WIDE: &str = "E0507";
     pub const NOT_SUPPORTED: &str = "E0508";
+    pub const WEIGHTS: &str = "E0509";
+    pub const WEIGHT_SATURATED: &str = "E0510";
 
     /// `(code, one-line summary)` for every code above.
     pub const ALL: &[(&str, &str)] = &[
@@ -154,6 +156,8 @@ pub mod codes {
         (BAD_INDEX, "an index, slice, axis or reshape that does not fit the shape"),
         (TOO_WIDE, "an exact intermediate result wider than 64 bits"),
         (NOT_SUPPORTED, "a valid construct the compiler cannot lower yet"),
+        (WEIGHTS, "a `load` whose file or tensor is missing, malformed or of the wrong shape"),
+        (WEIGHT_SATURATED, "(warning) loaded weights outside the declared type, saturated"),
     ];
 }
 

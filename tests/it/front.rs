@@ -228,8 +228,11 @@ fn every_front_end_code_has_a_snapshot_case() {
         .map(|(code, _)| *code)
         .filter(|c| c.starts_with("E04") || c.starts_with("E05"))
         .collect();
-    let exercised: BTreeSet<&str> =
-        DIAGNOSTICS.iter().flat_map(|(_, _, codes)| codes.iter().copied()).collect();
+    let exercised: BTreeSet<&str> = DIAGNOSTICS
+        .iter()
+        .flat_map(|(_, _, codes)| codes.iter().copied())
+        .chain(WEIGHT_CODES.iter().copied())
+        .collect();
     assert_eq!(registered, exercised);
 }
 
@@ -478,4 +481,121 @@ fn mangled_examples_are_refused_or_compile_to_valid_ir() {
         }
     }
     assert!(checked > 100, "only {checked} variants parsed");
+}
+
+/// The codes [`weights_errors_point_at_the_load`] and [`weights_load_and_saturate`] snapshot.
+const WEIGHT_CODES: &[&str] = &["E0508", "E0509", "E0510"];
+
+/// A safetensors file written by hand (8-byte header length, JSON header, data), so the test
+/// does not depend on the writer it checks the reader against.
+fn safetensors_bytes(tensors: &[(&str, &str, &[usize], Vec<u8>)]) -> Vec<u8> {
+    let mut header = Vec::new();
+    let mut data = Vec::new();
+    for (name, dtype, shape, bytes) in tensors {
+        let (start, end) = (data.len(), data.len() + bytes.len());
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[{start},{end}]}}"
+        ));
+        data.extend_from_slice(bytes);
+    }
+    let mut json = format!("{{{}}}", header.join(",")).into_bytes();
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend(json);
+    out.extend(data);
+    out
+}
+
+fn npy_f64(values: &[f64]) -> Vec<u8> {
+    let mut header =
+        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}", values.len());
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.into_bytes());
+    for v in values {
+        out.extend(v.to_le_bytes());
+    }
+    out
+}
+
+/// A scratch directory with `w.safetensors` (`a`: F32 [0.5, 300.0], `flags`: BOOL) and `w.npy`
+/// (F64 [-1.25, 0.0]).
+fn weights_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("atlas-it-weights-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    let a: Vec<u8> = [0.5f32, 300.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let st = safetensors_bytes(&[("a", "F32", &[2], a), ("flags", "BOOL", &[2], vec![1, 0])]);
+    std::fs::write(dir.join("w.safetensors"), st).expect("write safetensors");
+    std::fs::write(dir.join("w.npy"), npy_f64(&[-1.25, 0.0])).expect("write npy");
+    dir
+}
+
+fn load(
+    source: &str,
+    dir: &Path,
+) -> (Result<atlas_compiler::front::Loaded, Vec<atlas_lang::Diagnostic>>, Sources) {
+    let mut sources = Sources::new();
+    let file = sources.add("input.atl", source);
+    let parsed = parse(file, source);
+    let model = atlas_compiler::front::compile(&parsed.ast).expect("compiles");
+    (atlas_compiler::front::load_weights(&parsed.ast, &model.program, dir), sources)
+}
+
+#[test]
+fn weights_load_and_saturate() {
+    let dir = weights_dir("ok");
+    let source = with_act(
+        "model m(x: Act[2]) -> Act[2] {\n    param a: Act[2] = load(\"w.safetensors\", \"a\")\n    \
+         param b: Act[2] = load(\"w.npy\", \"b\")\n    return x + a + b\n}\n",
+    );
+    let (loaded, sources) = load(&source, &dir);
+    let loaded = loaded.expect("weights load");
+    let data: Vec<_> = loaded.program.params().map(|(_, v)| v.def.clone()).collect();
+    use atlas_ir::{ParamData, ValueDef};
+    assert_eq!(
+        data,
+        [
+            ValueDef::Param { data: ParamData::Inline(vec![128, 32767]) },
+            ValueDef::Param { data: ParamData::Inline(vec![-320, 0]) },
+        ]
+    );
+    atlas_ir::validate(&loaded.program).expect("valid with inline weights");
+    let codes: Vec<&str> = loaded.warnings.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E0510"]);
+    let rendered = atlas_lang::render(&loaded.warnings, &sources, false);
+    insta::assert_snapshot!(
+        "weights_saturated",
+        format!("----- SOURCE\n{source}----- ERROR\n{rendered}")
+    );
+    std::fs::remove_dir_all(dir).expect("scratch removed");
+}
+
+#[test]
+fn weights_errors_point_at_the_load() {
+    let dir = weights_dir("errors");
+    let source = with_act(
+        "model m(x: Act[2]) -> Act[2] {\n    \
+         param a: Act[2] = load(\"missing.safetensors\", \"a\")\n    \
+         param b: Act[2] = load(\"w.safetensors\", \"nope\")\n    \
+         param c: Act[3] = load(\"w.safetensors\", \"a\")\n    \
+         param d: Act[2] = load(\"w.safetensors\", \"flags\")\n    \
+         param e: Act[2] = load(\"w.npz\", \"e\")\n    \
+         return x + a + b + c[0:2] + d + e\n}\n",
+    );
+    let (loaded, sources) = load(&source, &dir);
+    let errors = loaded.expect_err("every load fails");
+    let codes: Vec<&str> = errors.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["E0509", "E0509", "E0509", "E0509", "E0508"]);
+    let rendered = atlas_lang::render(&errors, &sources, false);
+    insta::assert_snapshot!(
+        "weights_errors",
+        format!("----- SOURCE\n{source}----- ERROR\n{rendered}")
+    );
+    std::fs::remove_dir_all(dir).expect("scratch removed");
 }

@@ -13,10 +13,12 @@
 
 mod elab;
 mod tables;
+mod weights;
 
 use atlas_lang::{Ast, Diagnostic};
 
 pub use elab::builtin_names;
+pub use weights::{load_weights, Loaded};
 
 /// A compiled model: its program and the entries of its dense tables (`lookup`s and the tables
 /// the compiler synthesizes), in program-local index order. The IR names a dense table only by id
