@@ -114,6 +114,11 @@ const PROGRAMS: &[(&str, &str)] = &[
         "import std.nn.softmax\n\nmodel m(x: Act[2, 10]) -> Act[2, 10] {\n    return softmax(x, axis = 1)\n}\n",
     ),
     (
+        "sum_and_mean_reduce",
+        "import std.nn.{sum, mean}\n\nmodel m(x: Act[2, 5]) -> (Act[2], Act[2, 1], Act[]) {\n    \
+         return sum(x, axis = 1), mean(x, axis = -1, keep_dims = 1), mean(x)\n}\n",
+    ),
+    (
         "gelu_is_a_dense_table",
         "import std.nn.gelu\n\nmodel m(x: Act[4]) -> Act[4] {\n    return gelu(x)\n}\n",
     ),

@@ -21,8 +21,18 @@ use super::tables::{self, DenseSpec, Formula};
 use super::{Compiled, Model};
 
 /// Functions of `std.nn`; `import std.nn.{…}` may name these and nothing else.
-const STD_NN: &[&str] =
-    &["relu", "softmax", "gelu", "layer_norm", "transpose", "reshape", "conv2d", "max_pool2d"];
+const STD_NN: &[&str] = &[
+    "relu",
+    "softmax",
+    "gelu",
+    "layer_norm",
+    "sum",
+    "mean",
+    "transpose",
+    "reshape",
+    "conv2d",
+    "max_pool2d",
+];
 
 /// The names `import std.nn.{…}` accepts.
 pub fn builtin_names() -> &'static [&'static str] {
@@ -1651,6 +1661,35 @@ impl<'a> Elab<'a> {
                 );
                 let ty = TensorType::new(x.nominal, x.ty.shape.clone());
                 Ok(Val::Tensor(T { id: None, ty, nominal: x.nominal }))
+            }
+            "sum" | "mean" => {
+                let a = self.bind_args(b, &["x", "axis", "keep_dims"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let rank = x.ty.rank();
+                let axes = match a[1] {
+                    Some(ax) => vec![self.axis(ax, rank)?],
+                    None => (0..rank).collect(),
+                };
+                let keep_dims = match a[2] {
+                    Some(k) => self.const_value(k, &mut Vec::new())? != 0.0,
+                    None => false,
+                };
+                if axes.is_empty() {
+                    return Ok(Val::Tensor(x));
+                }
+                let n: usize = axes.iter().map(|&i| x.ty.shape[i]).product();
+                let nominal = x.nominal;
+                let op = Op::Reduce { kind: ReduceKind::Sum, axes, keep_dims };
+                let total = self.node(op, &[&x], nominal, span)?;
+                if b == "sum" || n <= 1 {
+                    return Ok(Val::Tensor(total));
+                }
+                // mean = sum · (1/n), with 1/n on a 2^-16 grid (`fix<17, 16>` holds 1/2): an
+                // error of at most 2^-17 in the scale, far below the nominal type's grid, where
+                // the exact product is narrowed as usual.
+                let k = self.scalar_const(1.0 / n as f64, ElemType::fix(17, 16), span)?;
+                let k = self.broadcast_to(k, &total.ty.shape.clone(), span)?;
+                self.node(Op::Mul, &[&total, &k], nominal, span).map(Val::Tensor)
             }
             "transpose" => {
                 let a = self.bind_args(b, &["x"], 1, args, span)?;
