@@ -15,7 +15,7 @@ fn repo_root() -> PathBuf {
 /// Parses and elaborates `source`; returns the IR report and the codes of every diagnostic that
 /// `atlasc ir` would show.
 fn compile(source: &str) -> (IrReport, Vec<&'static str>) {
-    let report = ir_source("input.atl", source, None, false);
+    let report = ir_source("input.atl", source, Some("front"), false);
     let mut sources = Sources::new();
     let file = sources.add("input.atl", source);
     let parsed = parse(file, source);
@@ -286,11 +286,79 @@ fn check_reports_every_type_error_but_not_unsupported_lowering() {
 }
 
 #[test]
-fn ir_after_a_pass_is_refused_while_no_pass_exists() {
+fn ir_after_an_unknown_pass_is_refused() {
     let source = with_act("model m(x: Act[2]) -> Act[2] {\n    return x\n}\n");
-    let report = ir_source("input.atl", &source, Some("fold"), false);
+    let report = ir_source("input.atl", &source, Some("fuse"), false);
     assert_eq!(report.exit_code, 2);
-    assert!(report.stderr.contains("`fold`"), "{}", report.stderr);
+    assert!(report.stderr.contains("found `fuse`"), "{}", report.stderr);
+    assert!(report.stderr.contains("front, fold, dce, range"), "{}", report.stderr);
+}
+
+/// Programs where each pass has something to do; snapshots after every pass.
+const PASS_PROGRAMS: &[(&str, &str)] = &[
+    (
+        "fold_folds_scalar_constant_casts",
+        "model m(x: Act[4]) -> Act[4] {\n    return x * 2 + 0.5\n}\n",
+    ),
+    (
+        "dce_drops_unused_lets",
+        "model m(x: Act[4], y: Act[4]) -> Act[4] {\n    let unused = x * y\n    return x\n}\n",
+    ),
+    (
+        "range_drops_saturation_that_cannot_happen",
+        "import std.nn.relu\n\nmodel m(x: i8[4]) -> (i8[4], i8[4]) {\n    return relu(x) - 1, x - 1\n}\n",
+    ),
+];
+
+#[test]
+fn every_pass_has_a_snapshot() {
+    for (name, source) in PASS_PROGRAMS {
+        let source = with_act(source);
+        let mut snapshot = format!("----- SOURCE\n{source}");
+        for pass in atlas_compiler::front::PASSES {
+            let report = ir_source("input.atl", &source, Some(pass), false);
+            assert_eq!(report.exit_code, 0, "{name} after {pass}:\n{}", report.stderr);
+            snapshot.push_str(&format!("----- IR after {pass}\n{}", report.stdout));
+        }
+        insta::assert_snapshot!(format!("passes_{name}"), snapshot);
+    }
+}
+
+/// Range analysis is sound: evaluating at the extremes of every input stays inside the intervals.
+#[test]
+fn ranges_contain_every_evaluated_value() {
+    let source = with_act(
+        "import std.nn.{relu, softmax}\n\nmodel m(x: Act[2, 4], w: Act[4, 3]) -> Act[2, 3] {\n    \
+         return softmax(relu(x @ w - 1.5) * 2)\n}\n",
+    );
+    let mut sources = Sources::new();
+    let file = sources.add("input.atl", &source);
+    let parsed = parse(file, &source);
+    let model = atlas_compiler::front::compile(&parsed.ast).expect("compiles");
+    let info = atlas_ir::validate(&model.program).expect("valid");
+    let ranges = atlas_compiler::front::passes::ranges(&info);
+    let (lo, hi) = (i64::from(i16::MIN), i64::from(i16::MAX));
+    let mut checked = 0;
+    for (xv, wv) in [(lo, lo), (lo, hi), (hi, lo), (hi, hi), (0, hi), (37, -5)] {
+        // Evaluate every prefix's last value by making it the output.
+        for id in info.program().ids() {
+            let mut p = model.program.clone();
+            p.outputs = vec![id];
+            let Ok(pi) = atlas_ir::validate(&p) else { continue };
+            let env = DenseEnv(&model);
+            let Ok(out) = atlas_ir::eval(&pi, &[vec![xv; 8], vec![wv; 12]], &env) else { continue };
+            let (rlo, rhi) = ranges[id.index()];
+            checked += 1;
+            for v in &out[0] {
+                assert!(
+                    rlo <= i128::from(*v) && i128::from(*v) <= rhi,
+                    "{id:?}: {v} outside {rlo}..{rhi}"
+                );
+            }
+        }
+    }
+    // Every value of the program, at each of the six input pairs.
+    assert_eq!(checked, 6 * info.program().values.len());
 }
 
 fn examples() -> Vec<PathBuf> {
@@ -318,6 +386,13 @@ fn every_example_lowers_or_is_only_not_supported_yet() {
             format!("----- SOURCE\n{source}----- ERROR\n{}", report.stderr)
         };
         insta::assert_snapshot!(format!("example_{stem}"), snapshot);
+        if report.exit_code == 0 {
+            let passed = ir_source("input.atl", &source, None, false);
+            assert_eq!(passed.exit_code, 0, "{stem}:\n{}", passed.stderr);
+            let snapshot =
+                format!("----- SOURCE\n{source}----- IR after all passes\n{}", passed.stdout);
+            insta::assert_snapshot!(format!("example_{stem}_after_passes"), snapshot);
+        }
     }
 }
 
@@ -359,11 +434,24 @@ fn dense_tables_are_sampled_in_id_order() {
 /// Runs a compiled model with the IR's reference evaluator, tables resolved as the VM will: dense
 /// tables from the compiler's entries, the others from the stdlib registry.
 fn run_model(source: &str, inputs: &[Vec<i64>]) -> Vec<Vec<i64>> {
+    let mut sources = Sources::new();
+    let file = sources.add("input.atl", source);
+    let parsed = parse(file, source);
+    let model = atlas_compiler::front::compile(&parsed.ast).expect("compiles");
+    let info = atlas_ir::validate(&model.program).expect("valid IR");
+    atlas_ir::eval(&info, inputs, &DenseEnv(&model)).expect("evaluates")
+}
+
+/// Tables resolved as the VM will: dense tables from the compiler's entries, the others from the
+/// stdlib registry.
+struct DenseEnv<'m>(&'m atlas_compiler::front::Model);
+
+mod dense_env {
+    use super::DenseEnv;
     use atlas_ir::{Env, TableRef};
     use atlas_vm::{Table, TableId};
 
-    struct Tables<'m>(&'m atlas_compiler::front::Model);
-    impl Env for Tables<'_> {
+    impl Env for DenseEnv<'_> {
         fn weight(&self, _key: &str) -> Option<Vec<i64>> {
             None
         }
@@ -382,13 +470,6 @@ fn run_model(source: &str, inputs: &[Vec<i64>]) -> Vec<Vec<i64>> {
             }
         }
     }
-
-    let mut sources = Sources::new();
-    let file = sources.add("input.atl", source);
-    let parsed = parse(file, source);
-    let model = atlas_compiler::front::compile(&parsed.ast).expect("compiles");
-    let info = atlas_ir::validate(&model.program).expect("valid IR");
-    atlas_ir::eval(&info, inputs, &Tables(&model)).expect("evaluates")
 }
 
 #[test]

@@ -23,7 +23,7 @@ enum Command {
     /// Print the typed IR of a model.
     Ir {
         model: PathBuf,
-        /// Show the IR after this pass (no passes exist yet).
+        /// Show the IR after this pass: front, fold, dce or range (default: after all).
         #[arg(long)]
         after: Option<String>,
     },

@@ -12,6 +12,7 @@
 //! `atlasc ir` refuses them.
 
 mod elab;
+pub mod passes;
 mod tables;
 mod weights;
 
@@ -79,11 +80,10 @@ pub struct IrReport {
     pub stderr: String,
 }
 
-/// IR passes that `--after` may name. None exist yet (constant folding, dead-code removal and
-/// matmul+bias+rescale fusion are still to come), so only the raw lowering can be shown.
-pub const PASSES: &[&str] = &[];
+pub use passes::PASSES;
 
-/// `atlasc ir`: compiles the file at `path` and prints its validated IR.
+/// `atlasc ir`: compiles the file at `path` and prints its validated IR after the pass `after`
+/// (after all of [`PASSES`] for `None`; `front` is the front end's own output).
 pub fn ir_file(path: &std::path::Path, after: Option<&str>, color: bool) -> IrReport {
     match crate::check::read_source(path) {
         Ok(text) => ir_source(&path.display().to_string(), &text, after, color),
@@ -93,13 +93,13 @@ pub fn ir_file(path: &std::path::Path, after: Option<&str>, color: bool) -> IrRe
 
 /// `atlasc ir` on source text labelled `name`.
 pub fn ir_source(name: &str, text: &str, after: Option<&str>, color: bool) -> IrReport {
-    if let Some(pass) = after {
+    if let Some(pass) = after.filter(|p| !PASSES.contains(p)) {
         return IrReport {
             exit_code: 2,
             stdout: String::new(),
             stderr: format!(
-                "error: expected `--after` to name an IR pass, found `{pass}`: no passes are built \
-                 yet, so `atlasc ir` prints the IR straight from the front end\n"
+                "error: expected `--after` to name a pass ({}), found `{pass}`\n",
+                PASSES.join(", ")
             ),
         };
     }
@@ -109,18 +109,16 @@ pub fn ir_source(name: &str, text: &str, after: Option<&str>, color: bool) -> Ir
     let result =
         if parsed.diagnostics.is_empty() { compile(&parsed.ast) } else { Err(parsed.diagnostics) };
     match result {
-        Ok(Model { program, .. }) => match atlas_ir::validate(&program) {
-            Ok(_) => {
+        // `run_passes` validates before and after every pass. The front end types every node
+        // with `infer`, so a failure is a compiler bug; still a report, not a panic.
+        Ok(Model { program, .. }) => match passes::run_passes(program, after) {
+            Ok(program) => {
                 IrReport { exit_code: 0, stdout: atlas_ir::print(&program), stderr: String::new() }
             }
-            // The front end types every node with `infer`, so this is a compiler bug; still a
-            // report, not a panic.
-            Err(errors) => IrReport {
+            Err(why) => IrReport {
                 exit_code: 1,
                 stdout: String::new(),
-                stderr: format!(
-                    "error: internal compiler error: the front end built invalid IR for `{name}`:\n{errors}\n"
-                ),
+                stderr: format!("error: internal compiler error in `{name}`: {why}\n"),
             },
         },
         Err(diagnostics) => {
