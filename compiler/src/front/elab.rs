@@ -1649,18 +1649,20 @@ impl<'a> Elab<'a> {
             "layer_norm" => {
                 let a = self.bind_args(b, &["x", "axis"], 1, args, span)?;
                 let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
-                if let Some(ax) = a[1] {
-                    self.axis(ax, x.ty.rank())?;
-                }
-                // Typed like its result will be (the operand's nominal type and shape), so the
-                // rest of the program is still checked; lowering stops here.
-                self.unsupported_at(
-                    span,
-                    "a call to `layer_norm`",
-                    "layer norm needs a reciprocal square root of a variance; it is not lowered yet",
-                );
-                let ty = TensorType::new(x.nominal, x.ty.shape.clone());
-                Ok(Val::Tensor(T { id: None, ty, nominal: x.nominal }))
+                let rank = x.ty.rank();
+                let axis = match a[1] {
+                    Some(ax) => self.axis(ax, rank)?,
+                    None if rank > 0 => rank - 1,
+                    None => return Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_INDEX,
+                            "expected a tensor of rank 1 or more for layer_norm, found a scalar",
+                        )
+                        .with_primary(span, "rank 0")
+                        .with_help("layer_norm normalises along an axis"),
+                    )),
+                };
+                self.layer_norm(x, axis, span).map(Val::Tensor)
             }
             "sum" | "mean" => {
                 let a = self.bind_args(b, &["x", "axis", "keep_dims"], 1, args, span)?;
@@ -1797,6 +1799,46 @@ impl<'a> Elab<'a> {
         let r = self.node(Op::Lookup { table: recip }, &[&s], unit, span)?;
         let r = self.broadcast_to(r, &shape, span)?;
         self.node(Op::Mul, &[&e, &r], nominal, span)
+    }
+
+    /// `mean` along `axis` with kept dims: `reduce_sum`, then an exact product by `1/n` held at 16
+    /// fractional bits.
+    fn mean_keep(&mut self, x: &T, axis: usize, span: Span) -> R<T> {
+        let n = x.ty.shape[axis];
+        let op = Op::Reduce { kind: ReduceKind::Sum, axes: vec![axis], keep_dims: true };
+        let total = self.node(op, &[x], x.nominal, span)?;
+        if n <= 1 {
+            return Ok(total);
+        }
+        let k = self.scalar_const(1.0 / n as f64, ElemType::fix(17, 16), span)?;
+        let k = self.broadcast_to(k, &total.ty.shape.clone(), span)?;
+        self.node(Op::Mul, &[&total, &k], x.nominal, span)
+    }
+
+    /// `layer_norm` along `axis` (no affine parameters; multiply and add them in the program):
+    /// `c = x − mean(x)` narrowed to `x`'s nominal type, `v = mean(c²)` narrowed to it too
+    /// (saturating where the standard deviation exceeds √max), `r = 1/√(v + 1e-5)` by a dense
+    /// table into `fix<16, 11>` (saturating below a standard deviation of 1/16), result `c · r`
+    /// (exact; nominal type `x`'s).
+    fn layer_norm(&mut self, x: T, axis: usize, span: Span) -> R<T> {
+        let nominal = x.nominal;
+        let x = self.narrow(x, span)?;
+        let elem = x.ty.elem;
+        self.check_table_width("layer_norm", elem, span)?;
+        let shape = x.ty.shape.clone();
+        let mu = self.mean_keep(&x, axis, span)?;
+        let mu = self.broadcast_to(mu, &shape, span)?;
+        let c = self.arith(BinOp::Sub, x, mu, span)?;
+        let c = self.narrow(c, span)?;
+        let sq = self.node(Op::Mul, &[&c, &c], nominal, span)?;
+        let var = self.mean_keep(&sq, axis, span)?;
+        let var = self.convert(var, elem, span)?;
+        let out = ElemType::fix(16, 11);
+        let name = format!("std.rsqrt_{}", tag(elem));
+        let rsqrt = self.dense_table(&name, Formula::Rsqrt, vec![elem], out);
+        let r = self.node(Op::Lookup { table: rsqrt }, &[&var], out, span)?;
+        let r = self.broadcast_to(r, &shape, span)?;
+        self.node(Op::Mul, &[&c, &r], nominal, span)
     }
 
     fn axis(&mut self, e: ExprId, rank: usize) -> R<usize> {

@@ -23,6 +23,8 @@ pub(super) enum Formula {
     Recip,
     /// `0.5 · x · (1 + erf(x / √2))`.
     Gelu,
+    /// `1 / √(x + 1e-5)` (layer norm's scale; PyTorch's default epsilon).
+    Rsqrt,
 }
 
 /// A dense table a program uses, in the order of its program-local index.
@@ -78,6 +80,7 @@ pub(super) fn build(ast: &Ast, spec: &DenseSpec) -> Result<DenseTable, String> {
             Formula::Exp => xs[0].exp(),
             Formula::Recip => 1.0 / xs[0],
             Formula::Gelu => 0.5 * xs[0] * (1.0 + erf(xs[0] / std::f64::consts::SQRT_2)),
+            Formula::Rsqrt => 1.0 / (xs[0] + 1e-5).sqrt(),
         };
         quantize_saturating(y, out_scale, lo, hi)
     };
