@@ -151,8 +151,8 @@ fn every_program_lowers_to_the_snapshot_ir() {
 const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
     (
         "unknown_names",
-        "model m(x: Act[N]) -> Bad[2] {\n    let y = x + z\n    return y\n}\n",
-        &["E0401", "E0401", "E0401"],
+        "lookup f(x: Act) -> Act = x + y\n\nmodel m(x: Act[N]) -> Bad[2] {\n    let y = x + z\n    return y\n}\n",
+        &["E0401", "E0401", "E0401", "E0401"],
     ),
     (
         "duplicate_names",

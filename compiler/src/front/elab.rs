@@ -118,8 +118,10 @@ pub(super) fn run(ast: &Ast) -> Compiled {
             Item::TypeAlias { ty, .. } => {
                 let _ = e.resolve_type(*ty);
             }
-            Item::Lookup { .. } => {
+            Item::Lookup { params, body, .. } => {
                 let _ = e.lookup_signature(item);
+                let names: Vec<&str> = params.iter().map(|p| ast.name(p.name)).collect();
+                e.check_formula(*body, &names);
             }
             Item::Fn { .. } => e.check_fn(item),
             Item::Model { .. } => {
@@ -674,6 +676,38 @@ impl<'a> Elab<'a> {
             );
         }
         Ok((inputs, out))
+    }
+
+    /// Resolves the names of a lookup formula: each is one of the lookup's inputs or a `const`
+    /// (the structural checks have already limited calls to the builtins).
+    fn check_formula(&mut self, e: ExprId, params: &[&str]) {
+        let ast = self.ast;
+        match &ast.exprs[e] {
+            Expr::Name(n) => {
+                let text = ast.name(*n);
+                if params.contains(&text) {
+                    return;
+                }
+                // `const_value` reports an unknown name, a non-const, or a broken const.
+                let _ = self.const_value(e, &mut Vec::new());
+            }
+            Expr::Neg(x) => self.check_formula(*x, params),
+            Expr::Binary { lhs, rhs, .. } => {
+                self.check_formula(*lhs, params);
+                self.check_formula(*rhs, params);
+            }
+            Expr::If { cond, then, else_ } => {
+                for x in [cond, then, else_] {
+                    self.check_formula(*x, params);
+                }
+            }
+            Expr::Call { args, .. } => {
+                for a in args {
+                    self.check_formula(a.value, params);
+                }
+            }
+            Expr::Int(_) | Expr::Float(_) | Expr::Index { .. } | Expr::Array(_) => {}
+        }
     }
 
     fn scalar_type(&mut self, t: TypeId) -> R<ElemType> {
