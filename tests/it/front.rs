@@ -127,6 +127,10 @@ const PROGRAMS: &[(&str, &str)] = &[
         "import std.nn.gelu\n\nmodel m(x: Act[4]) -> Act[4] {\n    return gelu(x)\n}\n",
     ),
     (
+        "a_value_returned_twice_is_copied",
+        "model m(x: Act[2]) -> (Act[2], Act[2]) {\n    return x, x\n}\n",
+    ),
+    (
         "consts_as_dimensions_and_typed_values",
         "const N = 2 * 2\nconst HALF: Act = 0.5\n\nmodel m(x: Act[N]) -> Act[N] {\n    return x * HALF\n}\n",
     ),

@@ -804,8 +804,15 @@ impl<'a> Elab<'a> {
         if failed || (self.errors.len(), self.unsupported.len()) != errors_before {
             return None;
         }
+        let mut seen = HashSet::new();
         for t in &outs {
-            self.b.output(t.id?);
+            let mut id = t.id?;
+            if !seen.insert(id) {
+                // The IR names each output once; a value returned twice is copied (a reshape to
+                // its own shape) for its second position.
+                id = self.b.reshape(id, &t.ty.shape).ok()?;
+            }
+            self.b.output(id);
         }
         let b = std::mem::replace(&mut self.b, ProgramBuilder::new("unnamed"));
         let mut dense_tables = Vec::new();
