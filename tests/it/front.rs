@@ -617,8 +617,49 @@ fn npy_f64(values: &[f64]) -> Vec<u8> {
     out
 }
 
+/// A zip archive of `(name, method, data)` members, written by hand (no zip64, CRCs left 0: the
+/// reader does not check them).
+fn zip_bytes(members: &[(&str, u16, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, method, data) in members {
+        let offset = out.len() as u32;
+        let common = |v: &mut Vec<u8>| {
+            v.extend(0u16.to_le_bytes()); // flags
+            v.extend(method.to_le_bytes());
+            v.extend([0u8; 8]); // time, date, crc
+            v.extend((data.len() as u32).to_le_bytes());
+            v.extend((data.len() as u32).to_le_bytes());
+            v.extend((name.len() as u16).to_le_bytes());
+            v.extend(0u16.to_le_bytes()); // extra length
+        };
+        out.extend(0x0403_4b50u32.to_le_bytes());
+        out.extend(20u16.to_le_bytes());
+        common(&mut out);
+        out.extend(name.as_bytes());
+        out.extend(data);
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend(20u16.to_le_bytes());
+        central.extend(20u16.to_le_bytes());
+        common(&mut central);
+        central.extend([0u8; 10]); // comment length, disk, internal and external attributes
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
 /// A scratch directory with `w.safetensors` (`a`: F32 [0.5, 300.0], `flags`: BOOL) and `w.npy`
-/// (F64 [-1.25, 0.0]).
+/// (F64 [-1.25, 0.0]) and `w.npz` (stored `e`: F64 [0.25, 0.75]; deflated `z`).
 fn weights_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("atlas-it-weights-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir is writable");
@@ -626,6 +667,8 @@ fn weights_dir(tag: &str) -> PathBuf {
     let st = safetensors_bytes(&[("a", "F32", &[2], a), ("flags", "BOOL", &[2], vec![1, 0])]);
     std::fs::write(dir.join("w.safetensors"), st).expect("write safetensors");
     std::fs::write(dir.join("w.npy"), npy_f64(&[-1.25, 0.0])).expect("write npy");
+    let npz = zip_bytes(&[("e.npy", 0, npy_f64(&[0.25, 0.75])), ("z.npy", 8, vec![1, 2, 3])]);
+    std::fs::write(dir.join("w.npz"), npz).expect("write npz");
     dir
 }
 
@@ -645,7 +688,8 @@ fn weights_load_and_saturate() {
     let dir = weights_dir("ok");
     let source = with_act(
         "model m(x: Act[2]) -> Act[2] {\n    param a: Act[2] = load(\"w.safetensors\", \"a\")\n    \
-         param b: Act[2] = load(\"w.npy\", \"b\")\n    return x + a + b\n}\n",
+         param b: Act[2] = load(\"w.npy\", \"b\")\n    \
+         param e: Act[2] = load(\"w.npz\", \"e\")\n    return x + a + b + e\n}\n",
     );
     let (loaded, sources) = load(&source, &dir);
     let loaded = loaded.expect("weights load");
@@ -656,6 +700,7 @@ fn weights_load_and_saturate() {
         [
             ValueDef::Param { data: ParamData::Inline(vec![128, 32767]) },
             ValueDef::Param { data: ParamData::Inline(vec![-320, 0]) },
+            ValueDef::Param { data: ParamData::Inline(vec![64, 192]) },
         ]
     );
     atlas_ir::validate(&loaded.program).expect("valid with inline weights");
@@ -678,13 +723,14 @@ fn weights_errors_point_at_the_load() {
          param b: Act[2] = load(\"w.safetensors\", \"nope\")\n    \
          param c: Act[3] = load(\"w.safetensors\", \"a\")\n    \
          param d: Act[2] = load(\"w.safetensors\", \"flags\")\n    \
-         param e: Act[2] = load(\"w.npz\", \"e\")\n    \
-         return x + a + b + c[0:2] + d + e\n}\n",
+         param e: Act[2] = load(\"w.npz\", \"z\")\n    \
+         param f: Act[2] = load(\"w.npz\", \"zz\")\n    \
+         return x + a + b + c[0:2] + d + e + f\n}\n",
     );
     let (loaded, sources) = load(&source, &dir);
     let errors = loaded.expect_err("every load fails");
     let codes: Vec<&str> = errors.iter().map(|d| d.code).collect();
-    assert_eq!(codes, ["E0509", "E0509", "E0509", "E0509", "E0508"]);
+    assert_eq!(codes, ["E0509", "E0509", "E0509", "E0509", "E0508", "E0509"]);
     let rendered = atlas_lang::render(&errors, &sources, false);
     insta::assert_snapshot!(
         "weights_errors",

@@ -5,11 +5,11 @@
 //! can be compiled and inspected without its weights; [`load_weights`] is the step that binds them
 //! (for running and proving), replacing each external param by inline data.
 //!
-//! Formats: `.safetensors` (the tensor by name) and `.npy` (one array; the tensor name is not
-//! used). Element types: floats (`F16`, `BF16`, `F32`, `F64`) and integers (`I8`…`I64`, `U8`…`U32`),
+//! Formats: `.safetensors` (the tensor by name), `.npy` (one array; the tensor name is not used)
+//! and `.npz` (the member `<tensor>.npy`; stored members as `np.savez` writes them, zip64 included). Element types: floats (`F16`, `BF16`, `F32`, `F64`) and integers (`I8`…`I64`, `U8`…`U32`),
 //! read as reals and quantized to the declared type by round to nearest (ties toward +∞); values
-//! outside the type saturate and are reported as a warning (E0510). `.npz` archives are not
-//! supported yet (they need a zip reader).
+//! outside the type saturate and are reported as a warning (E0510). Compressed `.npz` members
+//! (`np.savez_compressed`) are not supported yet (they need an inflater).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -54,16 +54,12 @@ pub fn load_weights(
         }
         // The format is known from the name, so an unsupported one is reported as such even
         // when the file is absent.
-        let read = if file.ends_with(".npz") {
-            Err(Problem::Unsupported(format!("the .npz archive `{file}`")))
-        } else {
-            let bytes = files
-                .entry(file.clone())
-                .or_insert_with(|| std::fs::read(base_dir.join(file)).map_err(|e| e.to_string()));
-            match bytes {
-                Ok(bytes) => read_tensor(file, bytes, tensor),
-                Err(e) => Err(Problem::Load(format!("cannot read `{file}`: {e}"))),
-            }
+        let bytes = files
+            .entry(file.clone())
+            .or_insert_with(|| std::fs::read(base_dir.join(file)).map_err(|e| e.to_string()));
+        let read = match bytes {
+            Ok(bytes) => read_tensor(file, bytes, tensor),
+            Err(e) => Err(Problem::Load(format!("cannot read `{file}`: {e}"))),
         };
         let (shape, reals) = match read {
             Ok(t) => t,
@@ -194,6 +190,10 @@ fn read_tensor(file: &str, bytes: &[u8], tensor: &str) -> Result<(Vec<usize>, Ve
         Ok((view.shape().to_vec(), reals))
     } else if file.ends_with(".npy") {
         read_npy(file, bytes)
+    } else if file.ends_with(".npz") {
+        let entry = format!("{tensor}.npy");
+        let data = npz_entry(file, bytes, &entry)?;
+        read_npy(&format!("{file}/{entry}"), data)
     } else {
         Err(Problem::Load(format!("`{file}`, which is not .safetensors, .npy or .npz")))
     }
@@ -268,6 +268,101 @@ fn f16_to_f64(h: u16) -> f64 {
         31 => f64::NAN,
         e => (1.0 + mant / 1024.0) * 2f64.powi(e - 15),
     }
+}
+
+fn le(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
+    let b = bytes.get(at..at + n)?;
+    Some(b.iter().rev().fold(0u64, |acc, x| (acc << 8) | u64::from(*x)))
+}
+
+/// The bytes of the member `entry` of a `.npz` (zip) archive, found through the central directory
+/// (zip64 included, as NumPy writes). Only stored members (`np.savez`) are read; deflated ones
+/// (`np.savez_compressed`) are not supported yet. CRCs are not checked.
+fn npz_entry<'b>(file: &str, bytes: &'b [u8], entry: &str) -> Result<&'b [u8], Problem> {
+    let bad = |why: &str| Problem::Load(format!("`{file}` is not a valid .npz archive ({why})"));
+    let eocd = (0..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| le(bytes, i, 4) == Some(0x0605_4b50))
+        .ok_or_else(|| bad("no end of central directory"))?;
+    let mut count = le(bytes, eocd + 10, 2).ok_or_else(|| bad("truncated"))?;
+    let mut cd = le(bytes, eocd + 16, 4).ok_or_else(|| bad("truncated"))?;
+    if (count == 0xffff || cd == 0xffff_ffff)
+        && eocd >= 20
+        && le(bytes, eocd - 20, 4) == Some(0x0706_4b50)
+    {
+        let z = le(bytes, eocd - 12, 8).ok_or_else(|| bad("truncated zip64 locator"))? as usize;
+        if le(bytes, z, 4) != Some(0x0606_4b50) {
+            return Err(bad("no zip64 end of central directory"));
+        }
+        count = le(bytes, z + 32, 8).ok_or_else(|| bad("truncated"))?;
+        cd = le(bytes, z + 48, 8).ok_or_else(|| bad("truncated"))?;
+    }
+    let mut at = usize::try_from(cd).map_err(|_| bad("offset too large"))?;
+    let mut names = Vec::new();
+    for _ in 0..count {
+        if le(bytes, at, 4) != Some(0x0201_4b50) {
+            return Err(bad("a broken central directory"));
+        }
+        let field = |off: usize, n: usize| le(bytes, at + off, n).ok_or_else(|| bad("truncated"));
+        let method = field(10, 2)?;
+        let mut size = field(20, 4)?;
+        let (name_len, extra_len, comment_len) =
+            (field(28, 2)? as usize, field(30, 2)? as usize, field(32, 2)? as usize);
+        let mut offset = field(42, 4)?;
+        let name = bytes.get(at + 46..at + 46 + name_len).ok_or_else(|| bad("truncated"))?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        // A zip64 extra field holds, in order, the sizes and offset that did not fit 32 bits.
+        let mut e = at + 46 + name_len;
+        let extra_end = e + extra_len;
+        while e + 4 <= extra_end {
+            let (id, len) = (field(e - at, 2)?, field(e - at + 2, 2)? as usize);
+            if id == 1 {
+                let mut p = e + 4;
+                let mut next = || {
+                    let v = le(bytes, p, 8).ok_or_else(|| bad("truncated zip64 field"));
+                    p += 8;
+                    v
+                };
+                if field(24, 4)? == 0xffff_ffff {
+                    next()?; // the uncompressed size, equal to `size` for a stored member
+                }
+                if size == 0xffff_ffff {
+                    size = next()?;
+                }
+                if offset == 0xffff_ffff {
+                    offset = next()?;
+                }
+            }
+            e += 4 + len;
+        }
+        if name == entry {
+            if method != 0 {
+                return Err(Problem::Unsupported(format!(
+                    "the compressed member `{entry}` of `{file}` (np.savez_compressed)"
+                )));
+            }
+            let h = usize::try_from(offset).map_err(|_| bad("offset too large"))?;
+            if le(bytes, h, 4) != Some(0x0403_4b50) {
+                return Err(bad("a broken local header"));
+            }
+            let start = h
+                + 30
+                + le(bytes, h + 26, 2).unwrap_or(0) as usize
+                + le(bytes, h + 28, 2).unwrap_or(0) as usize;
+            let end = start.checked_add(usize::try_from(size).map_err(|_| bad("size too large"))?);
+            return end
+                .and_then(|end| bytes.get(start..end))
+                .ok_or_else(|| bad("a truncated member"));
+        }
+        names.push(name.trim_end_matches(".npy").to_string());
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    names.sort();
+    Err(Problem::Load(format!(
+        "no array `{}` in `{file}` (it has: {})",
+        entry.trim_end_matches(".npy"),
+        names.join(", ")
+    )))
 }
 
 /// `.npy` (versions 1–3): magic, version, header length, a Python dict literal with `descr`,
