@@ -762,3 +762,27 @@ fn layer_norm_evaluates_close_to_the_real_layer_norm() {
         }
     }
 }
+
+/// `tests/it/fixtures/numpy_savez.npz` was written the way `numpy.savez` writes (Python's
+/// `zipfile`, stored members opened with `force_zip64=True`, so each local header carries a zip64
+/// extra field): `w` is `<f4` [[0.5, -0.25, 1], [2, -3.5, 0.125]], `b` is `<i2` [1, -2, 3].
+#[test]
+fn weights_load_from_a_numpy_style_npz() {
+    let dir = repo_root().join("tests/it/fixtures");
+    let source = with_act(
+        "model m(x: Act[2, 3]) -> Act[2, 3] {\n    param w: Act[2, 3] = load(\"numpy_savez.npz\", \"w\")\n    \
+         param b: i8[3] = load(\"numpy_savez.npz\", \"b\")\n    return x * w + b\n}\n",
+    );
+    let (loaded, _) = load(&source, &dir);
+    let loaded = loaded.expect("weights load");
+    use atlas_ir::{ParamData, ValueDef};
+    let data: Vec<_> = loaded.program.params().map(|(_, v)| v.def.clone()).collect();
+    assert_eq!(
+        data,
+        [
+            ValueDef::Param { data: ParamData::Inline(vec![128, -64, 256, 512, -896, 32]) },
+            ValueDef::Param { data: ParamData::Inline(vec![1, -2, 3]) },
+        ]
+    );
+    assert!(loaded.warnings.is_empty());
+}
