@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse a model and report every error found (type checking arrives with the IR).
+    /// Parse and type-check a model and report every error found.
     Check { model: PathBuf },
     /// Print the typed IR of a model.
     Ir {

@@ -1777,7 +1777,12 @@ impl<'a> Elab<'a> {
             }
             "conv2d" => self.conv2d(args, span, scope).map(Val::Tensor),
             "max_pool2d" => self.max_pool2d(args, span, scope).map(Val::Tensor),
-            _ => Err(self.unsupported_at(span, format!("the library function `{b}`").as_str(), "")),
+            // `STD_NN` and the arms above list the same names; this keeps a new entry honest.
+            _ => Err(self.unsupported_at(
+                span,
+                format!("the library function `{b}`").as_str(),
+                "it is declared in std.nn but has no lowering",
+            )),
         }
     }
 
