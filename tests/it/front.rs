@@ -786,3 +786,71 @@ fn weights_load_from_a_numpy_style_npz() {
     );
     assert!(loaded.warnings.is_empty());
 }
+
+/// Random well-typed programs: each compiles to valid IR, evaluates without error at extreme
+/// inputs (so every `rescale` that lost `saturate` to the range analysis really fits), and gives
+/// the same outputs before and after the passes (the passes preserve meaning).
+#[test]
+fn random_programs_evaluate_the_same_before_and_after_the_passes() {
+    use rand::{Rng, SeedableRng};
+
+    fn expr(rng: &mut rand_chacha::ChaCha8Rng, depth: u32) -> String {
+        let leaf = depth == 0 || rng.gen_bool(0.25);
+        if leaf {
+            return ["x", "y"][rng.gen_range(0..2)].to_string();
+        }
+        let c = f64::from(rng.gen_range(-200..200)) / 100.0;
+        let choice = rng.gen_range(0..10);
+        let mut sub = || expr(rng, depth - 1);
+        match choice {
+            0 => format!("({} + {})", sub(), sub()),
+            1 => format!("({} - {})", sub(), sub()),
+            2 => format!("({} * {})", sub(), sub()),
+            3 => format!("({} @ w)", sub()),
+            4 => format!("relu({})", sub()),
+            5 => format!("({} + b)", sub()),
+            6 => format!("({} * {c})", sub()),
+            7 => format!("-{}", sub()),
+            8 => format!("softmax({})", sub()),
+            _ => format!("({} + {c})", sub()),
+        }
+    }
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let (lo, hi) = (i64::from(i16::MIN), i64::from(i16::MAX));
+    let (mut evaluated, mut unsaturated) = (0, 0);
+    for _ in 0..200 {
+        let e = expr(&mut rng, 5);
+        let source = with_act(&format!(
+            "import std.nn.{{relu, softmax}}\n\n\
+             model m(x: Act[2, 4], y: Act[2, 4], w: Act[4, 4], b: Act[4]) -> Act[2, 4] {{\n    return {e}\n}}\n"
+        ));
+        let mut sources = Sources::new();
+        let file = sources.add("input.atl", &source);
+        let parsed = parse(file, &source);
+        let model = atlas_compiler::front::compile(&parsed.ast)
+            .unwrap_or_else(|d| panic!("{source}\n{}", atlas_lang::render(&d, &sources, false)));
+        let after = atlas_compiler::front::passes::run_passes(model.program.clone(), None)
+            .unwrap_or_else(|why| panic!("{source}\n{why}"));
+        let saturating = |p: &atlas_ir::Program| atlas_ir::print(p).matches("saturate").count();
+        if saturating(&after) < saturating(&model.program) {
+            unsaturated += 1;
+        }
+        let before_info = atlas_ir::validate(&model.program).expect("valid IR");
+        let after_info = atlas_ir::validate(&after).expect("valid IR after the passes");
+        let env = DenseEnv(&model);
+        for fill in [lo, hi, 0, 1, -1] {
+            let other = (-fill).clamp(lo, hi);
+            let inputs = vec![vec![fill; 8], vec![other; 8], vec![fill; 16], vec![lo; 4]];
+            let before = atlas_ir::eval(&before_info, &inputs, &env)
+                .unwrap_or_else(|err| panic!("{source}\nbefore the passes: {err}"));
+            let after = atlas_ir::eval(&after_info, &inputs, &env)
+                .unwrap_or_else(|err| panic!("{source}\nafter the passes: {err}"));
+            assert_eq!(before, after, "{source}");
+            evaluated += 1;
+        }
+    }
+    assert_eq!(evaluated, 200 * 5);
+    // The range pass had work to do in a good share of them, so the check above is not vacuous.
+    assert!(unsaturated > 20, "only {unsaturated} programs lost a saturate");
+}
