@@ -659,7 +659,8 @@ fn zip_bytes(members: &[(&str, u16, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// A scratch directory with `w.safetensors` (`a`: F32 [0.5, 300.0], `flags`: BOOL) and `w.npy`
-/// (F64 [-1.25, 0.0]) and `w.npz` (stored `e`: F64 [0.25, 0.75]; deflated `z`).
+/// (F64 [-1.25, 0.0]) and `w.npz` (stored `e`: F64 [0.25, 0.75]; `z` in bzip2, method 12; `d`
+/// deflated, but not a valid stream).
 fn weights_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("atlas-it-weights-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir is writable");
@@ -667,7 +668,11 @@ fn weights_dir(tag: &str) -> PathBuf {
     let st = safetensors_bytes(&[("a", "F32", &[2], a), ("flags", "BOOL", &[2], vec![1, 0])]);
     std::fs::write(dir.join("w.safetensors"), st).expect("write safetensors");
     std::fs::write(dir.join("w.npy"), npy_f64(&[-1.25, 0.0])).expect("write npy");
-    let npz = zip_bytes(&[("e.npy", 0, npy_f64(&[0.25, 0.75])), ("z.npy", 8, vec![1, 2, 3])]);
+    let npz = zip_bytes(&[
+        ("e.npy", 0, npy_f64(&[0.25, 0.75])),
+        ("z.npy", 12, vec![1, 2, 3]),
+        ("d.npy", 8, vec![7, 7, 7]),
+    ]);
     std::fs::write(dir.join("w.npz"), npz).expect("write npz");
     dir
 }
@@ -725,12 +730,13 @@ fn weights_errors_point_at_the_load() {
          param d: Act[2] = load(\"w.safetensors\", \"flags\")\n    \
          param e: Act[2] = load(\"w.npz\", \"z\")\n    \
          param f: Act[2] = load(\"w.npz\", \"zz\")\n    \
-         return x + a + b + c[0:2] + d + e + f\n}\n",
+         param g: Act[2] = load(\"w.npz\", \"d\")\n    \
+         return x + a + b + c[0:2] + d + e + f + g\n}\n",
     );
     let (loaded, sources) = load(&source, &dir);
     let errors = loaded.expect_err("every load fails");
     let codes: Vec<&str> = errors.iter().map(|d| d.code).collect();
-    assert_eq!(codes, ["E0509", "E0509", "E0509", "E0509", "E0508", "E0509"]);
+    assert_eq!(codes, ["E0509", "E0509", "E0509", "E0509", "E0508", "E0509", "E0509"]);
     let rendered = atlas_lang::render(&errors, &sources, false);
     insta::assert_snapshot!(
         "weights_errors",
@@ -853,4 +859,22 @@ fn random_programs_evaluate_the_same_before_and_after_the_passes() {
     assert_eq!(evaluated, 200 * 5);
     // The range pass had work to do in a good share of them, so the check above is not vacuous.
     assert!(unsaturated > 20, "only {unsaturated} programs lost a saturate");
+}
+
+/// `tests/it/fixtures/numpy_savez_compressed.npz` was written the way `numpy.savez_compressed`
+/// writes (deflated members, dynamic Huffman blocks): `w` is `<f4` [16, 16] with
+/// `w[i] = ((i · 37) mod 101 − 50) / 16`.
+#[test]
+fn weights_load_from_a_compressed_npz() {
+    let dir = repo_root().join("tests/it/fixtures");
+    let source = with_act(
+        "model m(x: Act[1, 16]) -> Act[1, 16] {\n    \
+         param w: Act[16, 16] = load(\"numpy_savez_compressed.npz\", \"w\")\n    return x @ w\n}\n",
+    );
+    let (loaded, _) = load(&source, &dir);
+    let loaded = loaded.expect("weights load");
+    let expected: Vec<i64> = (0..256).map(|i| ((i * 37) % 101 - 50) * 16).collect();
+    let data: Vec<_> = loaded.program.params().map(|(_, v)| v.def.clone()).collect();
+    use atlas_ir::{ParamData, ValueDef};
+    assert_eq!(data, [ValueDef::Param { data: ParamData::Inline(expected) }]);
 }

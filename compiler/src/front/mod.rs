@@ -12,6 +12,7 @@
 //! `atlasc ir` refuses them.
 
 mod elab;
+mod inflate;
 pub mod passes;
 mod tables;
 mod weights;

@@ -6,10 +6,12 @@
 //! (for running and proving), replacing each external param by inline data.
 //!
 //! Formats: `.safetensors` (the tensor by name), `.npy` (one array; the tensor name is not used)
-//! and `.npz` (the member `<tensor>.npy`; stored members as `np.savez` writes them, zip64 included). Element types: floats (`F16`, `BF16`, `F32`, `F64`) and integers (`I8`…`I64`, `U8`…`U32`),
+//! and `.npz` (the member `<tensor>.npy`: stored, as `np.savez` writes, or deflated, as
+//! `np.savez_compressed` writes; zip64 included). Element types: floats (`F16`, `BF16`, `F32`,
+//! `F64`) and integers (`I8`…`I64`, `U8`…`U32`),
 //! read as reals and quantized to the declared type by round to nearest (ties toward +∞); values
-//! outside the type saturate and are reported as a warning (E0510). Compressed `.npz` members
-//! (`np.savez_compressed`) are not supported yet (they need an inflater).
+//! outside the type saturate and are reported as a warning (E0510). Members compressed otherwise
+//! than by DEFLATE are not supported (E0508).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -193,7 +195,7 @@ fn read_tensor(file: &str, bytes: &[u8], tensor: &str) -> Result<(Vec<usize>, Ve
     } else if file.ends_with(".npz") {
         let entry = format!("{tensor}.npy");
         let data = npz_entry(file, bytes, &entry)?;
-        read_npy(&format!("{file}/{entry}"), data)
+        read_npy(&format!("{file}/{entry}"), &data)
     } else {
         Err(Problem::Load(format!("`{file}`, which is not .safetensors, .npy or .npz")))
     }
@@ -276,9 +278,13 @@ fn le(bytes: &[u8], at: usize, n: usize) -> Option<u64> {
 }
 
 /// The bytes of the member `entry` of a `.npz` (zip) archive, found through the central directory
-/// (zip64 included, as NumPy writes). Only stored members (`np.savez`) are read; deflated ones
-/// (`np.savez_compressed`) are not supported yet. CRCs are not checked.
-fn npz_entry<'b>(file: &str, bytes: &'b [u8], entry: &str) -> Result<&'b [u8], Problem> {
+/// (zip64 included, as NumPy writes): stored (`np.savez`) or deflated (`np.savez_compressed`).
+/// CRCs are not checked.
+fn npz_entry<'b>(
+    file: &str,
+    bytes: &'b [u8],
+    entry: &str,
+) -> Result<std::borrow::Cow<'b, [u8]>, Problem> {
     let bad = |why: &str| Problem::Load(format!("`{file}` is not a valid .npz archive ({why})"));
     let eocd = (0..bytes.len().saturating_sub(21))
         .rev()
@@ -306,6 +312,7 @@ fn npz_entry<'b>(file: &str, bytes: &'b [u8], entry: &str) -> Result<&'b [u8], P
         let field = |off: usize, n: usize| le(bytes, at + off, n).ok_or_else(|| bad("truncated"));
         let method = field(10, 2)?;
         let mut size = field(20, 4)?;
+        let mut uncompressed = field(24, 4)?;
         let (name_len, extra_len, comment_len) =
             (field(28, 2)? as usize, field(30, 2)? as usize, field(32, 2)? as usize);
         let mut offset = field(42, 4)?;
@@ -323,8 +330,8 @@ fn npz_entry<'b>(file: &str, bytes: &'b [u8], entry: &str) -> Result<&'b [u8], P
                     p += 8;
                     v
                 };
-                if field(24, 4)? == 0xffff_ffff {
-                    next()?; // the uncompressed size, equal to `size` for a stored member
+                if uncompressed == 0xffff_ffff {
+                    uncompressed = next()?;
                 }
                 if size == 0xffff_ffff {
                     size = next()?;
@@ -336,9 +343,10 @@ fn npz_entry<'b>(file: &str, bytes: &'b [u8], entry: &str) -> Result<&'b [u8], P
             e += 4 + len;
         }
         if name == entry {
-            if method != 0 {
+            if method != 0 && method != 8 {
                 return Err(Problem::Unsupported(format!(
-                    "the compressed member `{entry}` of `{file}` (np.savez_compressed)"
+                    "the member `{entry}` of `{file}`, compressed with method {method} (only stored \
+                     and deflated members are read)"
                 )));
             }
             let h = usize::try_from(offset).map_err(|_| bad("offset too large"))?;
@@ -350,9 +358,16 @@ fn npz_entry<'b>(file: &str, bytes: &'b [u8], entry: &str) -> Result<&'b [u8], P
                 + le(bytes, h + 26, 2).unwrap_or(0) as usize
                 + le(bytes, h + 28, 2).unwrap_or(0) as usize;
             let end = start.checked_add(usize::try_from(size).map_err(|_| bad("size too large"))?);
-            return end
+            let raw = end
                 .and_then(|end| bytes.get(start..end))
-                .ok_or_else(|| bad("a truncated member"));
+                .ok_or_else(|| bad("a truncated member"))?;
+            if method == 0 {
+                return Ok(std::borrow::Cow::Borrowed(raw));
+            }
+            let limit = usize::try_from(uncompressed).map_err(|_| bad("size too large"))?;
+            let data = super::inflate::inflate(raw, limit)
+                .map_err(|why| bad(&format!("member `{entry}` does not inflate: {why}")))?;
+            return Ok(std::borrow::Cow::Owned(data));
         }
         names.push(name.trim_end_matches(".npy").to_string());
         at += 46 + name_len + extra_len + comment_len;
