@@ -1,15 +1,23 @@
 //! The `.atl` front half: a parsed [`Ast`] → a typed [`atlas_ir::Program`].
 //!
-//! One elaboration pass ([`elab`]) resolves names, inlines `fn` helpers, checks types and shapes
+//! One elaboration pass (`elab.rs`) resolves names, inlines `fn` helpers, checks types and shapes
 //! (NumPy broadcasting) and builds the IR as it goes. Doing the three at once keeps one source of
 //! truth for types: every node's type comes from [`atlas_ir::infer`], the same function `validate`
 //! uses, so the front end cannot disagree with the IR about a width.
 //!
 //! Errors never stop the pass: an expression that fails is reported once and poisons only what
 //! depends on it, so `atlasc check` reports every independent error. Constructs that are valid
-//! language but cannot be lowered yet (e.g. `softmax`) are type-checked like any other and reported
-//! separately as "not supported yet" ([`Compiled::unsupported`]): `atlasc check` accepts them,
-//! `atlasc ir` refuses them.
+//! language but cannot be lowered yet (e.g. division by a tensor) are reported separately as "not
+//! supported yet" ([`Compiled::unsupported`]): `atlasc check` accepts them, `atlasc ir` refuses
+//! them.
+//!
+//! Around it: `tables.rs` samples every program-local dense table (lookups, and the `std.…` tables
+//! of softmax, gelu and layer norm) into a [`Model`]; [`passes`] holds the IR passes `atlasc ir
+//! --after` names (fold, dce, range); [`load_weights`] binds `load` params from `.safetensors`,
+//! `.npy` and `.npz` files (`inflate.rs` decodes deflated `.npz` members).
+//!
+//! The language rules implemented here (nominal types, narrowing, promotion, broadcasting, the
+//! library functions) are documented in docs/language.md §7; the diagnostics in docs/errors.md.
 
 mod elab;
 mod inflate;
