@@ -3,10 +3,11 @@
 //!
 //! Pipeline position: the middle. It is the only crate that sees both `atlas-ir` and `atlas-vm`.
 //!
-//! Status: [`check`] runs the front end (parsing and structural checks), [`lower`] lowers
-//! validated IR to a VM program, and [`demo`] drives the prover core; AST→IR lowering and ONNX
-//! import are not built yet.
+//! Status: [`front`] compiles `.atl` to validated IR (`atlasc check`, `atlasc ir`), [`lower`]
+//! lowers validated IR to a VM program, and [`demo`] drives the prover core; ONNX import and
+//! whole-program proofs are not built yet.
 
 pub mod check;
 pub mod demo;
+pub mod front;
 pub mod lower;

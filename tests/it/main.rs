@@ -2,6 +2,7 @@
 
 mod demo;
 mod deps;
+mod front;
 mod lang;
 mod lookup;
 mod vm;

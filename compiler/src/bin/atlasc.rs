@@ -18,10 +18,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse a model and report every error found (type checking arrives with the IR).
+    /// Parse and type-check a model and report every error found.
     Check { model: PathBuf },
     /// Print the typed IR of a model.
-    Ir { model: PathBuf },
+    Ir {
+        model: PathBuf,
+        /// Show the IR after this pass: front, fold, dce or range (default: after all).
+        #[arg(long)]
+        after: Option<String>,
+    },
     /// Print the VM listing of a model.
     Asm { model: PathBuf },
     /// Run a model on an input and print its outputs.
@@ -72,6 +77,15 @@ fn check(path: &Path) -> ExitCode {
     ExitCode::from(report.exit_code)
 }
 
+/// `atlasc ir`: the validated IR on stdout (exit 0), or diagnostics on stderr (1; 2 unreadable).
+fn ir(path: &Path, after: Option<&str>) -> ExitCode {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let report = atlas_compiler::front::ir_file(path, after, color);
+    print!("{}", report.stdout);
+    eprint!("{}", report.stderr);
+    ExitCode::from(report.exit_code)
+}
+
 /// A stage of the pipeline that does not exist yet: say so and fail, rather than pretend.
 fn not_built(what: &str, issue: &str) -> ExitCode {
     eprintln!("error: `atlasc {what}` is not built yet (tracked by the issue \"{issue}\")");
@@ -82,7 +96,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match (cli.command, cli.model) {
         (Some(Command::Check { model }), _) => check(&model),
-        (Some(Command::Ir { .. }), _) => not_built("ir", "Typed IR"),
+        (Some(Command::Ir { model, after }), _) => ir(&model, after.as_deref()),
         (Some(Command::Asm { .. }), _) => not_built("asm", "The VM"),
         (Some(Command::Run { .. }), _) => not_built("run", "The VM"),
         (Some(Command::Prove { .. }), _) | (None, Some(_)) => {

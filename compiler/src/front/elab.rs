@@ -1,0 +1,2164 @@
+//! Name resolution, `fn` inlining, type/shape checking and lowering to IR, in one walk.
+//!
+//! Values carry two element types: the *exact* IR type (`ty`, computed by `atlas_ir::infer`) and a
+//! *nominal* type, the declared type the value is "made of" (see docs/language.md, "Types and
+//! fixed-point semantics"). Exact values are narrowed to their nominal type where an operation
+//! needs a narrow operand (products, stdlib tables), and to a declared type where the program
+//! declares one.
+
+use std::collections::{HashMap, HashSet};
+
+use atlas_ir::{
+    ElemType, InferError, Op, ParamData, ProgramBuilder, ReduceKind, Rounding, TableHandle,
+    TableRef, TensorType, ValueId, Visibility,
+};
+use atlas_lang::ast::{self, Arg, BinOp, Dim, Expr, ExprId, IndexArg, Item, ItemId, ParamInit};
+use atlas_lang::ast::{NameId, Stmt, StmtId, TypeExpr, TypeId};
+use atlas_lang::{codes, Ast, Diagnostic, Span};
+use atlas_vm::Table;
+
+use super::tables::{self, DenseSpec, Formula};
+use super::{Compiled, Model};
+
+/// Functions of `std.nn`; `import std.nn.{…}` may name these and nothing else.
+const STD_NN: &[&str] = &[
+    "relu",
+    "softmax",
+    "gelu",
+    "layer_norm",
+    "sum",
+    "mean",
+    "transpose",
+    "reshape",
+    "conv2d",
+    "max_pool2d",
+];
+
+/// The names `import std.nn.{…}` accepts.
+pub fn builtin_names() -> &'static [&'static str] {
+    STD_NN
+}
+
+/// Dense tables hold at most this many address bits (docs/isa.md, kind 7).
+const DENSE_MAX_ADDRESS_BITS: u32 = 16;
+
+/// Inline (`random` or literal) params larger than this are refused rather than materialized.
+const MAX_INLINE_ELEMENTS: usize = 1 << 24;
+
+/// Kind byte of program-local dense tables (docs/isa.md).
+const DENSE_KIND: u32 = 7;
+
+/// An error that has already been reported; whatever depended on it is skipped silently.
+#[derive(Debug)]
+struct Reported;
+
+type R<T> = Result<T, Reported>;
+
+/// A tensor value during elaboration. `id` is `None` when the value is well typed but could not
+/// be lowered (something upstream is not supported yet): checking continues, building stops.
+#[derive(Clone, Debug)]
+struct T {
+    id: Option<ValueId>,
+    ty: TensorType,
+    nominal: ElemType,
+}
+
+/// An expression's value: a compile-time number not yet given a type, or a tensor.
+#[derive(Clone, Debug)]
+enum Val {
+    Lit(f64),
+    Tensor(T),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Global {
+    Const(ItemId),
+    Type(ItemId),
+    Lookup(ItemId),
+    Fn(ItemId),
+    Model,
+    Builtin(&'static str),
+}
+
+impl Global {
+    fn describe(self) -> &'static str {
+        match self {
+            Global::Const(_) => "a const",
+            Global::Type(_) => "a type alias",
+            Global::Lookup(_) => "a lookup",
+            Global::Fn(_) => "a fn",
+            Global::Model => "a model",
+            Global::Builtin(_) => "a library function",
+        }
+    }
+}
+
+struct Globals {
+    map: HashMap<String, Global>,
+}
+
+/// Runs the front end over a parsed file.
+pub(super) fn run(ast: &Ast) -> Compiled {
+    let mut e = Elab::new(ast);
+    e.collect_globals();
+    let mut programs = Vec::new();
+    let mut models = 0;
+    for &item in &ast.items {
+        match ast.item(item) {
+            Item::Const { value, ty, .. } => {
+                // Evaluated for its errors; uses evaluate it again where needed.
+                if let Ok(v) = e.const_value(*value, &mut Vec::new()) {
+                    if let Some(ty) = ty {
+                        if let Ok(t) = e.resolve_type(*ty) {
+                            let _ = e.quantize(v, t.elem, ast.span(*value));
+                        }
+                    }
+                }
+            }
+            Item::TypeAlias { ty, .. } => {
+                let _ = e.resolve_type(*ty);
+            }
+            Item::Lookup { params, body, .. } => {
+                let _ = e.lookup_signature(item);
+                let names: Vec<&str> = params.iter().map(|p| ast.name(p.name)).collect();
+                e.check_formula(*body, &names);
+            }
+            Item::Fn { .. } => e.check_fn(item),
+            Item::Model { .. } => {
+                models += 1;
+                if let Some(p) = e.model(item) {
+                    programs.push(p);
+                }
+            }
+            Item::Import { .. } | Item::Error => {}
+        }
+    }
+    Compiled { programs, errors: tidy(e.errors), unsupported: tidy(e.unsupported), models }
+}
+
+fn tidy(mut ds: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    ds.sort_by_key(|d| d.primary_span().map(|s| (s.start, s.end)));
+    // A fn body is checked on its own and again at every call site; report each problem once.
+    let mut seen = HashSet::new();
+    ds.retain(|d| seen.insert((d.code, d.message.clone(), d.primary_span())));
+    ds
+}
+
+/// The E0406 error for `atlasc ir` on a file without exactly one model.
+pub(super) fn model_count_error(ast: &Ast, models: usize) -> Diagnostic {
+    let span = ast
+        .items
+        .iter()
+        .filter(|&&i| matches!(ast.item(i), Item::Model { .. }))
+        .nth(1)
+        .or_else(|| ast.items.first())
+        .map_or(atlas_lang::Span::new(ast.file, 0, 0), |&i| ast.span(i));
+    Diagnostic::error(
+        codes::MODEL_COUNT,
+        format!("expected exactly one `model` to compile, found {models}"),
+    )
+    .with_primary(span, if models == 0 { "no model in this file" } else { "another model" })
+    .with_help("`atlasc ir` compiles one model per file; move the others to their own files")
+}
+
+struct Elab<'a> {
+    ast: &'a Ast,
+    globals: Globals,
+    b: ProgramBuilder,
+    errors: Vec<Diagnostic>,
+    unsupported: Vec<Diagnostic>,
+    /// Tables already declared in `b`, by name.
+    tables: HashMap<String, TableHandle>,
+    /// The program's dense tables, in index order.
+    dense: Vec<DenseSpec>,
+    names_used: HashSet<String>,
+    /// `fn`s being inlined, innermost last, to refuse recursion.
+    fn_stack: Vec<ItemId>,
+}
+
+impl<'a> Elab<'a> {
+    fn new(ast: &'a Ast) -> Self {
+        Elab {
+            ast,
+            globals: Globals { map: HashMap::new() },
+            b: ProgramBuilder::new("unnamed"),
+            errors: Vec::new(),
+            unsupported: Vec::new(),
+            tables: HashMap::new(),
+            dense: Vec::new(),
+            names_used: HashSet::new(),
+            fn_stack: Vec::new(),
+        }
+    }
+
+    fn err(&mut self, d: Diagnostic) -> Reported {
+        self.errors.push(d);
+        Reported
+    }
+
+    fn name(&self, n: NameId) -> &'a str {
+        self.ast.name(n)
+    }
+
+    fn span_e(&self, e: ExprId) -> Span {
+        self.ast.span(e)
+    }
+
+    // ----- globals ------------------------------------------------------------------------
+
+    fn collect_globals(&mut self) {
+        let ast = self.ast;
+        let mut first: HashMap<String, Span> = HashMap::new();
+        for &item in &ast.items {
+            let mut declare = |this: &mut Self, name: NameId, g: Global| {
+                let text = ast.name(name).to_string();
+                let span = ast.span(name);
+                if let Some(prev) = first.get(&text) {
+                    this.err(
+                        Diagnostic::error(
+                            codes::DUPLICATE_NAME,
+                            format!("expected a new name, found `{text}` declared a second time"),
+                        )
+                        .with_primary(span, "declared again here")
+                        .with_secondary(*prev, "first declared here")
+                        .with_help("rename one of the two declarations"),
+                    );
+                } else {
+                    first.insert(text.clone(), span);
+                    this.globals.map.insert(text, g);
+                }
+            };
+            match ast.item(item) {
+                Item::Const { name, .. } => declare(self, *name, Global::Const(item)),
+                Item::TypeAlias { name, .. } => declare(self, *name, Global::Type(item)),
+                Item::Lookup { name, .. } => declare(self, *name, Global::Lookup(item)),
+                Item::Fn { name, .. } => declare(self, *name, Global::Fn(item)),
+                Item::Model { name, .. } => declare(self, *name, Global::Model),
+                Item::Import { path, names } => {
+                    let path_text: Vec<&str> = path.iter().map(|n| ast.name(*n)).collect();
+                    // `import std.nn.relu` is the path `std.nn` and the name `relu`.
+                    let (module, imported): (Vec<&str>, Vec<NameId>) = match names {
+                        Some(ns) => (path_text.clone(), ns.clone()),
+                        None => match path.split_last() {
+                            Some((last, _)) => {
+                                (path_text[..path_text.len() - 1].to_vec(), vec![*last])
+                            }
+                            None => (Vec::new(), Vec::new()),
+                        },
+                    };
+                    if module != ["std", "nn"] {
+                        self.err(
+                            Diagnostic::error(
+                                codes::UNKNOWN_IMPORT,
+                                format!(
+                                    "expected the module `std.nn`, found `{}`",
+                                    module.join(".")
+                                ),
+                            )
+                            .with_primary(ast.span(item), "unknown module")
+                            .with_help(format!("`std.nn` provides: {}", STD_NN.join(", "))),
+                        );
+                        continue;
+                    }
+                    for n in imported {
+                        let text = ast.name(n);
+                        match STD_NN.iter().find(|b| **b == text) {
+                            Some(b) => declare(self, n, Global::Builtin(b)),
+                            None => {
+                                self.err(
+                                    Diagnostic::error(
+                                        codes::UNKNOWN_IMPORT,
+                                        format!("expected a function of `std.nn`, found `{text}`"),
+                                    )
+                                    .with_primary(ast.span(n), "not in `std.nn`")
+                                    .with_help(format!("`std.nn` provides: {}", STD_NN.join(", "))),
+                                );
+                            }
+                        }
+                    }
+                }
+                Item::Error => {}
+            }
+        }
+    }
+
+    // ----- constants and types ------------------------------------------------------------
+
+    /// The value of a constant expression (literals, `const`s and arithmetic on them).
+    fn const_value(&mut self, e: ExprId, visiting: &mut Vec<ItemId>) -> R<f64> {
+        let span = self.span_e(e);
+        match &self.ast.exprs[e] {
+            Expr::Int(v) => Ok(*v as f64),
+            Expr::Float(v) => Ok(*v),
+            Expr::Neg(x) => Ok(-self.const_value(*x, visiting)?),
+            Expr::Binary { op, lhs, rhs } => {
+                let (a, b) = (self.const_value(*lhs, visiting)?, self.const_value(*rhs, visiting)?);
+                match op {
+                    BinOp::Add => Ok(a + b),
+                    BinOp::Sub => Ok(a - b),
+                    BinOp::Mul => Ok(a * b),
+                    BinOp::Div if b == 0.0 => Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_CONSTANT,
+                            "expected a non-zero divisor, found a constant 0",
+                        )
+                        .with_primary(span, "division by zero")
+                        .with_help("constants are evaluated at compile time"),
+                    )),
+                    BinOp::Div => Ok(a / b),
+                    _ => Err(self.err(not_constant(span, "this operator"))),
+                }
+            }
+            Expr::Name(n) => {
+                let text = self.name(*n);
+                match self.globals.map.get(text).copied() {
+                    Some(Global::Const(item)) => {
+                        if visiting.contains(&item) {
+                            return Err(self.err(
+                                Diagnostic::error(
+                                    codes::BAD_CONSTANT,
+                                    format!("expected a constant value, found `{text}` defined in terms of itself"),
+                                )
+                                .with_primary(span, "cycle")
+                                .with_help("give the const a value that does not refer back to it"),
+                            ));
+                        }
+                        let Item::Const { value, .. } = self.ast.item(item) else {
+                            return Err(Reported);
+                        };
+                        visiting.push(item);
+                        let v = self.const_value(*value, visiting);
+                        visiting.pop();
+                        v
+                    }
+                    Some(g) => Err(self.err(
+                        Diagnostic::error(
+                            codes::UNKNOWN_NAME,
+                            format!("expected a constant, found `{text}`, {}", g.describe()),
+                        )
+                        .with_primary(span, "not a constant")
+                        .with_help("constants may use number literals and other consts"),
+                    )),
+                    None => Err(self.err(unknown_name(span, text, "a constant"))),
+                }
+            }
+            _ => Err(self.err(not_constant(span, "this expression"))),
+        }
+    }
+
+    /// A constant that must be a non-negative integer (a dimension, an index, an attribute).
+    fn const_usize(&mut self, e: ExprId, what: &str) -> R<usize> {
+        let v = self.const_value(e, &mut Vec::new())?;
+        if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
+            Ok(v as usize)
+        } else {
+            Err(self.err(
+                Diagnostic::error(
+                    codes::BAD_CONSTANT,
+                    format!("expected {what} (a non-negative integer), found {v}"),
+                )
+                .with_primary(self.span_e(e), "not a non-negative integer")
+                .with_help("negative indices and fractional sizes are not part of the language"),
+            ))
+        }
+    }
+
+    fn resolve_type(&mut self, t: TypeId) -> R<TensorType> {
+        self.resolve_type_depth(t, 0)
+    }
+
+    fn resolve_type_depth(&mut self, t: TypeId, depth: usize) -> R<TensorType> {
+        let span = self.ast.span(t);
+        match &self.ast.types[t] {
+            TypeExpr::Elem(elem) => {
+                let elem = match elem {
+                    ast::ElemType::I8 => ElemType::I8,
+                    ast::ElemType::I16 => ElemType::I16,
+                    ast::ElemType::I32 => ElemType::I32,
+                    ast::ElemType::Fix { bits, frac } => ElemType::fix(*bits as u8, *frac as u8),
+                    // Refused by the structural checks (E0307) before the front end runs.
+                    ast::ElemType::Bf16 | ast::ElemType::F8E4M3 => return Err(Reported),
+                };
+                Ok(TensorType::new(elem, []))
+            }
+            TypeExpr::Named(n) => {
+                let text = self.name(*n);
+                match self.globals.map.get(text).copied() {
+                    Some(Global::Type(item)) => {
+                        let Item::TypeAlias { ty, .. } = self.ast.item(item) else {
+                            return Err(Reported);
+                        };
+                        if depth > 64 {
+                            return Err(self.err(
+                                Diagnostic::error(
+                                    codes::UNKNOWN_NAME,
+                                    format!("expected a type, found the alias `{text}` defined in terms of itself"),
+                                )
+                                .with_primary(span, "cycle")
+                                .with_help("define the alias with a concrete type"),
+                            ));
+                        }
+                        self.resolve_type_depth(*ty, depth + 1)
+                    }
+                    Some(g) => Err(self.err(
+                        Diagnostic::error(
+                            codes::UNKNOWN_NAME,
+                            format!("expected a type, found `{text}`, {}", g.describe()),
+                        )
+                        .with_primary(span, "not a type")
+                        .with_help("declare a type alias with `type Name = fix<16, 8>`"),
+                    )),
+                    None => Err(self.err(unknown_name(span, text, "a type"))),
+                }
+            }
+            TypeExpr::Tensor { elem, dims } => {
+                let base = self.resolve_type_depth(*elem, depth + 1)?;
+                if base.rank() != 0 {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            format!(
+                                "expected an element type before `[…]`, found the tensor type {}",
+                                show(&base)
+                            ),
+                        )
+                        .with_primary(self.ast.span(*elem), "already has a shape")
+                        .with_help("use the alias's element type, or the alias on its own"),
+                    ));
+                }
+                let mut shape = Vec::new();
+                let mut ok = true;
+                for d in dims {
+                    match d {
+                        Dim::Lit(v) => shape.push(*v as usize),
+                        Dim::Name(n) => match self.dim_const(*n) {
+                            Ok(v) => shape.push(v),
+                            Err(Reported) => ok = false,
+                        },
+                    }
+                }
+                if !ok {
+                    return Err(Reported);
+                }
+                Ok(TensorType::new(base.elem, shape))
+            }
+        }
+    }
+
+    fn dim_const(&mut self, n: NameId) -> R<usize> {
+        let text = self.name(n);
+        let span = self.ast.span(n);
+        match self.globals.map.get(text).copied() {
+            Some(Global::Const(item)) => {
+                let Item::Const { value, .. } = self.ast.item(item) else { return Err(Reported) };
+                let v = self.const_value(*value, &mut vec![item])?;
+                if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
+                    Ok(v as usize)
+                } else {
+                    Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_CONSTANT,
+                            format!("expected a dimension (a non-negative integer), found `{text}` = {v}"),
+                        )
+                        .with_primary(span, "not a valid dimension")
+                        .with_help("dimensions are non-negative integers"),
+                    ))
+                }
+            }
+            Some(g) => Err(self.err(
+                Diagnostic::error(
+                    codes::UNKNOWN_NAME,
+                    format!("expected a const as a dimension, found `{text}`, {}", g.describe()),
+                )
+                .with_primary(span, "not a const")
+                .with_help("dimensions are integer literals or consts"),
+            )),
+            None => Err(self.err(unknown_name(span, text, "a const"))),
+        }
+    }
+
+    /// The stored integer for the real value `v` in `elem`: round to nearest (ties toward +∞, as
+    /// the VM's `shr_*_round`), refusing values that do not fit rather than saturating silently.
+    fn quantize(&mut self, v: f64, elem: ElemType, span: Span) -> R<i64> {
+        let frac = elem.frac().unwrap_or(0);
+        let (lo, hi) = elem.range().unwrap_or((0, 0));
+        if matches!(elem, ElemType::Int { .. }) && v.fract() != 0.0 {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::BAD_CONSTANT,
+                    format!("expected an integer for {}, found {v}", show_elem(elem)),
+                )
+                .with_primary(span, "not an integer")
+                .with_help("use a `fix<B, F>` type for fractional values"),
+            ));
+        }
+        let scaled = (v * 2f64.powi(i32::from(frac)) + 0.5).floor();
+        if !(scaled >= lo as f64 && scaled <= hi as f64) {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::BAD_CONSTANT,
+                    format!("expected a value representable in {}, found {v}", show_elem(elem)),
+                )
+                .with_primary(span, "out of range")
+                .with_help(format!(
+                    "{} holds values from {} to {}",
+                    show_elem(elem),
+                    lo as f64 / 2f64.powi(i32::from(frac)),
+                    hi as f64 / 2f64.powi(i32::from(frac))
+                )),
+            ));
+        }
+        Ok(scaled as i64)
+    }
+
+    // ----- IR building helpers ------------------------------------------------------------
+
+    /// Types `op` over `operands` with `infer` and, if every operand was lowered, builds it.
+    fn node(&mut self, op: Op, operands: &[&T], nominal: ElemType, span: Span) -> R<T> {
+        let types: Vec<&TensorType> = operands.iter().map(|t| &t.ty).collect();
+        let ty = match atlas_ir::infer(&op, &types, &self.b.program().tables) {
+            Ok(ty) => ty,
+            Err(e) => return Err(self.err(infer_error(op.name(), &e, span))),
+        };
+        let ids: Option<Vec<ValueId>> = operands.iter().map(|t| t.id).collect();
+        let id = match ids {
+            Some(ids) => match self.b.node(op, &ids) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            format!("expected an operation the IR accepts, found: {e}"),
+                        )
+                        .with_primary(span, "here"),
+                    ))
+                }
+            },
+            None => None,
+        };
+        Ok(T { id, ty, nominal })
+    }
+
+    fn scalar_const(&mut self, v: f64, elem: ElemType, span: Span) -> R<T> {
+        let q = self.quantize(v, elem, span)?;
+        let ty = TensorType::new(elem, []);
+        let id = self.b.constant(None, ty.clone(), vec![q]);
+        Ok(T { id: Some(id), ty, nominal: elem })
+    }
+
+    fn broadcast_to(&mut self, t: T, shape: &[usize], span: Span) -> R<T> {
+        if t.ty.shape == shape {
+            return Ok(t);
+        }
+        let nominal = t.nominal;
+        self.node(Op::Broadcast { shape: shape.to_vec() }, &[&t], nominal, span)
+    }
+
+    /// Converts `t` to the element type `to`: a value-preserving `cast` where it widens, else a
+    /// `rescale` (round to nearest, saturate) — the narrowing rule of docs/language.md.
+    fn convert(&mut self, t: T, to: ElemType, span: Span) -> R<T> {
+        let from = t.ty.elem;
+        if from == to {
+            return Ok(T { nominal: to, ..t });
+        }
+        let (fb, ff) = (from.bits().unwrap_or(0), from.frac().unwrap_or(0));
+        let (tb, tf) = (to.bits().unwrap_or(0), to.frac().unwrap_or(0));
+        if tf >= ff && tb >= fb && tb - fb >= tf - ff {
+            return self.node(Op::Cast { to }, &[&t], to, span);
+        }
+        if tf > ff {
+            // More fractional bits but a narrower type: scale up exactly, then narrow.
+            let mid = ElemType::fix(fb.saturating_add(tf - ff), tf);
+            let t = self.node(Op::Cast { to: mid }, &[&t], to, span)?;
+            return self.node(
+                Op::Rescale { shift: 0, rounding: Rounding::Nearest, saturate: true, to },
+                &[&t],
+                to,
+                span,
+            );
+        }
+        self.node(
+            Op::Rescale { shift: ff - tf, rounding: Rounding::Nearest, saturate: true, to },
+            &[&t],
+            to,
+            span,
+        )
+    }
+
+    /// Narrows an exact value to its nominal type (a no-op if it already has it).
+    fn narrow(&mut self, t: T, span: Span) -> R<T> {
+        let to = t.nominal;
+        self.convert(t, to, span)
+    }
+
+    /// Gives a value a declared type: quantizes a literal; checks a tensor's shape and converts
+    /// its element type. `decl` is where the type was declared, for a secondary label.
+    fn coerce(&mut self, v: Val, target: &TensorType, span: Span, decl: Option<Span>) -> R<T> {
+        match v {
+            Val::Lit(x) => {
+                let c = self.scalar_const(x, target.elem, span)?;
+                self.broadcast_to(c, &target.shape, span)
+            }
+            Val::Tensor(t) => {
+                if t.ty.shape != target.shape {
+                    let mut d = Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!(
+                            "expected shape {:?} (declared {}), found {:?}",
+                            target.shape,
+                            show(target),
+                            t.ty.shape
+                        ),
+                    )
+                    .with_primary(span, format!("has shape {:?}", t.ty.shape))
+                    .with_help("reshape, slice or transpose the value to the declared shape");
+                    if let Some(decl) = decl {
+                        d = d.with_secondary(decl, "declared here");
+                    }
+                    return Err(self.err(d));
+                }
+                self.convert(t, target.elem, span)
+            }
+        }
+    }
+
+    fn name_value(&mut self, t: &T, name: &str) {
+        if let Some(id) = t.id {
+            let unnamed =
+                self.b.program().value(id).is_some_and(|v| {
+                    v.name.is_none() && matches!(v.def, atlas_ir::ValueDef::Node(_))
+                });
+            if unnamed && self.names_used.insert(name.to_string()) {
+                self.b.set_name(id, name);
+            }
+        }
+    }
+
+    // ----- items --------------------------------------------------------------------------
+
+    /// `(input types, output type)` of a lookup, with each a scalar element type.
+    fn lookup_signature(&mut self, item: ItemId) -> R<(Vec<ElemType>, ElemType)> {
+        let Item::Lookup { params, ret, .. } = self.ast.item(item) else { return Err(Reported) };
+        let mut inputs = Vec::new();
+        let mut ok = true;
+        for p in params {
+            match self.scalar_type(p.ty) {
+                Ok(e) => inputs.push(e),
+                Err(Reported) => ok = false,
+            }
+        }
+        let out = self.scalar_type(*ret);
+        if !ok {
+            return Err(Reported);
+        }
+        let out = out?;
+        let bits: u32 = inputs.iter().map(|e| u32::from(e.bits().unwrap_or(0))).sum();
+        if let Err(why) = tables::domain(&inputs) {
+            self.unsupported.push(
+                Diagnostic::error(
+                    codes::NOT_SUPPORTED,
+                    format!("expected a lookup the table builder can sample, found one where {why}: not supported yet"),
+                )
+                .with_primary(self.ast.span(item), "inputs of different widths")
+                .with_help("declare both inputs with one width"),
+            );
+        } else if bits > DENSE_MAX_ADDRESS_BITS {
+            self.unsupported.push(
+                Diagnostic::error(
+                    codes::NOT_SUPPORTED,
+                    format!(
+                        "expected a lookup with at most {DENSE_MAX_ADDRESS_BITS} input bits in \
+                         total, found {bits}: not supported yet"
+                    ),
+                )
+                .with_primary(self.ast.span(item), "table too large")
+                .with_help("dense tables are limited to 2^16 entries (docs/isa.md)"),
+            );
+        }
+        Ok((inputs, out))
+    }
+
+    /// Resolves the names of a lookup formula: each is one of the lookup's inputs or a `const`
+    /// (the structural checks have already limited calls to the builtins).
+    fn check_formula(&mut self, e: ExprId, params: &[&str]) {
+        let ast = self.ast;
+        match &ast.exprs[e] {
+            Expr::Name(n) => {
+                let text = ast.name(*n);
+                if params.contains(&text) {
+                    return;
+                }
+                // `const_value` reports an unknown name, a non-const, or a broken const.
+                let _ = self.const_value(e, &mut Vec::new());
+            }
+            Expr::Neg(x) => self.check_formula(*x, params),
+            Expr::Binary { lhs, rhs, .. } => {
+                self.check_formula(*lhs, params);
+                self.check_formula(*rhs, params);
+            }
+            Expr::If { cond, then, else_ } => {
+                for x in [cond, then, else_] {
+                    self.check_formula(*x, params);
+                }
+            }
+            Expr::Call { args, .. } => {
+                for a in args {
+                    self.check_formula(a.value, params);
+                }
+            }
+            Expr::Int(_) | Expr::Float(_) | Expr::Index { .. } | Expr::Array(_) => {}
+        }
+    }
+
+    fn scalar_type(&mut self, t: TypeId) -> R<ElemType> {
+        let ty = self.resolve_type(t)?;
+        if ty.rank() != 0 {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("expected an element type for a lookup, found {}", show(&ty)),
+                )
+                .with_primary(self.ast.span(t), "has a shape")
+                .with_help("a lookup is elementwise: declare it on element types"),
+            ));
+        }
+        Ok(ty.elem)
+    }
+
+    /// Checks a `fn` body on its own, at its declared types, so errors in a `fn` are reported
+    /// even when no model calls it (and once, however many calls there are).
+    fn check_fn(&mut self, item: ItemId) {
+        let Item::Fn { params, .. } = self.ast.item(item) else { return };
+        self.b = ProgramBuilder::new("check");
+        self.tables.clear();
+        self.dense.clear();
+        let mut args = Vec::new();
+        for (i, p) in params.iter().enumerate() {
+            match self.resolve_type(p.ty) {
+                Ok(ty) => {
+                    let id = self.b.input(&format!("arg{i}"), ty.clone(), Visibility::Public);
+                    let nominal = ty.elem;
+                    args.push(T { id: Some(id), ty, nominal });
+                }
+                Err(Reported) => return,
+            }
+        }
+        let _ = self.inline_fn(item, args, self.ast.span(item));
+    }
+
+    /// Elaborates a `fn` body with `args` already coerced to the parameter types; returns the
+    /// outputs coerced to the declared output types.
+    fn inline_fn(&mut self, item: ItemId, args: Vec<T>, call: Span) -> R<Vec<T>> {
+        let Item::Fn { name, params, outputs, body } = self.ast.item(item) else {
+            return Err(Reported);
+        };
+        if self.fn_stack.contains(&item) {
+            let text = self.name(*name);
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::RECURSIVE_FN,
+                    format!("expected a call to a fn that is not being expanded, found a recursive call to `{text}`"),
+                )
+                .with_primary(call, "recursive call")
+                .with_secondary(self.ast.span(*name), "fn declared here")
+                .with_help("fns are inlined, so they cannot call themselves, directly or not"),
+            ));
+        }
+        self.fn_stack.push(item);
+        let mut scope = HashMap::new();
+        for (p, a) in params.iter().zip(args) {
+            scope.insert(self.name(p.name).to_string(), Val::Tensor(a));
+        }
+        let result = self.body(body, outputs, &mut scope, false);
+        self.fn_stack.pop();
+        result
+    }
+
+    fn model(&mut self, item: ItemId) -> Option<Model> {
+        let Item::Model { name, inputs, outputs, body } = self.ast.item(item) else { return None };
+        self.b = ProgramBuilder::new(self.name(*name));
+        self.tables.clear();
+        self.dense.clear();
+        self.names_used.clear();
+        let errors_before = (self.errors.len(), self.unsupported.len());
+        let mut scope = HashMap::new();
+        let mut failed = false;
+        for p in inputs {
+            let text = self.name(p.name);
+            let Ok(ty) = self.resolve_type(p.ty) else {
+                failed = true;
+                poison(&mut scope, text);
+                continue;
+            };
+            if !self.names_used.insert(text.to_string()) {
+                self.duplicate_local(p.name);
+                failed = true;
+                continue;
+            }
+            let id = self.b.input(text, ty.clone(), Visibility::Public);
+            let nominal = ty.elem;
+            scope.insert(text.to_string(), Val::Tensor(T { id: Some(id), ty, nominal }));
+        }
+        let outs = self.body(body, outputs, &mut scope, true);
+        let Ok(outs) = outs else { return None };
+        if failed || (self.errors.len(), self.unsupported.len()) != errors_before {
+            return None;
+        }
+        let mut seen = HashSet::new();
+        for t in &outs {
+            let mut id = t.id?;
+            if !seen.insert(id) {
+                // The IR names each output once; a value returned twice is copied (a reshape to
+                // its own shape) for its second position.
+                id = self.b.reshape(id, &t.ty.shape).ok()?;
+            }
+            self.b.output(id);
+        }
+        let b = std::mem::replace(&mut self.b, ProgramBuilder::new("unnamed"));
+        let mut dense_tables = Vec::new();
+        for spec in std::mem::take(&mut self.dense) {
+            match tables::build(self.ast, &spec) {
+                Ok(t) => dense_tables.push(t),
+                Err(why) => {
+                    self.unsupported.push(
+                        Diagnostic::error(
+                            codes::NOT_SUPPORTED,
+                            format!(
+                                "expected a table the builder can sample, found `{}`: {why}",
+                                spec.name
+                            ),
+                        )
+                        .with_primary(self.ast.span(item), "in this model")
+                        .with_help("dense tables hold at most 2^16 entries"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(Model { program: b.finish(), dense_tables })
+    }
+
+    fn duplicate_local(&mut self, n: NameId) {
+        let text = self.name(n);
+        self.err(
+            Diagnostic::error(
+                codes::DUPLICATE_NAME,
+                format!("expected a new name, found `{text}` already declared in this model"),
+            )
+            .with_primary(self.ast.span(n), "declared again")
+            .with_help("inputs and params need distinct names"),
+        );
+    }
+
+    /// Elaborates statements; the `return` gives the outputs, coerced to `outputs`.
+    fn body(
+        &mut self,
+        body: &[StmtId],
+        outputs: &[TypeId],
+        scope: &mut HashMap<String, Val>,
+        in_model: bool,
+    ) -> R<Vec<T>> {
+        let mut result = Err(Reported);
+        for &s in body {
+            match &self.ast.stmts[s] {
+                Stmt::Let { name, ty, value } => {
+                    let text = self.name(*name);
+                    let v = self.expr(*value, scope);
+                    let v = match (v, ty) {
+                        (Ok(v), Some(ty)) => match self.resolve_type(*ty) {
+                            Ok(target) => self
+                                .coerce(v, &target, self.span_e(*value), Some(self.ast.span(*ty)))
+                                .map(Val::Tensor),
+                            Err(r) => Err(r),
+                        },
+                        (v, _) => v,
+                    };
+                    match v {
+                        Ok(v) => {
+                            if let (Val::Tensor(t), true) = (&v, in_model) {
+                                self.name_value(t, text);
+                            }
+                            scope.insert(text.to_string(), v);
+                        }
+                        // Later uses of the name are not reported again.
+                        Err(Reported) => poison(scope, text),
+                    }
+                }
+                Stmt::Param { name, ty, init } => {
+                    let text = self.name(*name);
+                    match self.param(*name, *ty, init) {
+                        Ok(t) => {
+                            scope.insert(text.to_string(), Val::Tensor(t));
+                        }
+                        Err(Reported) => poison(scope, text),
+                    }
+                }
+                Stmt::Return(exprs) => result = self.ret(s, exprs, outputs, scope),
+                Stmt::Error => {}
+            }
+        }
+        result
+    }
+
+    fn ret(
+        &mut self,
+        s: StmtId,
+        exprs: &[ExprId],
+        outputs: &[TypeId],
+        scope: &mut HashMap<String, Val>,
+    ) -> R<Vec<T>> {
+        if exprs.len() != outputs.len() {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("expected {} return values, found {}", outputs.len(), exprs.len()),
+                )
+                .with_primary(self.ast.span(s), "wrong number of values")
+                .with_help("return one expression per declared output"),
+            ));
+        }
+        let mut outs = Vec::new();
+        let mut ok = true;
+        for (&e, &t) in exprs.iter().zip(outputs) {
+            let v = self.expr(e, scope);
+            let target = self.resolve_type(t);
+            match (v, target) {
+                (Ok(v), Ok(target)) => {
+                    match self.coerce(v, &target, self.span_e(e), Some(self.ast.span(t))) {
+                        Ok(t) => outs.push(t),
+                        Err(Reported) => ok = false,
+                    }
+                }
+                _ => ok = false,
+            }
+        }
+        if ok {
+            Ok(outs)
+        } else {
+            Err(Reported)
+        }
+    }
+
+    fn param(&mut self, name: NameId, ty: TypeId, init: &ParamInit) -> R<T> {
+        let text = self.name(name);
+        let ty = self.resolve_type(ty)?;
+        if !self.names_used.insert(text.to_string()) {
+            self.duplicate_local(name);
+            return Err(Reported);
+        }
+        let count = ty.num_elements().unwrap_or(usize::MAX);
+        if count > MAX_INLINE_ELEMENTS && !matches!(init, ParamInit::Load { .. }) {
+            return Err(self.unsupported_at(
+                self.ast.span(name),
+                format!("an inline param of {} ({count} elements)", show(&ty)).as_str(),
+                "inline params are limited to 2^24 elements; load large weights from a file",
+            ));
+        }
+        let data = match init {
+            ParamInit::Load { tensor, .. } => ParamData::External { key: tensor.clone() },
+            ParamInit::Random { seed } => ParamData::Inline(random_data(*seed, ty.elem, count)),
+            ParamInit::Literal(e) => {
+                let mut values = Vec::new();
+                let mut shape = Vec::new();
+                self.literal(*e, 0, &mut shape, &mut values)?;
+                let span = self.span_e(*e);
+                if shape.is_empty() && values.len() == 1 {
+                    // A scalar fills the whole declared shape.
+                    values = vec![values[0]; count];
+                } else if shape != ty.shape {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::TYPE_MISMATCH,
+                            format!(
+                                "expected a literal of shape {:?}, found shape {shape:?}",
+                                ty.shape
+                            ),
+                        )
+                        .with_primary(span, format!("has shape {shape:?}"))
+                        .with_help("give one number per element, nested by dimension"),
+                    ));
+                }
+                let mut data = Vec::with_capacity(values.len());
+                let mut ok = true;
+                for (v, span) in values {
+                    match self.quantize(v, ty.elem, span) {
+                        Ok(q) => data.push(q),
+                        Err(Reported) => ok = false,
+                    }
+                }
+                if !ok {
+                    return Err(Reported);
+                }
+                ParamData::Inline(data)
+            }
+        };
+        let id = self.b.param(text, ty.clone(), data);
+        let nominal = ty.elem;
+        Ok(T { id: Some(id), ty, nominal })
+    }
+
+    /// Flattens a (nested) array literal, recording its shape (checked rectangular).
+    fn literal(
+        &mut self,
+        e: ExprId,
+        depth: usize,
+        shape: &mut Vec<usize>,
+        out: &mut Vec<(f64, Span)>,
+    ) -> R<()> {
+        let span = self.span_e(e);
+        if let Expr::Array(items) = &self.ast.exprs[e] {
+            if shape.len() == depth {
+                shape.push(items.len());
+            } else if shape.get(depth) != Some(&items.len()) {
+                return Err(self.err(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!(
+                            "expected {} elements in every row at this depth, found {}",
+                            shape.get(depth).copied().unwrap_or(0),
+                            items.len()
+                        ),
+                    )
+                    .with_primary(span, "ragged row")
+                    .with_help("array literals must be rectangular"),
+                ));
+            }
+            for &i in items {
+                self.literal(i, depth + 1, shape, out)?;
+            }
+            Ok(())
+        } else {
+            if shape.len() > depth {
+                return Err(self.err(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        "expected a nested array here, found a number",
+                    )
+                    .with_primary(span, "ragged row")
+                    .with_help("array literals must be rectangular"),
+                ));
+            }
+            let v = self.const_value(e, &mut Vec::new())?;
+            out.push((v, span));
+            Ok(())
+        }
+    }
+
+    // ----- expressions --------------------------------------------------------------------
+
+    fn expr(&mut self, e: ExprId, scope: &mut HashMap<String, Val>) -> R<Val> {
+        let span = self.span_e(e);
+        match &self.ast.exprs[e] {
+            Expr::Int(v) => Ok(Val::Lit(*v as f64)),
+            Expr::Float(v) => Ok(Val::Lit(*v)),
+            Expr::Name(n) => {
+                let text = self.name(*n);
+                if let Some(v) = scope.get(text) {
+                    return Ok(v.clone());
+                }
+                if scope.contains_key(&poisoned(text)) {
+                    return Err(Reported);
+                }
+                match self.globals.map.get(text).copied() {
+                    Some(Global::Const(item)) => {
+                        let Item::Const { value, ty, .. } = self.ast.item(item) else {
+                            return Err(Reported);
+                        };
+                        let v = self.const_value(*value, &mut vec![item])?;
+                        match ty {
+                            // A typed const is its value on the type's grid.
+                            Some(ty) => {
+                                let elem = self.resolve_type(*ty)?.elem;
+                                let q = self.quantize(v, elem, span)?;
+                                Ok(Val::Lit(q as f64 / 2f64.powi(i32::from(elem.frac().unwrap_or(0)))))
+                            }
+                            None => Ok(Val::Lit(v)),
+                        }
+                    }
+                    Some(g) => Err(self.err(
+                        Diagnostic::error(
+                            codes::UNKNOWN_NAME,
+                            format!("expected a value, found `{text}`, {}", g.describe()),
+                        )
+                        .with_primary(span, "not a value")
+                        .with_help("values are inputs, params, lets, fn parameters and consts"),
+                    )),
+                    None => Err(self.err(unknown_name(span, text, "a value"))),
+                }
+            }
+            Expr::Neg(x) => match self.expr(*x, scope)? {
+                Val::Lit(v) => Ok(Val::Lit(-v)),
+                Val::Tensor(t) => {
+                    let nominal = t.nominal;
+                    self.node(Op::Neg, &[&t], nominal, span).map(Val::Tensor)
+                }
+            },
+            Expr::Binary { op, lhs, rhs } => {
+                let l = self.expr(*lhs, scope);
+                let r = self.expr(*rhs, scope);
+                let (l, r) = (l?, r?);
+                self.binary(*op, l, r, span, (self.span_e(*lhs), self.span_e(*rhs)))
+            }
+            Expr::Call { callee, args } => self.call(*callee, args, span, scope),
+            Expr::Index { base, indices } => {
+                let b = self.expr(*base, scope)?;
+                let Val::Tensor(t) = b else {
+                    return Err(self.err(
+                        Diagnostic::error(codes::BAD_INDEX, "expected a tensor to index, found a number")
+                            .with_primary(self.span_e(*base), "a number")
+                            .with_help("only tensors can be indexed"),
+                    ));
+                };
+                self.index(t, indices, span)
+            }
+            Expr::Array(_) => Err(self.unsupported_at(
+                span,
+                "an array literal in an expression",
+                "array literals are allowed as param initialisers and shape arguments; declare a param",
+            )),
+            Expr::If { .. } => Err(self.unsupported_at(
+                span,
+                "`if` outside a lookup",
+                "write piecewise functions as a `lookup`",
+            )),
+        }
+    }
+
+    /// Records a "not supported yet" diagnostic (a valid program the lowering cannot handle).
+    fn unsupported_at(&mut self, span: Span, what: &str, help: &str) -> Reported {
+        self.unsupported.push(
+            Diagnostic::error(
+                codes::NOT_SUPPORTED,
+                format!(
+                    "expected a construct the compiler can lower, found {what}: not supported yet"
+                ),
+            )
+            .with_primary(span, "not supported yet")
+            .with_help(help.to_string()),
+        );
+        Reported
+    }
+
+    fn binary(&mut self, op: BinOp, l: Val, r: Val, span: Span, sides: (Span, Span)) -> R<Val> {
+        if op.is_comparison() {
+            return Err(self.unsupported_at(span, "a comparison outside a lookup", "use a lookup"));
+        }
+        let (l, r) = match (l, r) {
+            (Val::Lit(a), Val::Lit(b)) => {
+                return match op {
+                    BinOp::Add => Ok(Val::Lit(a + b)),
+                    BinOp::Sub => Ok(Val::Lit(a - b)),
+                    BinOp::Mul => Ok(Val::Lit(a * b)),
+                    BinOp::Div if b != 0.0 => Ok(Val::Lit(a / b)),
+                    BinOp::Div => Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_CONSTANT,
+                            "expected a non-zero divisor, found a constant 0",
+                        )
+                        .with_primary(sides.1, "division by zero")
+                        .with_help("constants are evaluated at compile time"),
+                    )),
+                    _ => Err(self.err(matmul_needs_tensors(span))),
+                };
+            }
+            (Val::Tensor(t), Val::Lit(c)) => {
+                if op == BinOp::Div {
+                    if c == 0.0 {
+                        return Err(self.err(
+                            Diagnostic::error(
+                                codes::BAD_CONSTANT,
+                                "expected a non-zero divisor, found a constant 0",
+                            )
+                            .with_primary(sides.1, "division by zero")
+                            .with_help("dividing by zero has no fixed-point value"),
+                        ));
+                    }
+                    // `x / c` is `x * (1/c)`, the reciprocal quantized like any constant operand.
+                    let k = self.scalar_const(1.0 / c, t.nominal, sides.1)?;
+                    return self.arith(BinOp::Mul, t, k, span).map(Val::Tensor);
+                }
+                if op == BinOp::MatMul {
+                    return Err(self.err(matmul_needs_tensors(span)));
+                }
+                let k = self.scalar_const(c, t.nominal, sides.1)?;
+                (t, k)
+            }
+            (Val::Lit(c), Val::Tensor(t)) => {
+                if op == BinOp::Div {
+                    return Err(self.unsupported_at(
+                        span,
+                        "division by a tensor",
+                        "write the reciprocal as a `lookup` and multiply by it",
+                    ));
+                }
+                if op == BinOp::MatMul {
+                    return Err(self.err(matmul_needs_tensors(span)));
+                }
+                let k = self.scalar_const(c, t.nominal, sides.0)?;
+                (k, t)
+            }
+            (Val::Tensor(a), Val::Tensor(b)) => {
+                if op == BinOp::Div {
+                    return Err(self.unsupported_at(
+                        span,
+                        "division by a tensor",
+                        "write the reciprocal as a `lookup` and multiply by it",
+                    ));
+                }
+                (a, b)
+            }
+        };
+        self.arith(op, l, r, span).map(Val::Tensor)
+    }
+
+    /// `+ - * @` on two tensors, with the promotion rules of docs/language.md.
+    fn arith(&mut self, op: BinOp, l: T, r: T, span: Span) -> R<T> {
+        let nominal = wider(l.nominal, r.nominal);
+        match op {
+            BinOp::MatMul => {
+                let l = self.narrow(l, span)?;
+                let r = self.narrow(r, span)?;
+                self.matmul(l, r, nominal, span)
+            }
+            BinOp::Mul => {
+                let l = self.narrow(l, span)?;
+                let r = self.narrow(r, span)?;
+                let shape = self.broadcast_shape(&l.ty.shape, &r.ty.shape, "*", span)?;
+                let l = self.broadcast_to(l, &shape, span)?;
+                let r = self.broadcast_to(r, &shape, span)?;
+                self.node(Op::Mul, &[&l, &r], nominal, span)
+            }
+            BinOp::Add | BinOp::Sub => {
+                let shape = self.broadcast_shape(&l.ty.shape, &r.ty.shape, op.symbol(), span)?;
+                // Align the binary points: the operand with fewer fractional bits is cast up.
+                let (fl, fr) = (l.ty.elem.frac().unwrap_or(0), r.ty.elem.frac().unwrap_or(0));
+                let (l, r) = if fl < fr {
+                    let to = ElemType::fix(l.ty.elem.bits().unwrap_or(0) + (fr - fl), fr);
+                    (self.convert(l, to, span)?, r)
+                } else if fr < fl {
+                    let to = ElemType::fix(r.ty.elem.bits().unwrap_or(0) + (fl - fr), fl);
+                    (l, self.convert(r, to, span)?)
+                } else {
+                    (l, r)
+                };
+                let l = self.broadcast_to(l, &shape, span)?;
+                let r = self.broadcast_to(r, &shape, span)?;
+                let op = if op == BinOp::Add { Op::Add } else { Op::Sub };
+                self.node(op, &[&l, &r], nominal, span)
+            }
+            _ => Err(self.unsupported_at(span, "this operator on tensors", "use a lookup")),
+        }
+    }
+
+    fn broadcast_shape(&mut self, a: &[usize], b: &[usize], op: &str, span: Span) -> R<Vec<usize>> {
+        let n = a.len().max(b.len());
+        let mut out = vec![0; n];
+        for i in 0..n {
+            let da = if i < n - a.len() { 1 } else { a[i - (n - a.len())] };
+            let db = if i < n - b.len() { 1 } else { b[i - (n - b.len())] };
+            out[i] = if da == db || db == 1 {
+                da
+            } else if da == 1 {
+                db
+            } else {
+                return Err(self.err(
+                    Diagnostic::error(
+                        codes::SHAPE_MISMATCH,
+                        format!("`{op}` expects shapes that broadcast, found {a:?} and {b:?}"),
+                    )
+                    .with_primary(span, format!("sizes {da} and {db} on axis {i} of the result"))
+                    .with_help("NumPy rules: aligned from the right, each size equal or 1"),
+                ));
+            };
+        }
+        Ok(out)
+    }
+
+    fn matmul(&mut self, l: T, r: T, nominal: ElemType, span: Span) -> R<T> {
+        let (la, ra) = (&l.ty.shape, &r.ty.shape);
+        if la.len() < 2 || ra.len() < 2 {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::MATMUL_DIMS,
+                    format!(
+                        "matmul expects operands of rank 2 or more, found shapes {la:?} and {ra:?}"
+                    ),
+                )
+                .with_primary(span, "needs matrices")
+                .with_help("reshape a vector to [1, n] or [n, 1]"),
+            ));
+        }
+        let (k1, k2) = (la[la.len() - 1], ra[ra.len() - 2]);
+        if k1 != k2 {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::MATMUL_DIMS,
+                    format!("matmul expects inner dimensions to match, found {k1} and {k2}"),
+                )
+                .with_primary(span, format!("{la:?} @ {ra:?}"))
+                .with_help(
+                    "the left operand's last size must equal the right operand's second to last",
+                ),
+            ));
+        }
+        // The IR shares a 2-D right operand across batches, or needs equal batch dimensions.
+        let (lb, rb) = (&la[..la.len() - 2], &ra[..ra.len() - 2]);
+        if rb.is_empty() || lb == rb {
+            return self.node(Op::MatMul, &[&l, &r], nominal, span);
+        }
+        let batch = self.broadcast_shape(lb, rb, "@", span)?;
+        let mut ls = batch.clone();
+        ls.extend_from_slice(&la[la.len() - 2..]);
+        let mut rs = batch;
+        rs.extend_from_slice(&ra[ra.len() - 2..]);
+        let l = self.broadcast_to(l, &ls, span)?;
+        let r = self.broadcast_to(r, &rs, span)?;
+        self.node(Op::MatMul, &[&l, &r], nominal, span)
+    }
+
+    fn index(&mut self, t: T, indices: &[IndexArg], span: Span) -> R<Val> {
+        if indices.len() > t.ty.rank() {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::BAD_INDEX,
+                    format!("expected at most {} indices, found {}", t.ty.rank(), indices.len()),
+                )
+                .with_primary(span, format!("indexes a tensor of shape {:?}", t.ty.shape))
+                .with_help("give one index or slice per dimension"),
+            ));
+        }
+        let mut t = t;
+        let mut dropped = Vec::new();
+        for (axis, ix) in indices.iter().enumerate() {
+            let dim = t.ty.shape[axis];
+            let (start, end, at) = match ix {
+                IndexArg::At(e) => {
+                    let i = self.const_usize(*e, "an index")?;
+                    (i, i + 1, Some(*e))
+                }
+                IndexArg::Slice { start, end } => {
+                    let s = match start {
+                        Some(e) => self.const_usize(*e, "a slice start")?,
+                        None => 0,
+                    };
+                    let en = match end {
+                        Some(e) => self.const_usize(*e, "a slice end")?,
+                        None => dim,
+                    };
+                    (s, en, None)
+                }
+            };
+            if start > end || end > dim {
+                return Err(self.err(
+                    Diagnostic::error(
+                        codes::BAD_INDEX,
+                        format!(
+                            "expected a range within 0..{dim} on axis {axis}, found {start}..{end}"
+                        ),
+                    )
+                    .with_primary(at.map_or(span, |e| self.span_e(e)), "out of range")
+                    .with_help(
+                        "indices and slices are half-open and must stay inside the dimension",
+                    ),
+                ));
+            }
+            if at.is_some() {
+                dropped.push(axis);
+            }
+            if (start, end) != (0, dim) || at.is_some() {
+                let nominal = t.nominal;
+                t = self.node(Op::Slice { axis, start, end, step: 1 }, &[&t], nominal, span)?;
+            }
+        }
+        if !dropped.is_empty() {
+            let shape: Vec<usize> =
+                t.ty.shape
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !dropped.contains(i))
+                    .map(|(_, d)| *d)
+                    .collect();
+            let nominal = t.nominal;
+            t = self.node(Op::Reshape { shape }, &[&t], nominal, span)?;
+        }
+        Ok(Val::Tensor(t))
+    }
+
+    // ----- calls --------------------------------------------------------------------------
+
+    fn call(
+        &mut self,
+        callee: NameId,
+        args: &[Arg],
+        span: Span,
+        scope: &mut HashMap<String, Val>,
+    ) -> R<Val> {
+        let text = self.name(callee);
+        let cspan = self.ast.span(callee);
+        match self.globals.map.get(text).copied() {
+            Some(Global::Fn(item)) => self.call_fn(item, args, span, scope),
+            Some(Global::Lookup(item)) => self.call_lookup(item, args, span, scope),
+            Some(Global::Builtin(b)) => self.call_builtin(b, args, span, scope),
+            other => {
+                // The arguments are still checked, so their own errors are reported too.
+                for a in args {
+                    let _ = self.expr(a.value, scope);
+                }
+                Err(self.unknown_callee(other, text, cspan))
+            }
+        }
+    }
+
+    fn unknown_callee(&mut self, global: Option<Global>, text: &str, cspan: Span) -> Reported {
+        match global {
+            Some(g) => self.err(
+                Diagnostic::error(
+                    codes::UNKNOWN_FUNCTION,
+                    format!("expected a function, found `{text}`, {}", g.describe()),
+                )
+                .with_primary(cspan, "not callable")
+                .with_help("call a fn, a lookup or an imported library function"),
+            ),
+            None => {
+                let help = if STD_NN.contains(&text) {
+                    format!("`{text}` is in `std.nn`: add `import std.nn.{{{text}}}`")
+                } else {
+                    format!(
+                        "declare `fn {text}` or a `lookup`, or import one of: {}",
+                        STD_NN.join(", ")
+                    )
+                };
+                self.err(
+                    Diagnostic::error(
+                        codes::UNKNOWN_FUNCTION,
+                        format!("expected a known function, found `{text}`"),
+                    )
+                    .with_primary(cspan, "not declared or imported")
+                    .with_help(help),
+                )
+            }
+        }
+    }
+
+    /// Matches call arguments to parameter names: positional first, then named. `required` is how
+    /// many leading parameters must be given.
+    fn bind_args(
+        &mut self,
+        what: &str,
+        names: &[&str],
+        required: usize,
+        args: &[Arg],
+        span: Span,
+    ) -> R<Vec<Option<ExprId>>> {
+        let mut bound = vec![None; names.len()];
+        let mut ok = true;
+        for (i, a) in args.iter().enumerate() {
+            let slot = match a.name {
+                None if i < names.len() => Some(i),
+                None => None,
+                Some(n) => names.iter().position(|p| *p == self.name(n)),
+            };
+            match slot {
+                Some(s) if bound[s].is_none() => bound[s] = Some(a.value),
+                Some(s) => {
+                    ok = false;
+                    self.err(
+                        Diagnostic::error(
+                            codes::ARGUMENTS,
+                            format!(
+                                "expected `{}` once in the call to `{what}`, found it twice",
+                                names[s]
+                            ),
+                        )
+                        .with_primary(self.span_e(a.value), "given again")
+                        .with_help("give each argument once"),
+                    );
+                }
+                None => {
+                    ok = false;
+                    let found = match a.name {
+                        Some(n) => format!("an argument named `{}`", self.name(n)),
+                        None => format!(
+                            "{} positional arguments",
+                            args.iter().filter(|a| a.name.is_none()).count()
+                        ),
+                    };
+                    self.err(
+                        Diagnostic::error(
+                            codes::ARGUMENTS,
+                            format!(
+                                "expected the arguments ({}) of `{what}`, found {found}",
+                                names.join(", ")
+                            ),
+                        )
+                        .with_primary(self.span_e(a.value), "unexpected argument")
+                        .with_help(format!("`{what}` takes: {}", names.join(", "))),
+                    );
+                }
+            }
+        }
+        for (i, b) in bound.iter().enumerate().take(required) {
+            if b.is_none() {
+                ok = false;
+                self.err(
+                    Diagnostic::error(
+                        codes::ARGUMENTS,
+                        format!(
+                            "expected an argument `{}` in the call to `{what}`, found none",
+                            names[i]
+                        ),
+                    )
+                    .with_primary(span, "missing argument")
+                    .with_help(format!("`{what}` takes: {}", names.join(", "))),
+                );
+            }
+        }
+        if ok {
+            Ok(bound)
+        } else {
+            Err(Reported)
+        }
+    }
+
+    fn call_fn(
+        &mut self,
+        item: ItemId,
+        args: &[Arg],
+        span: Span,
+        scope: &mut HashMap<String, Val>,
+    ) -> R<Val> {
+        let Item::Fn { name, params, outputs, .. } = self.ast.item(item) else {
+            return Err(Reported);
+        };
+        let fname = self.name(*name);
+        let names: Vec<&str> = params.iter().map(|p| self.name(p.name)).collect();
+        let bound = self.bind_args(fname, &names, names.len(), args, span)?;
+        let mut values = Vec::new();
+        let mut ok = true;
+        for (p, a) in params.iter().zip(bound) {
+            let Some(a) = a else { return Err(Reported) };
+            let v = self.expr(a, scope);
+            let ty = self.resolve_type(p.ty);
+            match (v, ty) {
+                (Ok(v), Ok(ty)) => {
+                    match self.coerce(v, &ty, self.span_e(a), Some(self.ast.span(p.ty))) {
+                        Ok(t) => values.push(t),
+                        Err(Reported) => ok = false,
+                    }
+                }
+                _ => ok = false,
+            }
+        }
+        if !ok {
+            return Err(Reported);
+        }
+        if outputs.len() != 1 {
+            return Err(self.unsupported_at(
+                span,
+                format!("a call to `{fname}`, which has {} outputs", outputs.len()).as_str(),
+                "calls in expressions take single-output fns",
+            ));
+        }
+        let mut outs = self.inline_fn(item, values, span)?;
+        outs.pop().map(Val::Tensor).ok_or(Reported)
+    }
+
+    fn call_lookup(
+        &mut self,
+        item: ItemId,
+        args: &[Arg],
+        span: Span,
+        scope: &mut HashMap<String, Val>,
+    ) -> R<Val> {
+        let Item::Lookup { name, params, .. } = self.ast.item(item) else {
+            return Err(Reported);
+        };
+        let lname = self.name(*name);
+        let names: Vec<&str> = params.iter().map(|p| self.name(p.name)).collect();
+        let bound = self.bind_args(lname, &names, names.len(), args, span)?;
+        let (inputs, output) = self.lookup_signature(item)?;
+        let mut vals = Vec::new();
+        for a in bound.into_iter().flatten() {
+            vals.push((self.expr(a, scope), self.span_e(a)));
+        }
+        // Operands take the lookup's input types; literals adopt them, tensors are narrowed.
+        let mut ts = Vec::new();
+        let mut shape: Vec<usize> = Vec::new();
+        for (v, _) in &vals {
+            if let Ok(Val::Tensor(t)) = v {
+                shape = self.broadcast_shape(&shape, &t.ty.shape, lname, span)?;
+            }
+        }
+        for ((v, aspan), elem) in vals.into_iter().zip(&inputs) {
+            let target = TensorType::new(*elem, shape.clone());
+            let v = match v? {
+                Val::Tensor(t) => {
+                    let t = self.convert(t, *elem, aspan)?;
+                    self.broadcast_to(t, &shape, aspan)?
+                }
+                lit => self.coerce(lit, &target, aspan, None)?,
+            };
+            ts.push(v);
+        }
+        let handle = self.dense_table(lname, Formula::Lookup(item), inputs, output);
+        let refs: Vec<&T> = ts.iter().collect();
+        self.node(Op::Lookup { table: handle }, &refs, output, span).map(Val::Tensor)
+    }
+
+    /// The handle of the dense table `name`, declared on first use with the next program-local
+    /// index (docs/isa.md: kind 7, params `[index_hi, index_lo, 0]`).
+    fn dense_table(
+        &mut self,
+        name: &str,
+        formula: Formula,
+        inputs: Vec<ElemType>,
+        output: ElemType,
+    ) -> TableHandle {
+        if let Some(h) = self.tables.get(name) {
+            return *h;
+        }
+        let index = self.dense.len() as u16;
+        let h = self.b.table(TableRef {
+            name: name.to_string(),
+            id: (DENSE_KIND << 24) | (u32::from(index) << 8),
+            inputs: inputs.clone(),
+            output,
+        });
+        self.tables.insert(name.to_string(), h);
+        self.dense.push(DenseSpec { name: name.to_string(), index, formula, inputs, output });
+        h
+    }
+
+    fn tensor_arg(&mut self, e: ExprId, what: &str, scope: &mut HashMap<String, Val>) -> R<T> {
+        match self.expr(e, scope)? {
+            Val::Tensor(t) => Ok(t),
+            Val::Lit(_) => Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("expected a tensor as {what}, found a number"),
+                )
+                .with_primary(self.span_e(e), "a number")
+                .with_help("library functions take tensors; a number has no type to take"),
+            )),
+        }
+    }
+
+    fn call_builtin(
+        &mut self,
+        b: &'static str,
+        args: &[Arg],
+        span: Span,
+        scope: &mut HashMap<String, Val>,
+    ) -> R<Val> {
+        match b {
+            "relu" => {
+                let a = self.bind_args(b, &["x"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.narrow(x, span)?;
+                self.relu(x, span).map(Val::Tensor)
+            }
+            "softmax" => {
+                let a = self.bind_args(b, &["x", "axis"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let rank = x.ty.rank();
+                let axis =
+                    match a[1] {
+                        Some(ax) => self.axis(ax, rank)?,
+                        None if rank > 0 => rank - 1,
+                        None => return Err(self.err(
+                            Diagnostic::error(
+                                codes::BAD_INDEX,
+                                "expected a tensor of rank 1 or more for softmax, found a scalar",
+                            )
+                            .with_primary(span, "rank 0")
+                            .with_help("softmax normalises along an axis"),
+                        )),
+                    };
+                self.softmax(x, axis, span).map(Val::Tensor)
+            }
+            "gelu" => {
+                let a = self.bind_args(b, &["x"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.narrow(x, span)?;
+                let elem = x.ty.elem;
+                self.check_table_width("gelu", elem, span)?;
+                let name = format!("std.gelu_{}", tag(elem));
+                let t = self.dense_table(&name, Formula::Gelu, vec![elem], elem);
+                let nominal = x.nominal;
+                self.node(Op::Lookup { table: t }, &[&x], nominal, span).map(Val::Tensor)
+            }
+            "layer_norm" => {
+                let a = self.bind_args(b, &["x", "axis"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let rank = x.ty.rank();
+                let axis = match a[1] {
+                    Some(ax) => self.axis(ax, rank)?,
+                    None if rank > 0 => rank - 1,
+                    None => return Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_INDEX,
+                            "expected a tensor of rank 1 or more for layer_norm, found a scalar",
+                        )
+                        .with_primary(span, "rank 0")
+                        .with_help("layer_norm normalises along an axis"),
+                    )),
+                };
+                self.layer_norm(x, axis, span).map(Val::Tensor)
+            }
+            "sum" | "mean" => {
+                let a = self.bind_args(b, &["x", "axis", "keep_dims"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let rank = x.ty.rank();
+                let axes = match a[1] {
+                    Some(ax) => vec![self.axis(ax, rank)?],
+                    None => (0..rank).collect(),
+                };
+                let keep_dims = match a[2] {
+                    Some(k) => self.const_value(k, &mut Vec::new())? != 0.0,
+                    None => false,
+                };
+                if axes.is_empty() {
+                    return Ok(Val::Tensor(x));
+                }
+                let n: usize = axes.iter().map(|&i| x.ty.shape[i]).product();
+                let nominal = x.nominal;
+                let op = Op::Reduce { kind: ReduceKind::Sum, axes, keep_dims };
+                let total = self.node(op, &[&x], nominal, span)?;
+                if b == "sum" || n <= 1 {
+                    return Ok(Val::Tensor(total));
+                }
+                // mean = sum · (1/n), with 1/n on a 2^-16 grid (`fix<17, 16>` holds 1/2): an
+                // error of at most 2^-17 in the scale, far below the nominal type's grid, where
+                // the exact product is narrowed as usual.
+                let k = self.scalar_const(1.0 / n as f64, ElemType::fix(17, 16), span)?;
+                let k = self.broadcast_to(k, &total.ty.shape.clone(), span)?;
+                self.node(Op::Mul, &[&total, &k], nominal, span).map(Val::Tensor)
+            }
+            "transpose" => {
+                let a = self.bind_args(b, &["x"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let r = x.ty.rank();
+                if r < 2 {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_INDEX,
+                            format!("expected a tensor of rank 2 or more to transpose, found shape {:?}", x.ty.shape),
+                        )
+                        .with_primary(span, "rank too small")
+                        .with_help("transpose swaps the last two axes"),
+                    ));
+                }
+                let mut perm: Vec<usize> = (0..r).collect();
+                perm.swap(r - 1, r - 2);
+                let nominal = x.nominal;
+                self.node(Op::Transpose { perm }, &[&x], nominal, span).map(Val::Tensor)
+            }
+            "reshape" => {
+                let a = self.bind_args(b, &["x", "shape"], 2, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let se = a[1].ok_or(Reported)?;
+                let shape = self.shape_arg(se)?;
+                if atlas_ir::num_elements(&shape) != x.ty.num_elements() {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_INDEX,
+                            format!(
+                                "reshape expects the same element count, found {:?} ({} elements) to {shape:?}",
+                                x.ty.shape,
+                                x.ty.num_elements().unwrap_or(0)
+                            ),
+                        )
+                        .with_primary(self.span_e(se), "element count differs")
+                        .with_help("the product of the new sizes must equal the old"),
+                    ));
+                }
+                let nominal = x.nominal;
+                self.node(Op::Reshape { shape }, &[&x], nominal, span).map(Val::Tensor)
+            }
+            "conv2d" => self.conv2d(args, span, scope).map(Val::Tensor),
+            "max_pool2d" => self.max_pool2d(args, span, scope).map(Val::Tensor),
+            // `STD_NN` and the arms above list the same names; this keeps a new entry honest.
+            _ => Err(self.unsupported_at(
+                span,
+                format!("the library function `{b}`").as_str(),
+                "it is declared in std.nn but has no lowering",
+            )),
+        }
+    }
+
+    /// Dense tables take at most 16 address bits.
+    fn check_table_width(&mut self, what: &str, elem: ElemType, span: Span) -> R<()> {
+        let bits = u32::from(elem.bits().unwrap_or(0));
+        if bits > DENSE_MAX_ADDRESS_BITS {
+            return Err(self.unsupported_at(
+                span,
+                format!(
+                    "{what} at {} (wider than a {DENSE_MAX_ADDRESS_BITS}-bit table)",
+                    show_elem(elem)
+                )
+                .as_str(),
+                "narrow the operand to a type of at most 16 bits first",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `softmax` along `axis`, with two dense tables:
+    ///
+    /// 1. `d = x − max(x)` (exact, then saturated back to `x`'s type: `d ≤ 0`, and where it clamps
+    ///    `e^d` is already below the output grid);
+    /// 2. `e = exp(d)` by a table into `fix<16, 14>` (`e ∈ (0, 1]`);
+    /// 3. `s = Σ e` (exact), in `[1, n]` since the maximum contributes `e^0 = 1`, narrowed to the
+    ///    `fix<16, F>` with the most fractional bits that still holds `n`;
+    /// 4. `r = 1/s` by a table into `fix<16, 14>`; the result is `e · r` (exact, `fix<32, 28>`),
+    ///    narrowed like any product where a type is declared.
+    fn softmax(&mut self, x: T, axis: usize, span: Span) -> R<T> {
+        let nominal = x.nominal;
+        let x = self.narrow(x, span)?;
+        let elem = x.ty.elem;
+        self.check_table_width("softmax", elem, span)?;
+        let shape = x.ty.shape.clone();
+        let n = shape[axis];
+        let need = usize::BITS - n.leading_zeros();
+        if need > 15 {
+            return Err(self.unsupported_at(
+                span,
+                format!("softmax over {n} elements (more than 2^15)").as_str(),
+                "split the axis",
+            ));
+        }
+        let max = Op::Reduce { kind: ReduceKind::Max, axes: vec![axis], keep_dims: true };
+        let m = self.node(max, &[&x], elem, span)?;
+        let m = self.broadcast_to(m, &shape, span)?;
+        let d = self.node(Op::Sub, &[&x, &m], elem, span)?;
+        let d = self.convert(d, elem, span)?;
+        let unit = ElemType::fix(16, 14);
+        let exp =
+            self.dense_table(&format!("std.exp_{}", tag(elem)), Formula::Exp, vec![elem], unit);
+        let e = self.node(Op::Lookup { table: exp }, &[&d], unit, span)?;
+        let sum = Op::Reduce { kind: ReduceKind::Sum, axes: vec![axis], keep_dims: true };
+        let s = self.node(sum, &[&e], unit, span)?;
+        let s_ty = ElemType::fix(16, (15 - need) as u8);
+        let s = self.convert(s, s_ty, span)?;
+        let recip =
+            self.dense_table(&format!("std.recip_{}", tag(s_ty)), Formula::Recip, vec![s_ty], unit);
+        let r = self.node(Op::Lookup { table: recip }, &[&s], unit, span)?;
+        let r = self.broadcast_to(r, &shape, span)?;
+        self.node(Op::Mul, &[&e, &r], nominal, span)
+    }
+
+    /// `mean` along `axis` with kept dims: `reduce_sum`, then an exact product by `1/n` held at 16
+    /// fractional bits.
+    fn mean_keep(&mut self, x: &T, axis: usize, span: Span) -> R<T> {
+        let n = x.ty.shape[axis];
+        let op = Op::Reduce { kind: ReduceKind::Sum, axes: vec![axis], keep_dims: true };
+        let total = self.node(op, &[x], x.nominal, span)?;
+        if n <= 1 {
+            return Ok(total);
+        }
+        let k = self.scalar_const(1.0 / n as f64, ElemType::fix(17, 16), span)?;
+        let k = self.broadcast_to(k, &total.ty.shape.clone(), span)?;
+        self.node(Op::Mul, &[&total, &k], x.nominal, span)
+    }
+
+    /// `layer_norm` along `axis` (no affine parameters; multiply and add them in the program):
+    /// `c = x − mean(x)` narrowed to `x`'s nominal type, `v = mean(c²)` narrowed to it too
+    /// (saturating where the standard deviation exceeds √max), `r = 1/√(v + 1e-5)` by a dense
+    /// table into `fix<16, 11>` (saturating below a standard deviation of 1/16), result `c · r`
+    /// (exact; nominal type `x`'s).
+    fn layer_norm(&mut self, x: T, axis: usize, span: Span) -> R<T> {
+        let nominal = x.nominal;
+        let x = self.narrow(x, span)?;
+        let elem = x.ty.elem;
+        self.check_table_width("layer_norm", elem, span)?;
+        let shape = x.ty.shape.clone();
+        let mu = self.mean_keep(&x, axis, span)?;
+        let mu = self.broadcast_to(mu, &shape, span)?;
+        let c = self.arith(BinOp::Sub, x, mu, span)?;
+        let c = self.narrow(c, span)?;
+        let sq = self.node(Op::Mul, &[&c, &c], nominal, span)?;
+        let var = self.mean_keep(&sq, axis, span)?;
+        let var = self.convert(var, elem, span)?;
+        let out = ElemType::fix(16, 11);
+        let name = format!("std.rsqrt_{}", tag(elem));
+        let rsqrt = self.dense_table(&name, Formula::Rsqrt, vec![elem], out);
+        let r = self.node(Op::Lookup { table: rsqrt }, &[&var], out, span)?;
+        let r = self.broadcast_to(r, &shape, span)?;
+        self.node(Op::Mul, &[&c, &r], nominal, span)
+    }
+
+    fn axis(&mut self, e: ExprId, rank: usize) -> R<usize> {
+        let v = self.const_value(e, &mut Vec::new())?;
+        let r = rank as f64;
+        if v.fract() == 0.0 && v >= -r && v < r {
+            Ok(if v < 0.0 { (v + r) as usize } else { v as usize })
+        } else {
+            Err(self.err(
+                Diagnostic::error(
+                    codes::BAD_INDEX,
+                    format!("expected an axis in -{rank}..{rank}, found {v}"),
+                )
+                .with_primary(self.span_e(e), "no such axis")
+                .with_help("negative axes count from the end"),
+            ))
+        }
+    }
+
+    fn shape_arg(&mut self, e: ExprId) -> R<Vec<usize>> {
+        let Expr::Array(items) = &self.ast.exprs[e] else {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::BAD_CONSTANT,
+                    "expected a shape like `[1, 64]`, found another expression",
+                )
+                .with_primary(self.span_e(e), "not a shape")
+                .with_help("write the shape as an array of constant sizes"),
+            ));
+        };
+        let mut shape = Vec::new();
+        for &i in items {
+            shape.push(self.const_usize(i, "a size")?);
+        }
+        Ok(shape)
+    }
+
+    fn relu(&mut self, x: T, span: Span) -> R<T> {
+        let elem = x.ty.elem;
+        let bits = u32::from(elem.bits().unwrap_or(0));
+        let table = match atlas_stdlib::Relu::new(bits) {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(self.unsupported_at(
+                    span,
+                    format!("relu at {} ({e})", show_elem(elem)).as_str(),
+                    "the stdlib relu table exists for widths up to 8 bits and multiples of 4–8 up to 32",
+                ))
+            }
+        };
+        let mut name = table.name();
+        // The same table may serve two element types; table names must stay unique.
+        let existing = self.b.program().tables.iter().position(|t| t.name == name);
+        let handle = match existing {
+            Some(i) if self.b.program().tables[i].inputs == [elem] => TableHandle(i as u32),
+            other => {
+                if other.is_some() {
+                    name = format!("{name}_{}", self.b.program().tables.len());
+                }
+                self.b.table(TableRef { name, id: table.id().0, inputs: vec![elem], output: elem })
+            }
+        };
+        let nominal = x.nominal;
+        self.node(Op::Lookup { table: handle }, &[&x], nominal, span)
+    }
+
+    fn opt_usize(&mut self, e: Option<ExprId>, default: usize, what: &str) -> R<usize> {
+        match e {
+            Some(e) => self.const_usize(e, what),
+            None => Ok(default),
+        }
+    }
+
+    fn conv2d(&mut self, args: &[Arg], span: Span, scope: &mut HashMap<String, Val>) -> R<T> {
+        let a = self.bind_args("conv2d", &["x", "w", "b", "stride", "padding"], 2, args, span)?;
+        let x = self.tensor_arg(a[0].ok_or(Reported)?, "the input `x`", scope)?;
+        let w = self.tensor_arg(a[1].ok_or(Reported)?, "the kernel `w`", scope)?;
+        let bias = match a[2] {
+            Some(e) => Some(self.tensor_arg(e, "the bias `b`", scope)?),
+            None => None,
+        };
+        let stride = self.opt_usize(a[3], 1, "a stride")?;
+        let pad = self.opt_usize(a[4], 0, "a padding")?;
+        let (xs, ws) = (x.ty.shape.clone(), w.ty.shape.clone());
+        if xs.len() != 4 || ws.len() != 4 || xs[1] != ws[1] || stride == 0 {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::SHAPE_MISMATCH,
+                    format!(
+                        "conv2d expects x[n, c, h, w], w[o, c, kh, kw] and a stride ≥ 1, found {xs:?}, {ws:?}, stride {stride}"
+                    ),
+                )
+                .with_primary(span, "shapes do not fit")
+                .with_help("channels of the input and the kernel must agree (NCHW layout)"),
+            ));
+        }
+        if let Some(b) = &bias {
+            if b.ty.shape != [ws[0]] {
+                return Err(self.err(
+                    Diagnostic::error(
+                        codes::SHAPE_MISMATCH,
+                        format!(
+                            "conv2d expects a bias of shape [{}], found {:?}",
+                            ws[0], b.ty.shape
+                        ),
+                    )
+                    .with_primary(span, "bias shape")
+                    .with_help("one bias per output channel"),
+                ));
+            }
+        }
+        let nominal = wider(x.nominal, w.nominal);
+        let x = self.narrow(x, span)?;
+        let w = self.narrow(w, span)?;
+        let cols = self.node(
+            Op::Im2Col { kernel: [ws[2], ws[3]], stride: [stride, stride], pad: [pad, pad] },
+            &[&x],
+            nominal,
+            span,
+        )?;
+        let (n, p) = (cols.ty.shape[0], cols.ty.shape[1]);
+        let k = ws[1] * ws[2] * ws[3];
+        let wn = w.nominal;
+        let w2 = self.node(Op::Reshape { shape: vec![ws[0], k] }, &[&w], wn, span)?;
+        let wt = self.node(Op::Transpose { perm: vec![1, 0] }, &[&w2], wn, span)?;
+        let mut y = self.node(Op::MatMul, &[&cols, &wt], nominal, span)?;
+        if let Some(b) = bias {
+            y = self.arith(BinOp::Add, y, b, span)?;
+        }
+        let oh = (xs[2] + 2 * pad).saturating_sub(ws[2]) / stride + 1;
+        let ow = p / oh.max(1);
+        let yt = self.node(Op::Transpose { perm: vec![0, 2, 1] }, &[&y], nominal, span)?;
+        self.node(Op::Reshape { shape: vec![n, ws[0], oh, ow] }, &[&yt], nominal, span)
+    }
+
+    fn max_pool2d(&mut self, args: &[Arg], span: Span, scope: &mut HashMap<String, Val>) -> R<T> {
+        let a = self.bind_args("max_pool2d", &["x", "kernel", "stride"], 2, args, span)?;
+        let x = self.tensor_arg(a[0].ok_or(Reported)?, "the input `x`", scope)?;
+        let k = self.opt_usize(a[1], 1, "a kernel size")?;
+        let s = self.opt_usize(a[2], k, "a stride")?;
+        let xs = x.ty.shape.clone();
+        if xs.len() != 4 || k == 0 || xs[2] % k != 0 || xs[3] % k != 0 {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::SHAPE_MISMATCH,
+                    format!("max_pool2d expects x[n, c, h, w] with h and w multiples of the kernel {k}, found {xs:?}"),
+                )
+                .with_primary(span, "does not tile")
+                .with_help("pad or slice the input so the windows tile it"),
+            ));
+        }
+        if s != k {
+            return Err(self.unsupported_at(
+                span,
+                "max_pool2d with a stride other than its kernel",
+                "only non-overlapping windows are lowered",
+            ));
+        }
+        // Non-overlapping windows: split each spatial axis into (blocks, k), bring the two window
+        // axes last, flatten them and take the maximum.
+        let (n, c, h, w) = (xs[0], xs[1], xs[2] / k, xs[3] / k);
+        let nom = x.nominal;
+        let t = self.node(Op::Reshape { shape: vec![n, c, h, k, w, k] }, &[&x], nom, span)?;
+        let t = self.node(Op::Transpose { perm: vec![0, 1, 2, 4, 3, 5] }, &[&t], nom, span)?;
+        let t = self.node(Op::Reshape { shape: vec![n, c, h, w, k * k] }, &[&t], nom, span)?;
+        self.node(
+            Op::Reduce { kind: ReduceKind::Max, axes: vec![4], keep_dims: false },
+            &[&t],
+            nom,
+            span,
+        )
+    }
+}
+
+/// The scope key marking `name` as bound by a definition that failed: later uses of it are not
+/// reported again. (A NUL cannot occur in an identifier, so the key never collides with a name.)
+fn poisoned(name: &str) -> String {
+    format!("\0poisoned {name}")
+}
+
+fn poison(scope: &mut HashMap<String, Val>, name: &str) {
+    scope.remove(name);
+    scope.insert(poisoned(name), Val::Lit(0.0));
+}
+
+/// The nominal type of a result: the operands' when they agree, else the one with more fractional
+/// bits (then more bits).
+fn wider(a: ElemType, b: ElemType) -> ElemType {
+    let key = |e: ElemType| (e.frac().unwrap_or(0), e.bits().unwrap_or(0));
+    if key(b) > key(a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Deterministic weights for `random(seed)`: splitmix64, uniform over the reals [-1, 1] for
+/// `fix<B, F>` (clamped to the type), over [-4, 4] for integer types.
+fn random_data(seed: u64, elem: ElemType, count: usize) -> Vec<i64> {
+    let mut state = seed;
+    let (lo, hi) = elem.range().unwrap_or((0, 0));
+    let bound: i64 = match elem {
+        ElemType::Fix { frac, .. } => 1i64 << frac.min(62),
+        _ => 4,
+    };
+    (0..count)
+        .map(|_| {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            let span = (2 * bound + 1) as u64;
+            let v = (z % span) as i64 - bound;
+            v.clamp(lo, hi)
+        })
+        .collect()
+}
+
+/// A type as part of a table name: `fix16_8`, `i8`.
+fn tag(e: ElemType) -> String {
+    match e {
+        ElemType::Fix { bits, frac } => format!("fix{bits}_{frac}"),
+        other => show_elem(other),
+    }
+}
+
+fn show_elem(e: ElemType) -> String {
+    match e {
+        ElemType::Int { bits } => format!("i{bits}"),
+        ElemType::Fix { bits, frac } => format!("fix<{bits}, {frac}>"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn show(t: &TensorType) -> String {
+    let dims: Vec<String> = t.shape.iter().map(ToString::to_string).collect();
+    format!("{}[{}]", show_elem(t.elem), dims.join(", "))
+}
+
+fn unknown_name(span: Span, text: &str, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNKNOWN_NAME,
+        format!("expected {what}, found the unknown name `{text}`"),
+    )
+    .with_primary(span, "not found in this scope")
+    .with_help("declare it (let, param, const, type) before use, or check the spelling")
+}
+
+fn not_constant(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(codes::BAD_CONSTANT, format!("expected a constant expression, found {what}"))
+        .with_primary(span, "not constant")
+        .with_help("constants are numbers, consts, and + - * / of them")
+}
+
+fn matmul_needs_tensors(span: Span) -> Diagnostic {
+    Diagnostic::error(codes::MATMUL_DIMS, "matmul expects two tensors, found a number operand")
+        .with_primary(span, "a number cannot be a matrix")
+        .with_help("use `*` to scale by a number")
+}
+
+fn infer_error(op: &str, e: &InferError, span: Span) -> Diagnostic {
+    match e {
+        InferError::TooWide { bits, .. } => Diagnostic::error(
+            codes::TOO_WIDE,
+            format!("expected an exact {op} result of at most 64 bits, found one needing {bits}"),
+        )
+        .with_primary(span, "too wide")
+        .with_help("narrow an operand first, e.g. with a typed `let`"),
+        other => Diagnostic::error(
+            codes::TYPE_MISMATCH,
+            format!("expected operands `{op}` accepts, found: {other}"),
+        )
+        .with_primary(span, "here")
+        .with_help("see docs/ir.md for the typing rules"),
+    }
+}
