@@ -169,3 +169,20 @@ mod committed {
         ));
     }
 }
+
+/// The widest structured tables at 2^16 queries (the other registry entries run above at 1, 5 and
+/// 300; the argument is the same for every size, and 2^16 is where the sumchecks' parallel paths
+/// take over).
+#[test]
+fn the_32_bit_tables_prove_2_16_queries() {
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    for id in [
+        TableId::new(atlas_stdlib::tables::relu::KIND, [32, 0, 0]),
+        TableId::new(atlas_stdlib::tables::clamp::KIND, [32, 8, 0]),
+        TableId::new(atlas_stdlib::tables::shift::KIND, [32, 8, 1]),
+        TableId::new(atlas_stdlib::tables::compare::KIND, [32, 1, 0]),
+    ] {
+        let table = atlas_stdlib::table_by_id::<F>(id).expect("a registered table");
+        check(table.as_ref(), 1 << 16, &mut rng);
+    }
+}

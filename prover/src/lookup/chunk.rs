@@ -15,12 +15,43 @@ use crate::poly::{eq_evals, MultilinearPoly, UniPoly};
 use crate::sumcheck::{ProductSumcheck, SumcheckInstance};
 use crate::verify::Term;
 
+/// `Σ_j weights[j]·[indices[j] = k]` for every `k < buckets`, in parallel.
+pub(crate) fn bucket_sums(indices: &[usize], weights: &[F], buckets: usize) -> Vec<F> {
+    const BLOCK: usize = 1 << 13;
+    indices
+        .par_chunks(BLOCK)
+        .zip(weights.par_chunks(BLOCK))
+        .fold(
+            || vec![F::zero(); buckets],
+            |mut acc, (idx, w)| {
+                for (&a, x) in idx.iter().zip(w) {
+                    acc[a] += x;
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![F::zero(); buckets],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
+}
+
+/// The address-field value of chunk value `idx`: `Σ_b weights[b]·bit_b(idx)` (bits MSB-first).
+pub(crate) fn field_value(weights: &[u64], idx: usize) -> u64 {
+    let k = weights.len();
+    (0..k).filter(|b| (idx >> (k - 1 - b)) & 1 == 1).map(|b| weights[b]).sum()
+}
+
 pub(crate) struct ChunkSetup<'a> {
     pub chunk_bits: usize,
     /// `a_{c,j}` for every (padded) query `j`.
     pub indices: Vec<usize>,
     pub r1: Vec<F>,
-    pub eq_r1: &'a [F],
+    /// `F(k) = Σ_j eq(r1, j)·[a_j = k]` (see [`bucket_sums`]).
+    pub f: Vec<F>,
     pub eq_z_cycle: &'a [F],
     pub z: Vec<F>,
     pub beta: F,
@@ -58,12 +89,8 @@ pub(crate) struct ChunkCheck {
 impl ChunkCheck {
     pub(crate) fn new(s: ChunkSetup<'_>, claim: F) -> Self {
         let kk = 1usize << s.chunk_bits;
-        let mut f = vec![F::zero(); kk];
-        let mut p = vec![F::zero(); kk];
-        for (j, &a) in s.indices.iter().enumerate() {
-            f[a] += s.eq_r1[j];
-            p[a] += s.eq_z_cycle[j];
-        }
+        let f = s.f;
+        let p = bucket_sums(&s.indices, s.eq_z_cycle, kk);
         // W(k) = Σ_i γ^i piece_i(k): the chunk's subtables, its address fields, then 1.
         let mut w = vec![F::zero(); kk];
         let mut g = F::one();
@@ -75,11 +102,7 @@ impl ChunkCheck {
         }
         for wts in &s.addr_weights {
             for (idx, wk) in w.iter_mut().enumerate() {
-                let field: u64 = (0..s.chunk_bits)
-                    .filter(|b| (idx >> (s.chunk_bits - 1 - b)) & 1 == 1)
-                    .map(|b| wts[b])
-                    .sum();
-                *wk += g * F::from(field);
+                *wk += g * F::from(field_value(wts, idx));
             }
             g *= s.gamma;
         }

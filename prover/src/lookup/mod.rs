@@ -179,19 +179,20 @@ pub fn prove_lookups(
         let weights = chunk_bit_weights(&w.table.domain(), d);
         let chunk_idx: Vec<Vec<usize>> = (0..d.num_chunks).map(|c| w.chunk_indices(c)).collect();
         // A_{c,o}(r1) = Σ_j eq(r1, j) · field_{c,o}(chunk_c(a_j)).
+        let kk = 1usize << d.chunk_bits;
+        // F_c(k) = Σ_j eq(r1, j)·[chunk_c(a_j) = k], which the chunk check needs too, gives the
+        // address claims in O(2^k): A_{c,o}(r1) = Σ_k F_c(k)·field_{c,o}(k).
+        let f_tables: Vec<Vec<F>> =
+            chunk_idx.iter().map(|idx| chunk::bucket_sums(idx, &eq_r1, kk)).collect();
         let claims: Vec<Vec<F>> = (0..d.num_chunks)
             .map(|c| {
                 weights[c]
                     .iter()
                     .map(|wts| {
-                        let field = |idx: usize| -> u64 {
-                            let k = wts.len();
-                            (0..k).filter(|b| (idx >> (k - 1 - b)) & 1 == 1).map(|b| wts[b]).sum()
-                        };
-                        chunk_idx[c]
-                            .par_iter()
-                            .zip(eq_r1.par_iter())
-                            .map(|(&idx, e)| *e * F::from(field(idx)))
+                        f_tables[c]
+                            .iter()
+                            .enumerate()
+                            .map(|(idx, f)| *f * F::from(chunk::field_value(wts, idx)))
                             .sum()
                     })
                     .collect()
@@ -221,7 +222,7 @@ pub fn prove_lookups(
                     chunk_bits: d.chunk_bits as usize,
                     indices: chunk_idx[c].clone(),
                     r1: r1.clone(),
-                    eq_r1: &eq_r1,
+                    f: f_tables[c].clone(),
                     eq_z_cycle: &eq_z_cycle,
                     z: ch.z.clone(),
                     beta: ch.beta,
