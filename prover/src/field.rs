@@ -131,6 +131,66 @@ impl MulAcc {
     }
 }
 
+/// Delayed reduction for products of a field element and a small signed integer: accumulates
+/// `Σ w_i · s_i` (`|s_i| < 2^127`) as 4×2-limb products of `w_i`'s Montgomery representation, with
+/// no conversion of `s_i` into the field and one reduction at the end. This is what makes exact
+/// small-integer arithmetic in the first sumcheck round cheaper than field arithmetic.
+///
+/// Invariant: at most `2^60` products are accumulated (each is below `2^381`, each half of the
+/// accumulator holds 448 bits).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SmallMulAcc {
+    pos: [u64; 7],
+    neg: [u64; 7],
+}
+
+impl SmallMulAcc {
+    pub fn new() -> Self {
+        SmallMulAcc::default()
+    }
+
+    /// `self += w · s` (unreduced).
+    #[inline(always)]
+    pub fn add_mul(&mut self, w: &F, s: i128) {
+        let x = &w.0 .0;
+        let m = s.unsigned_abs();
+        let y = [m as u64, (m >> 64) as u64];
+        let mut prod = [0u64; 6];
+        for (j, &yj) in y.iter().enumerate() {
+            if yj == 0 {
+                continue;
+            }
+            let mut carry = 0u128;
+            for i in 0..4 {
+                let t = x[i] as u128 * yj as u128 + prod[i + j] as u128 + carry;
+                prod[i + j] = t as u64;
+                carry = t >> 64;
+            }
+            prod[j + 4] = carry as u64;
+        }
+        let acc = if s < 0 { &mut self.neg } else { &mut self.pos };
+        let mut carry = 0u128;
+        for (a, p) in acc.iter_mut().zip(prod.iter().chain(std::iter::once(&0))) {
+            let t = *a as u128 + *p as u128 + carry;
+            *a = t as u64;
+            carry = t >> 64;
+        }
+    }
+
+    /// `Σ w_i · s_i` as a field element.
+    pub fn reduce(&self) -> F {
+        // An accumulator T is Σ (w_i R)·|s_i| = (Σ w_i |s_i|)·R as an integer. With
+        // T = L + H·2^256: T·R⁻¹ = [L] + H, where [L] (representation L mod p) has value L·R⁻¹.
+        let value = |t: &[u64; 7]| {
+            let lo = reduce_limbs([t[0], t[1], t[2], t[3]]);
+            let hi = F::from_bigint(ark_ff::BigInt([t[4], t[5], t[6], 0]))
+                .expect("H < 2^192 is below the modulus");
+            lo + hi
+        };
+        value(&self.pos) - value(&self.neg)
+    }
+}
+
 /// The field element whose Montgomery representation is `limbs mod p`.
 fn reduce_limbs(mut limbs: [u64; 4]) -> F {
     let modulus = <F as PrimeField>::MODULUS.0;
@@ -180,5 +240,26 @@ mod mulacc_tests {
         }
         acc.add(&other);
         assert_eq!(acc.reduce(), F::from(5000u64) + F::from(5000u64) * m * F::from(3u64));
+    }
+
+    #[test]
+    fn small_delayed_reduction_matches_field_arithmetic() {
+        let mut rng = ark_std::test_rng();
+        let smalls =
+            [0i128, 1, -1, 255, -70000, i64::MIN as i128, (1i128 << 126) - 1, -(1i128 << 126)];
+        let mut acc = SmallMulAcc::new();
+        let mut expect = F::from(0u64);
+        for _ in 0..300 {
+            for &s in &smalls {
+                let w = F::rand(&mut rng);
+                acc.add_mul(&w, s);
+                expect += w * from_i128(s);
+            }
+        }
+        let m = -F::from(1u64);
+        acc.add_mul(&m, (1i128 << 126) - 1);
+        expect += m * from_i128((1i128 << 126) - 1);
+        assert_eq!(acc.reduce(), expect);
+        assert_eq!(SmallMulAcc::new().reduce(), F::from(0u64));
     }
 }

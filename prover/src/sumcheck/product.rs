@@ -18,7 +18,7 @@ use std::ops::{Add, Sub};
 use rayon::prelude::*;
 
 use super::{from_evals_and_leading, SumcheckInstance, MAX_DEGREE};
-use crate::field::{from_i128, MulAcc, F};
+use crate::field::{from_i128, MulAcc, SmallMulAcc, F};
 use crate::poly::{MultilinearPoly, SplitEq, UniPoly};
 use crate::verify::sumcheck::{ProductClaim, Term};
 
@@ -121,6 +121,7 @@ impl ProductSumcheck {
         let block = |start: usize, len: usize, e_in: Option<&[F]>, scratch: &mut Scratch| {
             scratch.acc.iter_mut().for_each(|a| *a = F::zero());
             scratch.uacc.iter_mut().for_each(|a| *a = MulAcc::new());
+            scratch.sacc.iter_mut().for_each(|a| *a = SmallMulAcc::new());
             for off in 0..len {
                 let j = start + off;
                 let w = e_in.map(|e| e[off]);
@@ -131,8 +132,14 @@ impl ProductSumcheck {
                 }
             }
             if e_in.is_some() {
-                for (a, u) in scratch.acc.iter_mut().zip(&scratch.uacc) {
-                    *a += u.reduce();
+                if small_bits {
+                    for (a, u) in scratch.acc.iter_mut().zip(&scratch.sacc) {
+                        *a += u.reduce();
+                    }
+                } else {
+                    for (a, u) in scratch.acc.iter_mut().zip(&scratch.uacc) {
+                        *a += u.reduce();
+                    }
                 }
             }
         };
@@ -247,10 +254,10 @@ impl ProductSumcheck {
                     prod *= s.ivals[f][p];
                 }
                 if prod != 0 {
-                    let v = from_i128(prod);
                     match w {
-                        Some(w) => s.uacc[t * np + p].add_mul(&w, &v),
-                        None => s.acc[t * np + p] += v,
+                        // The weight times the exact integer, reduced once per block.
+                        Some(w) => s.sacc[t * np + p].add_mul(&w, prod),
+                        None => s.acc[t * np + p] += from_i128(prod),
                     }
                 }
             }
@@ -291,6 +298,8 @@ struct Scratch {
     acc: Vec<F>,
     /// Unreduced `e_in`-weighted sums, folded into `acc` at the end of a block.
     uacc: Vec<MulAcc>,
+    /// The same for exact integer products (first round of compact polynomials).
+    sacc: Vec<SmallMulAcc>,
 }
 
 impl Scratch {
@@ -300,6 +309,7 @@ impl Scratch {
             ivals: vec![[0; MAX_POINTS]; polys],
             acc: vec![F::zero(); acc],
             uacc: vec![MulAcc::new(); acc],
+            sacc: vec![SmallMulAcc::new(); acc],
         }
     }
 }
