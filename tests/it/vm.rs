@@ -467,3 +467,20 @@ proptest! {
         }
     }
 }
+
+/// `atlasc asm` on every example: `.atl` → IR → passes → VM listing, with the program's own dense
+/// tables resolved. The snapshot shows the source and the listing.
+#[test]
+fn every_example_lowers_to_a_vm_listing() {
+    for name in ["mlp", "cnn", "attention", "swish"] {
+        let path = format!("{}/../examples/{name}.atl", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("the example exists");
+        let r = atlas_compiler::front::asm_source(&format!("{name}.atl"), &text, false);
+        assert_eq!(r.exit_code, 0, "{name}: {}", r.stderr);
+        assert!(r.stderr.is_empty(), "{name}: {}", r.stderr);
+        insta::assert_snapshot!(
+            format!("asm_example_{name}"),
+            format!("----- SOURCE\n{text}\n----- ASM\n{}", r.stdout)
+        );
+    }
+}

@@ -86,6 +86,15 @@ fn ir(path: &Path, after: Option<&str>) -> ExitCode {
     ExitCode::from(report.exit_code)
 }
 
+/// `atlasc asm`: the VM listing, or rendered errors and a non-zero exit.
+fn asm(path: &Path) -> ExitCode {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let report = atlas_compiler::front::asm_file(path, color);
+    print!("{}", report.stdout);
+    eprint!("{}", report.stderr);
+    ExitCode::from(report.exit_code)
+}
+
 /// A stage of the pipeline that does not exist yet: say so and fail, rather than pretend.
 fn not_built(what: &str, issue: &str) -> ExitCode {
     eprintln!("error: `atlasc {what}` is not built yet (tracked by the issue \"{issue}\")");
@@ -97,7 +106,7 @@ fn main() -> ExitCode {
     match (cli.command, cli.model) {
         (Some(Command::Check { model }), _) => check(&model),
         (Some(Command::Ir { model, after }), _) => ir(&model, after.as_deref()),
-        (Some(Command::Asm { .. }), _) => not_built("asm", "The VM"),
+        (Some(Command::Asm { model }), _) => asm(&model),
         (Some(Command::Run { .. }), _) => not_built("run", "The VM"),
         (Some(Command::Prove { .. }), _) | (None, Some(_)) => {
             not_built("prove", "Proving whole programs")

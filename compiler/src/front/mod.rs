@@ -102,15 +102,59 @@ pub fn ir_file(path: &std::path::Path, after: Option<&str>, color: bool) -> IrRe
 
 /// `atlasc ir` on source text labelled `name`.
 pub fn ir_source(name: &str, text: &str, after: Option<&str>, color: bool) -> IrReport {
+    match compile_with_passes(name, text, after, color) {
+        Ok(Model { program, .. }) => {
+            IrReport { exit_code: 0, stdout: atlas_ir::print(&program), stderr: String::new() }
+        }
+        Err(report) => report,
+    }
+}
+
+/// `atlasc asm`: compiles, runs every pass, lowers to the VM and prints the listing.
+pub fn asm_file(path: &std::path::Path, color: bool) -> IrReport {
+    match crate::check::read_source(path) {
+        Ok(text) => asm_source(&path.display().to_string(), &text, color),
+        Err(r) => IrReport { exit_code: r.exit_code, stdout: String::new(), stderr: r.stderr },
+    }
+}
+
+/// [`asm_file`] on a source text.
+pub fn asm_source(name: &str, text: &str, color: bool) -> IrReport {
+    let model = match compile_with_passes(name, text, None, color) {
+        Ok(model) => model,
+        Err(report) => return report,
+    };
+    let failed = |why: String| IrReport {
+        exit_code: 1,
+        stdout: String::new(),
+        stderr: format!("error: `{name}` cannot be lowered to the VM: {why}\n"),
+    };
+    let info = match atlas_ir::validate(&model.program) {
+        Ok(info) => info,
+        Err(why) => return failed(why.to_string()),
+    };
+    match crate::lower::lower_with_tables(&info, &model.dense_tables) {
+        Ok(vm) => IrReport { exit_code: 0, stdout: atlas_vm::listing(&vm), stderr: String::new() },
+        Err(why) => failed(why.to_string()),
+    }
+}
+
+/// Parses, compiles and runs the passes up to `after`; a failure is the report to print.
+fn compile_with_passes(
+    name: &str,
+    text: &str,
+    after: Option<&str>,
+    color: bool,
+) -> Result<Model, IrReport> {
     if let Some(pass) = after.filter(|p| !PASSES.contains(p)) {
-        return IrReport {
+        return Err(IrReport {
             exit_code: 2,
             stdout: String::new(),
             stderr: format!(
                 "error: expected `--after` to name a pass ({}), found `{pass}`\n",
                 PASSES.join(", ")
             ),
-        };
+        });
     }
     let mut sources = atlas_lang::Sources::new();
     let file = sources.add(name, text);
@@ -120,19 +164,17 @@ pub fn ir_source(name: &str, text: &str, after: Option<&str>, color: bool) -> Ir
     match result {
         // `run_passes` validates before and after every pass. The front end types every node
         // with `infer`, so a failure is a compiler bug; still a report, not a panic.
-        Ok(Model { program, .. }) => match passes::run_passes(program, after) {
-            Ok(program) => {
-                IrReport { exit_code: 0, stdout: atlas_ir::print(&program), stderr: String::new() }
-            }
-            Err(why) => IrReport {
+        Ok(Model { program, dense_tables }) => match passes::run_passes(program, after) {
+            Ok(program) => Ok(Model { program, dense_tables }),
+            Err(why) => Err(IrReport {
                 exit_code: 1,
                 stdout: String::new(),
                 stderr: format!("error: internal compiler error in `{name}`: {why}\n"),
-            },
+            }),
         },
         Err(diagnostics) => {
             let r = crate::check::report(name, &diagnostics, &sources, color);
-            IrReport { exit_code: r.exit_code, stdout: String::new(), stderr: r.stderr }
+            Err(IrReport { exit_code: r.exit_code, stdout: String::new(), stderr: r.stderr })
         }
     }
 }

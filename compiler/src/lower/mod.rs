@@ -50,12 +50,22 @@ pub enum LowerError {
     Domain { table: String, id: u32, inputs: Vec<ElemType>, domain: Domain, reason: String },
 }
 
-/// Lowers a validated program. External params stay external (bind them with
-/// [`Program::bind_weights`]).
+/// Lowers a validated program whose tables are all in the stdlib registry. External params stay
+/// external (bind them with [`Program::bind_weights`]).
 pub fn lower(info: &ProgramInfo<'_>) -> Result<Program, LowerError> {
+    lower_with_tables(info, &[])
+}
+
+/// Lowers a validated program, resolving its program-local dense tables (custom `lookup`s and the
+/// compiler's `std.*` tables, kind 7) from `dense` by id and every other table from the registry.
+pub fn lower_with_tables(
+    info: &ProgramInfo<'_>,
+    dense: &[atlas_stdlib::DenseTable],
+) -> Result<Program, LowerError> {
     let p = info.program();
     let mut l = Lowerer {
         info,
+        dense,
         out: Program {
             name: p.name.clone(),
             registers: Vec::new(),
@@ -185,6 +195,8 @@ pub fn lower(info: &ProgramInfo<'_>) -> Result<Program, LowerError> {
 
 struct Lowerer<'a, 'p> {
     info: &'a ProgramInfo<'p>,
+    /// The program's own dense tables, by id.
+    dense: &'a [atlas_stdlib::DenseTable],
     out: Program,
     /// IR value → its register.
     regs: Vec<Reg>,
@@ -262,8 +274,15 @@ impl Lowerer<'_, '_> {
 
     /// Resolves an IR table and checks its declared operand types against the domain.
     fn ir_table(&mut self, t: &TableRef) -> Result<TableIdx, LowerError> {
-        let table: BoxedTable<F> = table_by_id::<F>(TableId(t.id))
-            .map_err(|error| LowerError::Table { table: t.name.clone(), id: t.id, error })?;
+        let local = self.dense.iter().find(|d| Table::id(*d) == TableId(t.id));
+        let table: BoxedTable<F> = match local {
+            Some(d) => Box::new(d.clone()),
+            None => table_by_id::<F>(TableId(t.id)).map_err(|error| LowerError::Table {
+                table: t.name.clone(),
+                id: t.id,
+                error,
+            })?,
+        };
         let domain = table.domain();
         let mismatch = |reason: String| LowerError::Domain {
             table: t.name.clone(),
