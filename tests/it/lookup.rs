@@ -151,10 +151,23 @@ mod committed {
         let (table, mut ops, outputs, proof) = relu_case();
         let j = ops[0].iter().position(|&x| x < -1).expect("a negative operand");
         ops[0][j] += 1;
-        assert_eq!(
-            verify(&table, &ops, &outputs, &proof),
-            Err(CommittedLookupError::Operand { operand: 0 })
-        );
+        // The statement is absorbed first, so the transcript diverges before the operand check.
+        assert!(verify(&table, &ops, &outputs, &proof).is_err());
+    }
+
+    /// Invariant: the statement (table, query count, operands, outputs) is absorbed before any
+    /// challenge, so a proof cannot be reused for another statement.
+    /// Mutation: a proof for 300 queries whose last operand is 0 (so its output equals the padding)
+    /// offered as a proof for the first 299 — the padded vectors are identical.
+    #[test]
+    fn rejects_a_proof_reused_for_fewer_queries() {
+        let table = Relu::new(32).expect("relu_s32");
+        let mut ops = vec![(0..300i64).map(|j| (j * 7919) % 100_000 - 50_000).collect::<Vec<_>>()];
+        ops[0][299] = 0;
+        let (outputs, proof) = prove(&table, &ops);
+        verify(&table, &ops, &outputs, &proof).unwrap();
+        let fewer = vec![ops[0][..299].to_vec()];
+        assert!(verify(&table, &fewer, &outputs[..299], &proof).is_err());
     }
 
     /// Invariant: structure errors are reported, not panicked on.

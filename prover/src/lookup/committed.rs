@@ -3,7 +3,9 @@
 use crate::pcs::{CommitmentScheme, HyperKzg, HyperKzgProverKey, PcsError};
 use crate::poly::MultilinearPoly;
 use crate::transcript::Transcript;
-use crate::verify::committed_lookup::{absorb_columns, fold_columns, CommittedLookupProof};
+use crate::verify::committed_lookup::{
+    absorb_columns, absorb_statement, fold_columns, CommittedLookupProof,
+};
 
 use super::{prove_lookups, LookupWitness};
 
@@ -20,6 +22,10 @@ pub fn prove_committed_lookup(
         .map(|c| HyperKzg::commit_one_hot_columns(pk, &witness.chunk_indices(c), k))
         .collect::<Result<Vec<_>, _>>()?;
     let t = witness.num_vars();
+    let n = witness.queries();
+    let operands: Vec<Vec<i64>> =
+        (0..witness.table.domain().arity()).map(|o| witness.operand(o)[..n].to_vec()).collect();
+    absorb_statement(transcript, witness.table, &operands, &witness.outputs()[..n]);
     let point = absorb_columns(transcript, &columns, t);
     let value = MultilinearPoly::I64(witness.outputs()).evaluate(&point);
     let (lookup, out) = prove_lookups(std::slice::from_ref(witness), &[(point, value)], transcript);

@@ -48,6 +48,13 @@ impl<'a> LookupWitness<'a> {
         if operands.len() != domain.arity() {
             return Err(TableError::Arity { expected: domain.arity(), got: operands.len() });
         }
+        if let Some(o) = operands.iter().position(|o| o.len() != n) {
+            return Err(TableError::OperandLength {
+                operand: o,
+                expected: n,
+                got: operands[o].len(),
+            });
+        }
         let addresses = (0..n)
             .map(|j| {
                 let ops: Vec<i64> =

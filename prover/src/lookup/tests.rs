@@ -279,6 +279,10 @@ fn out_of_domain_operands_are_refused_by_the_witness() {
         Err(atlas_vm::TableError::OutOfDomain { value: 128, min: -128, max: 127 })
     ));
     assert!(LookupWitness::from_addresses(&Relu8, vec![256]).is_err());
+    assert!(matches!(
+        LookupWitness::from_operands(&Lt4, &[vec![1, 2, 3], vec![1, 2]]),
+        Err(atlas_vm::TableError::OperandLength { operand: 1, expected: 3, got: 2 })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

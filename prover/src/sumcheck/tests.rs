@@ -426,3 +426,31 @@ fn transcript_schedule_snapshot() {
     prove_sumcheck(&mut [&mut red], &mut t);
     insta::assert_snapshot!(t.schedule_text());
 }
+
+/// Invariant: a statement the verifier builds is checked for shape, never silently weakened.
+/// Mutation: a term naming a polynomial that does not exist, an eq point of the wrong dimension,
+/// no terms at all (degree 0), and a claim reduction with more values than points.
+#[test]
+fn rejects_malformed_statements() {
+    let (c, proof) = valid_proof();
+    let mut bad_factor = c.clone();
+    bad_factor.terms[0].factors[1] = 7;
+    assert!(matches!(verify_one(&bad_factor, &proof), Err(SumcheckError::Malformed { .. })));
+    let mut bad_eq = c.clone();
+    bad_eq.eq_point.as_mut().unwrap().pop();
+    assert!(matches!(verify_one(&bad_eq, &proof), Err(SumcheckError::Malformed { .. })));
+    let mut no_terms = c.clone();
+    no_terms.terms.clear();
+    no_terms.eq_point = None;
+    assert!(matches!(verify_one(&no_terms, &proof), Err(SumcheckError::Malformed { .. })));
+    let red = ClaimReduction {
+        points: vec![vec![F::one(); 6]],
+        values: vec![F::one(), F::one()],
+        gamma: F::one(),
+    };
+    let mut t = Transcript::new(DOMAIN);
+    assert!(matches!(
+        verify_sumcheck(&[&red], &proof, &mut t),
+        Err(SumcheckError::Malformed { .. })
+    ));
+}

@@ -3,8 +3,11 @@
 //! folded columns. It is what the lookup benchmarks measure and what the end-to-end lookup tests
 //! attack; inside a whole-program proof the same pieces are batched with everything else.
 //!
-//! Transcript: each chunk's column commitments (`lookup_column`), the output point
-//! (`lookup_output_point`), the lookup argument, then the opening (`docs/pcs.md`).
+//! Transcript: the statement (`lookup_table`, `lookup_queries`, each operand vector as
+//! `lookup_operands`, the outputs as `lookup_outputs`), each chunk's column commitments
+//! (`lookup_column`), the output point (`lookup_output_point`), the lookup argument, then the
+//! opening (`docs/pcs.md`). The statement comes first: a challenge that does not depend on the
+//! public operands and outputs would let a prover reuse a proof for other ones.
 
 use ark_bn254::G1Affine;
 
@@ -56,6 +59,25 @@ pub enum CommittedLookupError {
 /// `log2` of the padded query count for `n` queries (at least 2, a power of two).
 pub fn padded_vars(n: usize) -> usize {
     n.max(2).next_power_of_two().trailing_zeros() as usize
+}
+
+/// Absorbs the statement: which table, how many queries, and the public operands and outputs.
+/// Prover and verifier both call this first.
+pub(crate) fn absorb_statement(
+    transcript: &mut Transcript,
+    table: &dyn TableMle<F>,
+    operands: &[Vec<i64>],
+    outputs: &[i64],
+) {
+    let d = table.decomposition();
+    transcript.append_u64("lookup_table", u64::from(table.id().0));
+    transcript.append_u64("lookup_chunks", (d.num_chunks as u64) << 32 | u64::from(d.chunk_bits));
+    transcript.append_u64("lookup_queries", outputs.len() as u64);
+    let bytes = |v: &[i64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    for o in operands {
+        transcript.append_bytes("lookup_operands", &bytes(o));
+    }
+    transcript.append_bytes("lookup_outputs", &bytes(outputs));
 }
 
 /// Absorbs the column commitments and draws the output point.
@@ -118,6 +140,7 @@ pub fn verify_committed_lookup(
         }
     }
     let t = padded_vars(n);
+    absorb_statement(transcript, table, operands, outputs);
     let point = absorb_columns(transcript, &proof.columns, t);
     // Padding queries use the all-zero operands: outputs pad with the table's value there, operands
     // with zeros.

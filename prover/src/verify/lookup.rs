@@ -218,6 +218,11 @@ pub(crate) fn draw_chunk_challenges(
 }
 
 /// Verifies a batched lookup proof.
+///
+/// Precondition (the caller's, as this function cannot see it): the one-hot chunk commitments were
+/// absorbed into `transcript` before the output points were drawn. Booleanity at `z` and the
+/// Hamming weight at `r1` are sound only for matrices fixed before those challenges
+/// (see [`crate::verify::committed_lookup`], which does it).
 pub fn verify_lookups(
     statements: &[LookupStatement<'_>],
     proof: &LookupProof,

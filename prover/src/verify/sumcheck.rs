@@ -28,6 +28,10 @@ pub enum SumcheckError {
     NoInstances,
     #[error("sumcheck instance {instance} has no rounds")]
     EmptyInstance { instance: usize },
+    #[error("a sumcheck of degree 0 checks nothing")]
+    ZeroDegree,
+    #[error("sumcheck instance {instance} is malformed: {reason}")]
+    Malformed { instance: usize, reason: String },
     #[error("sumcheck round count: expected {expected}, got {got}")]
     RoundCount { expected: usize, got: usize },
     #[error("sumcheck round {round}: expected a degree-{expected} polynomial ({expected} compressed coefficients), got {got} coefficients")]
@@ -53,6 +57,11 @@ pub trait SumcheckClaim {
     /// The summand at `point` (length `num_rounds`, MSB-first) given the prover's final
     /// evaluations, whose count the caller has checked.
     fn expected_output(&self, point: &[F], final_evals: &[F]) -> F;
+    /// Checks the statement's own shape (the verifier builds it, but a malformed one must be an
+    /// error, not a silently weakened check). `Err` carries the reason.
+    fn check_shape(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A batched sumcheck proof.
@@ -166,9 +175,13 @@ pub(crate) fn verify_with(
         if c.num_rounds() == 0 {
             return Err(SumcheckError::EmptyInstance { instance });
         }
+        c.check_shape().map_err(|reason| SumcheckError::Malformed { instance, reason })?;
     }
     let rounds = claims.iter().map(|c| c.num_rounds()).max().unwrap_or(0);
     let degree = claims.iter().map(|c| c.degree()).max().unwrap_or(0);
+    if degree == 0 {
+        return Err(SumcheckError::ZeroDegree);
+    }
     if proof.rounds.len() != rounds {
         return Err(SumcheckError::RoundCount { expected: rounds, got: proof.rounds.len() });
     }
@@ -280,6 +293,26 @@ impl SumcheckClaim for ProductClaim {
         self.num_polys
     }
 
+    fn check_shape(&self) -> Result<(), String> {
+        if self.terms.is_empty() {
+            return Err("no terms".into());
+        }
+        for (t, term) in self.terms.iter().enumerate() {
+            if term.factors.is_empty() {
+                return Err(format!("term {t} has no factors"));
+            }
+            if let Some(f) = term.factors.iter().find(|&&f| f >= self.num_polys) {
+                return Err(format!("term {t} names polynomial {f} of {}", self.num_polys));
+            }
+        }
+        match &self.eq_point {
+            Some(w) if w.len() != self.num_vars => {
+                Err(format!("eq point has {} coordinates, expected {}", w.len(), self.num_vars))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn expected_output(&self, point: &[F], evals: &[F]) -> F {
         let weight = match &self.eq_point {
             Some(w) if w.len() == point.len() => eq_eval(w, point),
@@ -344,6 +377,19 @@ impl SumcheckClaim for ClaimReduction {
 
     fn num_final_evals(&self) -> usize {
         1
+    }
+
+    fn check_shape(&self) -> Result<(), String> {
+        let n = self.num_rounds();
+        if self.points.is_empty() || self.points.len() != self.values.len() {
+            return Err(format!("{} points for {} values", self.points.len(), self.values.len()));
+        }
+        match self.points.iter().position(|z| z.len() != n) {
+            Some(i) => {
+                Err(format!("point {i} has {} coordinates, expected {n}", self.points[i].len()))
+            }
+            None => Ok(()),
+        }
     }
 
     fn expected_output(&self, point: &[F], evals: &[F]) -> F {

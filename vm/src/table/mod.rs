@@ -34,6 +34,8 @@ pub enum TableError {
     OutOfDomain { value: i64, min: i64, max: i64 },
     #[error("table expects {expected} operands, got {got}")]
     Arity { expected: usize, got: usize },
+    #[error("operand {operand} has {got} entries, expected {expected} like the first")]
+    OperandLength { operand: usize, expected: usize, got: usize },
     #[error(
         "a {bits}-bit address cannot be split into chunks of 4–8 bits (or one chunk of at most 16)"
     )]
