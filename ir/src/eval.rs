@@ -7,7 +7,7 @@
 //! fail in a valid program (widths are exact); [`EvalError::Overflow`] therefore means a bug in
 //! the typing rules, which the property tests look for.
 
-use crate::program::{Op, ParamData, ReduceKind, Rounding, TableRef, ValueDef, ValueId};
+use crate::program::{Op, ParamData, ReduceKind, Rounding, TableRef, Value, ValueDef, ValueId};
 use crate::types::{num_elements, ElemType, TensorType};
 use crate::validate::{ProgramInfo, ValueRef};
 
@@ -65,45 +65,20 @@ pub fn eval(
         let id = ValueId(i as u32);
         let here = || ValueRef { id, name: v.name.clone() };
         // Validation guarantees the count is representable.
-        let n = v.ty.num_elements().unwrap_or(0);
         let data = match &v.def {
             ValueDef::Input { .. } => {
                 let data = next_input.next().cloned().unwrap_or_default();
-                if data.len() != n {
-                    return Err(EvalError::InputLength {
-                        value: here(),
-                        ty: v.ty.clone(),
-                        expected: n,
-                        found: data.len(),
-                    });
-                }
-                in_range(&data, v.ty.elem).map_err(|(index, datum)| EvalError::OutOfRange {
-                    value: here(),
-                    index,
-                    datum,
-                    elem: v.ty.elem,
-                })?;
-                data
+                check_supplied(data, v, here(), |value, ty, expected, found| {
+                    EvalError::InputLength { value, ty, expected, found }
+                })?
             }
             ValueDef::Param { data: ParamData::External { key } } => {
                 let data = env
                     .weight(key)
                     .ok_or_else(|| EvalError::MissingWeight { value: here(), key: key.clone() })?;
-                if data.len() != n {
-                    return Err(EvalError::WeightLength {
-                        value: here(),
-                        ty: v.ty.clone(),
-                        expected: n,
-                        found: data.len(),
-                    });
-                }
-                in_range(&data, v.ty.elem).map_err(|(index, datum)| EvalError::OutOfRange {
-                    value: here(),
-                    index,
-                    datum,
-                    elem: v.ty.elem,
-                })?;
-                data
+                check_supplied(data, v, here(), |value, ty, expected, found| {
+                    EvalError::WeightLength { value, ty, expected, found }
+                })?
             }
             ValueDef::Param { data: ParamData::Inline(data) } | ValueDef::Const { data } => {
                 data.clone()
@@ -155,6 +130,27 @@ impl NodeError {
             }
         }
     }
+}
+
+/// Checks data supplied from outside (an input, an external weight): its length against `v`'s type
+/// (`length` builds the error for the kind of data) and every entry against the element range.
+fn check_supplied(
+    data: Vec<i64>,
+    v: &Value,
+    here: ValueRef,
+    length: impl FnOnce(ValueRef, TensorType, usize, usize) -> EvalError,
+) -> Result<Vec<i64>, EvalError> {
+    let n = v.ty.num_elements().unwrap_or(0);
+    if data.len() != n {
+        return Err(length(here, v.ty.clone(), n, data.len()));
+    }
+    in_range(&data, v.ty.elem).map_err(|(index, datum)| EvalError::OutOfRange {
+        value: here,
+        index,
+        datum,
+        elem: v.ty.elem,
+    })?;
+    Ok(data)
 }
 
 fn in_range(data: &[i64], elem: ElemType) -> Result<(), (usize, i64)> {

@@ -1143,6 +1143,13 @@ impl<'a> Elab<'a> {
         if op.is_comparison() {
             return Err(self.unsupported_at(span, "a comparison outside a lookup", "use a lookup"));
         }
+        if op == BinOp::Div && matches!(r, Val::Tensor(_)) {
+            return Err(self.unsupported_at(
+                span,
+                "division by a tensor",
+                "write the reciprocal as a `lookup` and multiply by it",
+            ));
+        }
         let (l, r) = match (l, r) {
             (Val::Lit(a), Val::Lit(b)) => {
                 return match op {
@@ -1184,29 +1191,13 @@ impl<'a> Elab<'a> {
                 (t, k)
             }
             (Val::Lit(c), Val::Tensor(t)) => {
-                if op == BinOp::Div {
-                    return Err(self.unsupported_at(
-                        span,
-                        "division by a tensor",
-                        "write the reciprocal as a `lookup` and multiply by it",
-                    ));
-                }
                 if op == BinOp::MatMul {
                     return Err(self.err(matmul_needs_tensors(span)));
                 }
                 let k = self.scalar_const(c, t.nominal, sides.0)?;
                 (k, t)
             }
-            (Val::Tensor(a), Val::Tensor(b)) => {
-                if op == BinOp::Div {
-                    return Err(self.unsupported_at(
-                        span,
-                        "division by a tensor",
-                        "write the reciprocal as a `lookup` and multiply by it",
-                    ));
-                }
-                (a, b)
-            }
+            (Val::Tensor(a), Val::Tensor(b)) => (a, b),
         };
         self.arith(op, l, r, span).map(Val::Tensor)
     }
