@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod pcs;
 pub mod poly;
 pub mod sumcheck;
+pub mod tensor;
 pub mod transcript;
 pub mod verify;
 

@@ -43,6 +43,25 @@ impl HyperKzg {
             );
         Ok(G1Projective::normalize_batch(&buckets).into_iter().map(HyperKzgCommitment).collect())
     }
+
+    /// The commitment of the whole `T × K` one-hot matrix as one polynomial over (row, column)
+    /// variables, row variables first: entry `j·K + indices[j]` is 1. Costs `T` point additions.
+    pub fn commit_one_hot_matrix(
+        pk: &HyperKzgProverKey,
+        indices: &[usize],
+        num_columns: usize,
+    ) -> Result<HyperKzgCommitment, PcsError> {
+        let bases = pk.bases(indices.len() * num_columns)?;
+        if let Some(&bad) = indices.iter().find(|&&i| i >= num_columns) {
+            return Err(PcsError::OneHotIndex { index: bad, columns: num_columns });
+        }
+        let sum = indices
+            .par_iter()
+            .enumerate()
+            .fold(|| G1Projective::ZERO, |acc, (j, &i)| acc + bases[j * num_columns + i])
+            .reduce(|| G1Projective::ZERO, |a, b| a + b);
+        Ok(HyperKzgCommitment(sum.into_affine()))
+    }
 }
 
 #[cfg(test)]
@@ -62,5 +81,18 @@ mod tests {
             assert_eq!(*c, HyperKzg::commit(&pk, &MultilinearPoly::U8(v)).unwrap(), "column {k}");
         }
         assert!(HyperKzg::commit_one_hot_columns(&pk, &[0, 16], 16).is_err());
+    }
+
+    #[test]
+    fn the_matrix_commitment_equals_the_commitment_of_its_table() {
+        let (pk, _) = keys();
+        let indices: Vec<usize> = (0..16).map(|j| (j * 5 + 1) % 8).collect();
+        let mut table = vec![0u8; 16 * 8];
+        for (j, &i) in indices.iter().enumerate() {
+            table[j * 8 + i] = 1;
+        }
+        let c = HyperKzg::commit_one_hot_matrix(&pk, &indices, 8).unwrap();
+        assert_eq!(c, HyperKzg::commit(&pk, &MultilinearPoly::U8(table)).unwrap());
+        assert!(HyperKzg::commit_one_hot_matrix(&pk, &[8], 8).is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod hyperkzg;
 pub mod lookup;
 pub mod msm;
 pub mod sumcheck;
+pub mod tensor;
 
 pub use codec::DecodeError;
 pub use lookup::{verify_lookups, LookupError, LookupOutput, LookupProof, LookupStatement};

@@ -1,0 +1,621 @@
+//! The whole-program prover: preprocessing ([`setup`]) and the backward claim walk ([`prove`]).
+//!
+//! It mirrors [`crate::verify::tensor`] step for step (that module documents the protocol); the
+//! shared [`Plan`] fixes the steps, so the two sides cannot disagree on what comes next.
+
+use std::time::{Duration, Instant};
+
+use ark_ff::{Field, Zero};
+use rayon::prelude::*;
+
+use atlas_vm::{ParamData, Program, Reg, TableError, TableMle, Trace};
+
+use crate::field::{from_i64, F};
+use crate::lookup::{prove_lookups, LookupWitness};
+use crate::pcs::{CommitmentScheme, HyperKzg, HyperKzgProverKey, PcsError, Srs};
+use crate::poly::{eq_evals, MultilinearPoly};
+use crate::sumcheck::{prove_sumcheck, ProductSumcheck, ReductionSumcheck, SumcheckInstance};
+use crate::transcript::Transcript;
+use crate::verify::lookup::LookupOutput;
+use crate::verify::sumcheck::{ClaimReduction, Term};
+use crate::verify::tensor::layout::Layout;
+use crate::verify::tensor::{
+    absorb_statement, committed_polys, dedupe, interleave, known_values, layout,
+    lookup_output_claim, operand_claim, padding_value, place, pow2, Claim, Committed, Item, Plan,
+    Rule, TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
+};
+
+/// How the verifier learns the weights (see [`Weights`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightMode {
+    Committed,
+    Public,
+}
+
+/// Why a proof could not be made. Every variant is a problem with the program, its inputs or the
+/// setup — an honest prover with a consistent trace never fails otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProveError {
+    #[error(transparent)]
+    Plan(#[from] TensorError),
+    #[error("parameter {index} ({reg}) has no bound weight data")]
+    UnboundWeight { index: usize, reg: Reg },
+    #[error("the SRS supports {max} variables, this program needs {needed}")]
+    SrsTooSmall { needed: usize, max: usize },
+    #[error("commitment: {0}")]
+    Pcs(#[from] PcsError),
+    #[error("the trace does not fit the program: {0}")]
+    Trace(String),
+    #[error("lookup site {site}: {error}")]
+    Lookup { site: usize, error: TableError },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// What the prover holds for one compiled program.
+pub struct ProvingKey {
+    pub vk: VerifyingKey,
+    pub pcs: HyperKzgProverKey,
+    /// The weights, one row-major vector per parameter.
+    weights: Vec<Vec<i64>>,
+}
+
+/// The number of SRS variables the program needs: the largest committed polynomial.
+pub fn required_vars(
+    program: &Program,
+    tables: &[&dyn TableMle<F>],
+    mode: WeightMode,
+) -> Result<usize, ProveError> {
+    let plan = Plan::new(program, tables)?;
+    Ok(committed_polys(program, &plan, mode == WeightMode::Committed)
+        .iter()
+        .map(|p| p.1)
+        .max()
+        .unwrap_or(0))
+}
+
+/// Preprocessing: checks the program, commits to the weights (committed mode) and builds both
+/// keys. `local_tables` holds the entries of each program-local table (`None` for registry tables).
+pub fn setup(
+    program: &Program,
+    tables: &[&dyn TableMle<F>],
+    local_tables: Vec<Option<Vec<i64>>>,
+    srs: &Srs,
+    mode: WeightMode,
+) -> Result<ProvingKey, ProveError> {
+    let plan = Plan::new(program, tables)?;
+    let needed = required_vars(program, tables, mode)?;
+    if needed > srs.max_num_vars() {
+        return Err(ProveError::SrsTooSmall { needed, max: srs.max_num_vars() });
+    }
+    let pcs = srs.prover_key(needed)?;
+    let weights = program
+        .params
+        .iter()
+        .enumerate()
+        .map(|(index, p)| match &p.data {
+            ParamData::Inline(d) => Ok(d.clone()),
+            ParamData::External { .. } => Err(ProveError::UnboundWeight { index, reg: p.reg }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let vk_weights = match mode {
+        WeightMode::Public => Weights::Public(weights.clone()),
+        WeightMode::Committed => Weights::Committed(
+            program
+                .params
+                .iter()
+                .zip(&weights)
+                .map(|(p, w)| {
+                    let poly = MultilinearPoly::I64(plan.layouts[p.reg.index()].pad(w));
+                    HyperKzg::commit(&pcs, &poly)
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    let mut stripped = program.clone();
+    for (i, p) in stripped.params.iter_mut().enumerate() {
+        p.data = ParamData::External { key: format!("param{i}") };
+    }
+    let vk = VerifyingKey {
+        program: stripped,
+        tables: local_tables,
+        weights: vk_weights,
+        pcs: srs.verifier_key(),
+    };
+    Ok(ProvingKey { vk, pcs, weights })
+}
+
+/// Wall-clock time per proving stage.
+pub type Timings = Vec<(&'static str, Duration)>;
+
+/// Proves that `trace` is the execution of the key's program on `inputs` (all inputs, in program
+/// order; the public ones become part of the statement).
+pub fn prove(
+    pk: &ProvingKey,
+    tables: &[&dyn TableMle<F>],
+    inputs: &[Vec<i64>],
+    trace: &Trace,
+) -> Result<(TensorProof, Timings), ProveError> {
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Timings| {
+        timings.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
+    let program = &pk.vk.program;
+    let plan = Plan::new(program, tables)?;
+    if trace.values.len() != program.registers.len() {
+        return Err(ProveError::Trace(format!(
+            "{} registers in the trace, {} in the program",
+            trace.values.len(),
+            program.registers.len()
+        )));
+    }
+    if inputs.len() != program.inputs.len() {
+        return Err(ProveError::Trace(format!(
+            "{} inputs given, the program takes {}",
+            inputs.len(),
+            program.inputs.len()
+        )));
+    }
+    for (r, v) in trace.values.iter().enumerate() {
+        if v.len() != plan.layouts[r].numel() {
+            return Err(ProveError::Trace(format!("register r{r} has {} values", v.len())));
+        }
+    }
+    let committed_weights = matches!(pk.vk.weights, Weights::Committed(_));
+    let polys = committed_polys(program, &plan, committed_weights);
+    let publics: Vec<usize> =
+        (0..program.inputs.len()).filter(|&i| program.inputs[i].public).collect();
+    let public_inputs: Vec<Vec<i64>> = publics.iter().map(|&i| inputs[i].clone()).collect();
+    let outputs: Vec<Vec<i64>> =
+        program.outputs.iter().map(|o| trace.values[o.index()].clone()).collect();
+
+    let mut t = Transcript::new(TENSOR_DOMAIN);
+    absorb_statement(&mut t, &pk.vk.digest(), &public_inputs, &outputs);
+    let mut p = Prover { items: Vec::new(), t };
+
+    // Lookup witnesses, then every commitment the prover makes.
+    let witnesses = plan
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(s, site)| site_witness(program, &plan, tables, &trace.values, s, site.instr))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut commitments = Vec::with_capacity(polys.len());
+    for (c, _) in &polys {
+        match c {
+            Committed::Param(i) => match &pk.vk.weights {
+                Weights::Committed(cs) => commitments.push(cs[*i]),
+                Weights::Public(_) => {
+                    return Err(ProveError::Internal("public weight listed as committed".into()))
+                }
+            },
+            Committed::PrivateInput(i) => {
+                let reg = program.inputs[*i].reg;
+                let poly =
+                    MultilinearPoly::I64(plan.layouts[reg.index()].pad(&trace.values[reg.index()]));
+                let c = HyperKzg::commit(&pk.pcs, &poly)?;
+                p.t.append_point("private_input_commitment", &c);
+                p.items.push(Item::Commitments(vec![c]));
+                commitments.push(c);
+            }
+            Committed::Chunk { site, chunk } => {
+                if *chunk == 0 {
+                    let w = &witnesses[*site].witness;
+                    let k = 1usize << w.decomposition().chunk_bits;
+                    let cs = (0..w.decomposition().num_chunks)
+                        .map(|c| HyperKzg::commit_one_hot_matrix(&pk.pcs, &w.chunk_indices(c), k))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    for c in &cs {
+                        p.t.append_point("lookup_chunk_commitment", c);
+                    }
+                    commitments.extend_from_slice(&cs);
+                    p.items.push(Item::Commitments(cs));
+                }
+            }
+        }
+    }
+    lap("commit", &mut timings);
+    let poly_index = |c: Committed| polys.iter().position(|(q, _)| *q == c);
+
+    let padded = |r: Reg| plan.layouts[r.index()].pad(&trace.values[r.index()]);
+    let mut claims: Vec<Vec<Claim>> = vec![Vec::new(); program.registers.len()];
+    let mut pc_claims: Vec<Vec<Claim>> = vec![Vec::new(); polys.len()];
+    for r in &program.outputs {
+        let l = &plan.layouts[r.index()];
+        let point = p.t.challenge_scalars("output_point", l.num_vars());
+        let value = MultilinearPoly::I64(padded(*r)).evaluate(&point);
+        claims[r.index()].push((point, value));
+    }
+
+    for (i, instr) in program.instrs.iter().enumerate().rev() {
+        let pending = std::mem::take(&mut claims[instr.dst.index()]);
+        if pending.is_empty() {
+            continue;
+        }
+        let place = place(program, i);
+        let (r, v) = p.merge(MultilinearPoly::I64(padded(instr.dst)), pending, &place)?;
+        let lay = |reg: Reg| &plan.layouts[reg.index()];
+        let eval = |reg: Reg, point: &[F]| MultilinearPoly::I64(padded(reg)).evaluate(point);
+        match &plan.rules[i] {
+            Rule::Linear { a, b, .. } => {
+                let e = vec![eval(*a, &r), eval(*b, &r)];
+                p.send("tensor/operands", &e);
+                claims[a.index()].push((r.clone(), e[0]));
+                claims[b.index()].push((r, e[1]));
+            }
+            Rule::Neg { a } => claims[a.index()].push((r, -v)),
+            Rule::Mul { a, b } => {
+                let polys =
+                    vec![MultilinearPoly::I64(padded(*a)), MultilinearPoly::I64(padded(*b))];
+                let (rho, e) = p.product(polys, vec![Term::product(vec![0, 1])], Some(r), v);
+                claims[a.index()].push((rho.clone(), e[0]));
+                claims[b.index()].push((rho, e[1]));
+            }
+            Rule::MatMul { a, b, batch, m, k, n, b_batched } => {
+                let (rb, rm, rn) = (&r[..*batch], &r[*batch..batch + m], &r[batch + m..]);
+                let na = batch + m + k;
+                let nb = if *b_batched { batch + k + n } else { k + n };
+                let b_low: Vec<usize> = (nb - n..nb).collect();
+                let fb = fix_vars(&padded(*b), nb, &b_low, rn);
+                if *b_batched {
+                    let fa =
+                        fix_vars(&padded(*a), na, &(*batch..batch + m).collect::<Vec<_>>(), rm);
+                    let eb = eq_evals(rb);
+                    let e_poly: Vec<F> =
+                        eb.iter().flat_map(|e| std::iter::repeat_n(*e, 1 << k)).collect();
+                    let polys = vec![dense(fa), dense(fb), dense(e_poly)];
+                    let (rho, e) = p.product(polys, vec![Term::product(vec![0, 1, 2])], None, v);
+                    let (pb, pk_) = rho.split_at(*batch);
+                    claims[a.index()].push(([pb, rm, pk_].concat(), e[0]));
+                    claims[b.index()].push(([pb, pk_, rn].concat(), e[1]));
+                } else {
+                    let fa = fix_vars(
+                        &padded(*a),
+                        na,
+                        &(0..batch + m).collect::<Vec<_>>(),
+                        &r[..batch + m],
+                    );
+                    let (rho, e) = p.product(
+                        vec![dense(fa), dense(fb)],
+                        vec![Term::product(vec![0, 1])],
+                        None,
+                        v,
+                    );
+                    claims[a.index()].push(([rb, rm, &rho].concat(), e[0]));
+                    claims[b.index()].push(([&rho, rn].concat(), e[1]));
+                }
+            }
+            Rule::Sum { src, summed } => {
+                let kept: Vec<usize> = (0..summed.len()).filter(|&j| !summed[j]).collect();
+                let g = fix_vars(&padded(*src), summed.len(), &kept, &r);
+                let (rho, e) = p.product(vec![dense(g)], vec![Term::product(vec![0])], None, v);
+                claims[src.index()].push((interleave(summed, &r, &rho), e[0]));
+            }
+            Rule::Move { srcs, indices } => {
+                let idx_values = match indices {
+                    None => None,
+                    Some(reg) => {
+                        Some(known_values(program, *reg, &publics, &public_inputs).ok_or_else(
+                            || ProveError::Internal(format!("{place}: gather indices unknown")),
+                        )?)
+                    }
+                };
+                let wires = layout::wiring(program, &instr.op, instr.dst, idx_values.as_deref())
+                    .map_err(|e| ProveError::Trace(format!("{place}: {e}")))?;
+                let er = eq_evals(&r);
+                let ws: Vec<Vec<F>> = srcs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, s)| {
+                        let mut w = vec![F::zero(); lay(*s).padded_len()];
+                        for &(d, o, x) in &wires {
+                            if o == k {
+                                w[x] += er[d];
+                            }
+                        }
+                        w
+                    })
+                    .collect();
+                let contributions: Vec<F> = if srcs.len() == 1 {
+                    vec![v]
+                } else {
+                    let c: Vec<F> = srcs
+                        .iter()
+                        .zip(&ws)
+                        .map(|(s, w)| padded(*s).iter().zip(w).map(|(x, y)| from_i64(*x) * y).sum())
+                        .collect();
+                    p.send("tensor/contributions", &c);
+                    c
+                };
+                for ((s, w), c) in srcs.iter().zip(ws).zip(contributions) {
+                    let polys = vec![MultilinearPoly::I64(padded(*s)), dense(w)];
+                    let (rho, e) = p.product(polys, vec![Term::product(vec![0, 1])], None, c);
+                    claims[s.index()].push((rho, e[0]));
+                }
+            }
+            Rule::Lookup { site, operands } => {
+                let sw = &witnesses[*site];
+                let f0 = padding_value(sw.witness.table).map_err(ProveError::Internal)?;
+                let (point, value) = lookup_output_claim(lay(instr.dst), &r, v, f0);
+                let o = p.lookup(&sw.witness, point, value);
+                for (reg, val) in operands.iter().zip(&o.operand_values) {
+                    let c = operand_claim(lay(*reg), &o.operand_point, *val).ok_or_else(|| {
+                        ProveError::Internal(format!("{place}: degenerate operand point"))
+                    })?;
+                    claims[reg.index()].push(c);
+                }
+                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+            }
+            Rule::Shr { site, src, shift, bias, scale } => {
+                let sw = &witnesses[*site];
+                let point = if r.is_empty() { vec![F::zero()] } else { r.clone() };
+                let u = MultilinearPoly::I64(sw.remainder.clone()).evaluate(&point);
+                p.send("tensor/remainder", &[u]);
+                let unscale = pow2(u32::from(*scale))
+                    .inverse()
+                    .expect("2^k is invertible in a prime field of odd order");
+                let x = pow2(u32::from(*shift)) * v + u * unscale - from_i64(*bias);
+                let o = p.lookup(&sw.witness, point, u);
+                claims[src.index()].push((r, x));
+                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+            }
+        }
+    }
+    lap("walk", &mut timings);
+
+    for (i, input) in program.inputs.iter().enumerate() {
+        let pending = std::mem::take(&mut claims[input.reg.index()]);
+        if let (false, Some(q)) = (input.public, poly_index(Committed::PrivateInput(i))) {
+            pc_claims[q].extend(pending);
+        }
+    }
+    for (i, param) in program.params.iter().enumerate() {
+        let pending = std::mem::take(&mut claims[param.reg.index()]);
+        if let Some(q) = poly_index(Committed::Param(i)) {
+            pc_claims[q].extend(pending);
+        }
+    }
+
+    // The final opening.
+    let poly_of = |c: Committed| -> MultilinearPoly {
+        match c {
+            Committed::Param(i) => MultilinearPoly::I64(
+                plan.layouts[program.params[i].reg.index()].pad(&pk.weights[i]),
+            ),
+            Committed::PrivateInput(i) => MultilinearPoly::I64(padded(program.inputs[i].reg)),
+            Committed::Chunk { site, chunk } => {
+                let w = &witnesses[site].witness;
+                let k = 1usize << w.decomposition().chunk_bits;
+                let mut table = vec![0u8; w.addresses().len() * k];
+                for (j, idx) in w.chunk_indices(chunk).into_iter().enumerate() {
+                    table[j * k + idx] = 1;
+                }
+                MultilinearPoly::U8(table)
+            }
+        }
+    };
+    let mut opened: Vec<(usize, usize, MultilinearPoly)> = Vec::new();
+    let mut reductions = Vec::new();
+    let mut red_index = Vec::new();
+    for (q, claims) in pc_claims.into_iter().enumerate() {
+        if claims.is_empty() {
+            continue;
+        }
+        let claims = dedupe(claims).ok_or_else(|| {
+            ProveError::Internal(format!("committed polynomial {q}: claims disagree"))
+        })?;
+        let poly = poly_of(polys[q].0);
+        if polys[q].1 > 0 {
+            let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
+            let gamma = ClaimReduction::draw_gamma(&values, &mut p.t);
+            reductions.push(ReductionSumcheck::new(
+                poly.clone(),
+                &ClaimReduction { points, values, gamma },
+            ));
+            red_index.push(q);
+        }
+        opened.push((polys[q].1, q, poly));
+    }
+    let mut point = Vec::new();
+    if !reductions.is_empty() {
+        let mut refs: Vec<&mut dyn SumcheckInstance> =
+            reductions.iter_mut().map(|r| r as &mut dyn SumcheckInstance).collect();
+        let (proof, out) = prove_sumcheck(&mut refs, &mut p.t);
+        p.items.push(Item::Sumcheck(proof));
+        point = out.point;
+    }
+    opened.sort_by_key(|(n, q, _)| (*n, *q));
+    let mut k = 0;
+    while k < opened.len() {
+        let n = opened[k].0;
+        let group: Vec<&(usize, usize, MultilinearPoly)> =
+            opened[k..].iter().take_while(|e| e.0 == n).collect();
+        k += group.len();
+        let refs: Vec<&MultilinearPoly> = group.iter().map(|e| &e.2).collect();
+        let comms: Vec<_> = group.iter().map(|e| commitments[e.1]).collect();
+        let (_, proof) = HyperKzg::batch_open(&pk.pcs, &refs, &comms, &point[..n], &mut p.t)?;
+        p.items.push(Item::Opening(proof));
+    }
+    lap("open", &mut timings);
+    Ok((TensorProof { items: p.items }, timings))
+}
+
+fn dense(v: Vec<F>) -> MultilinearPoly {
+    MultilinearPoly::Dense(v)
+}
+
+fn push_chunks(
+    pc: &mut [Vec<Claim>],
+    index: &dyn Fn(Committed) -> Option<usize>,
+    site: usize,
+    o: &LookupOutput,
+) {
+    for (c, v) in o.chunk_values.iter().enumerate() {
+        if let Some(q) = index(Committed::Chunk { site, chunk: c }) {
+            pc[q].push((o.chunk_point.clone(), *v));
+        }
+    }
+}
+
+/// The prover's message stream and transcript.
+struct Prover {
+    items: Vec<Item>,
+    t: Transcript,
+}
+
+impl Prover {
+    fn send(&mut self, label: &'static str, v: &[F]) {
+        self.t.append_scalars(label, v);
+        self.items.push(Item::Scalars(v.to_vec()));
+    }
+
+    fn merge(
+        &mut self,
+        poly: MultilinearPoly,
+        claims: Vec<Claim>,
+        place: &str,
+    ) -> Result<Claim, ProveError> {
+        let mut claims = dedupe(claims).ok_or_else(|| {
+            ProveError::Internal(format!("{place}: two claims at one point disagree"))
+        })?;
+        if claims.len() == 1 {
+            return Ok(claims.remove(0));
+        }
+        let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
+        let gamma = ClaimReduction::draw_gamma(&values, &mut self.t);
+        let mut inst = ReductionSumcheck::new(poly, &ClaimReduction { points, values, gamma });
+        let (proof, out) = prove_sumcheck(&mut [&mut inst], &mut self.t);
+        self.items.push(Item::Sumcheck(proof));
+        Ok((out.point, out.final_evals[0][0]))
+    }
+
+    fn product(
+        &mut self,
+        polys: Vec<MultilinearPoly>,
+        terms: Vec<Term>,
+        eq_point: Option<Vec<F>>,
+        claim: F,
+    ) -> (Vec<F>, Vec<F>) {
+        if polys[0].num_vars() == 0 {
+            let e: Vec<F> = polys.iter().map(|q| q.get(0)).collect();
+            self.send("tensor/direct", &e);
+            return (Vec::new(), e);
+        }
+        let mut inst = ProductSumcheck::new(polys, terms, eq_point, claim)
+            .expect("the plan sized every factor to the same variables");
+        let (proof, out) = prove_sumcheck(&mut [&mut inst], &mut self.t);
+        self.items.push(Item::Sumcheck(proof));
+        (out.point, out.final_evals[0].clone())
+    }
+
+    fn lookup(&mut self, w: &LookupWitness<'_>, point: Vec<F>, value: F) -> LookupOutput {
+        let (proof, mut out) =
+            prove_lookups(std::slice::from_ref(w), &[(point, value)], &mut self.t);
+        self.items.push(Item::Lookup(proof));
+        out.outputs.remove(0)
+    }
+}
+
+/// One lookup site's witness; for a `shr`, also its scaled remainder vector.
+struct SiteWitness<'a> {
+    witness: LookupWitness<'a>,
+    remainder: Vec<i64>,
+}
+
+/// `values` padded to the site's query count (a scalar's `[x]` becomes `[x, 0]`).
+fn query_vector(layout: &Layout, values: &[i64]) -> Vec<i64> {
+    let mut v = layout.pad(values);
+    if v.len() == 1 {
+        v.push(0);
+    }
+    v
+}
+
+fn site_witness<'a>(
+    program: &Program,
+    plan: &Plan,
+    tables: &[&'a dyn TableMle<F>],
+    values: &[Vec<i64>],
+    s: usize,
+    instr: usize,
+) -> Result<SiteWitness<'a>, ProveError> {
+    let site = &plan.sites[s];
+    let table = tables[site.table];
+    let dst = program.instrs[instr].dst;
+    let layout = &plan.layouts[dst.index()];
+    match &plan.rules[instr] {
+        Rule::Lookup { operands, .. } => {
+            let ops: Vec<Vec<i64>> =
+                operands.iter().map(|o| query_vector(layout, &values[o.index()])).collect();
+            let witness = LookupWitness::from_operands(table, &ops)
+                .map_err(|error| ProveError::Lookup { site: s, error })?;
+            Ok(SiteWitness { witness, remainder: Vec::new() })
+        }
+        Rule::Shr { src, shift, bias, scale, .. } => {
+            let x = query_vector(layout, &values[src.index()]);
+            let q = query_vector(layout, &values[dst.index()]);
+            let rem: Vec<i64> = x
+                .iter()
+                .zip(&q)
+                .map(|(x, q)| {
+                    let r =
+                        (i128::from(*x) + i128::from(*bias) - (i128::from(*q) << shift)) << scale;
+                    i64::try_from(r).ok().filter(|r| *r >= 0)
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    ProveError::Trace(format!("instruction {instr}: remainder out of range"))
+                })?;
+            let addresses = rem.iter().map(|r| *r as u64).collect();
+            let witness = LookupWitness::from_addresses(table, addresses)
+                .map_err(|error| ProveError::Lookup { site: s, error })?;
+            Ok(SiteWitness { witness, remainder: rem })
+        }
+        _ => Err(ProveError::Internal(format!("site {s} is not a lookup"))),
+    }
+}
+
+/// The table of `values` (a padded tensor over `n` variables) with the variables at `positions`
+/// (increasing) fixed to `point`, as a table over the remaining variables in order.
+pub fn fix_vars(values: &[i64], n: usize, positions: &[usize], point: &[F]) -> Vec<F> {
+    debug_assert_eq!(positions.len(), point.len());
+    let eq = eq_evals(point);
+    let f = positions.len();
+    let rest = n - f;
+    let mut is_fixed = vec![false; n];
+    positions.iter().for_each(|&p| is_fixed[p] = true);
+    // Bit of variable j (MSB-first) in an index of n bits: n - 1 - j.
+    let deposit = move |fi: usize, ri: usize| -> usize {
+        let (mut a, mut b) = (f, rest);
+        let mut idx = 0;
+        for &fixed in &is_fixed {
+            let bit = if fixed {
+                a -= 1;
+                (fi >> a) & 1
+            } else {
+                b -= 1;
+                (ri >> b) & 1
+            };
+            idx = (idx << 1) | bit;
+        }
+        idx
+    };
+    (0..1usize << rest)
+        .into_par_iter()
+        .map(|ri| {
+            let mut acc = F::zero();
+            for (fi, e) in eq.iter().enumerate() {
+                let v = values[deposit(fi, ri)];
+                if v != 0 {
+                    acc += *e * from_i64(v);
+                }
+            }
+            acc
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

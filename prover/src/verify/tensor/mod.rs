@@ -1,0 +1,834 @@
+//! Verification of a whole-program proof: the backward claim walk (DESIGN.md §5,
+//! `docs/proof-format.md`).
+//!
+//! Every register is the multilinear extension of its zero-padded tensor ([`layout`]). The
+//! verifier binds the verifying key's digest, the public inputs and outputs, and the prover's
+//! commitments (private inputs, one-hot lookup chunks); draws a random point per output and
+//! computes the claim from the public output; then walks the instructions backwards. At each
+//! instruction it first **merges** every claim on the result into one (a reduction sumcheck when
+//! there are several points), then reduces that claim to claims on the operands by the
+//! instruction's [`plan::Rule`]. Claims that reach a public input, a constant or a public weight
+//! are checked against the data; claims on committed polynomials (weights, private inputs, lookup
+//! chunks) are reduced to one point by one batched sumcheck and opened with one HyperKZG batch
+//! opening per polynomial size.
+
+pub mod key;
+pub mod layout;
+pub mod plan;
+pub mod proof;
+
+use ark_ff::{Field, One, Zero};
+
+use atlas_vm::{Program, Reg, TableMle};
+
+use crate::field::{from_i64, F};
+use crate::pcs::PcsError;
+use crate::poly::{eq_eval, eq_evals_serial};
+use crate::transcript::Transcript;
+use crate::verify::hyperkzg::{batch_verify, HyperKzgCommitment, HyperKzgProof};
+use crate::verify::lookup::{verify_lookups, LookupError, LookupOutput, LookupStatement};
+use crate::verify::sumcheck::{
+    verify_sumcheck, ClaimReduction, ProductClaim, SumcheckClaim, SumcheckError, Term,
+};
+use crate::verify::LookupProof;
+
+pub use key::{VerifyingKey, Weights};
+pub use layout::Layout;
+pub use plan::{Plan, Rule};
+pub use proof::{Item, TensorProof};
+
+/// The transcript domain of whole-program proofs.
+pub const TENSOR_DOMAIN: &[u8] = b"atlas/tensor-proof";
+
+/// A claim `P(point) = value`.
+pub type Claim = (Vec<F>, F);
+
+/// Why a whole-program proof was rejected (or could not be checked).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TensorError {
+    #[error("the program cannot be proved: {0}")]
+    Program(String),
+    #[error("expected {expected} public inputs, got {got}")]
+    InputCount { expected: usize, got: usize },
+    #[error("public input {index}: expected {expected} values, got {got}")]
+    InputLength { index: usize, expected: usize, got: usize },
+    #[error("public input {index}: value {value} at element {element} does not fit {bits} bits")]
+    InputRange { index: usize, element: usize, value: i64, bits: u8 },
+    #[error("expected {expected} outputs, got {got}")]
+    OutputCount { expected: usize, got: usize },
+    #[error("output {index}: expected {expected} values, got {got}")]
+    OutputLength { index: usize, expected: usize, got: usize },
+    #[error("verifying key: {0}")]
+    Key(String),
+    #[error("proof item {index}: expected {expected}, found {found}")]
+    Item { index: usize, expected: &'static str, found: &'static str },
+    #[error("the proof ends at item {index}, where {expected} was expected")]
+    Truncated { index: usize, expected: &'static str },
+    #[error("the proof has {extra} items past the end of the protocol")]
+    TrailingItems { extra: usize },
+    #[error("{place}: expected {expected} {what}, got {got}")]
+    Count { place: String, what: &'static str, expected: usize, got: usize },
+    #[error("{place}: {what}")]
+    Check { place: String, what: &'static str },
+    #[error("{place}: {source}")]
+    Sumcheck { place: String, source: SumcheckError },
+    #[error("{place}: {source}")]
+    Lookup { place: String, source: LookupError },
+    #[error("opening of the committed polynomials with {vars} variables: {source}")]
+    Opening { vars: usize, source: PcsError },
+}
+
+/// A polynomial the prover is bound to by a commitment, in the order of [`committed_polys`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Committed {
+    /// A weight, committed in preprocessing (committed mode only).
+    Param(usize),
+    /// A private input, committed at the start of the proof.
+    PrivateInput(usize),
+    /// Chunk `chunk` of lookup site `site`: its one-hot `T × 2^k` matrix as one polynomial over
+    /// (query, chunk value) variables, query variables first.
+    Chunk { site: usize, chunk: usize },
+}
+
+/// Every committed polynomial with its variable count, in a fixed order: weights (committed mode),
+/// private inputs, then each lookup site's chunks.
+pub fn committed_polys(
+    program: &Program,
+    plan: &Plan,
+    committed_weights: bool,
+) -> Vec<(Committed, usize)> {
+    let mut out = Vec::new();
+    if committed_weights {
+        for (i, p) in program.params.iter().enumerate() {
+            out.push((Committed::Param(i), plan.vars(p.reg)));
+        }
+    }
+    for (i, input) in program.inputs.iter().enumerate() {
+        if !input.public {
+            out.push((Committed::PrivateInput(i), plan.vars(input.reg)));
+        }
+    }
+    for (s, site) in plan.sites.iter().enumerate() {
+        for c in 0..site.num_chunks {
+            out.push((Committed::Chunk { site: s, chunk: c }, site.vars + site.chunk_bits));
+        }
+    }
+    out
+}
+
+/// Removes repeated points; two claims at one point must agree (`None` otherwise).
+pub fn dedupe(claims: Vec<Claim>) -> Option<Vec<Claim>> {
+    let mut out: Vec<Claim> = Vec::with_capacity(claims.len());
+    for (p, v) in claims {
+        match out.iter().find(|(q, _)| *q == p) {
+            Some((_, w)) if *w != v => return None,
+            Some(_) => {}
+            None => out.push((p, v)),
+        }
+    }
+    Some(out)
+}
+
+/// A readable name for a step, used in errors.
+pub fn place(program: &Program, instr: usize) -> String {
+    let i = &program.instrs[instr];
+    let name = program.reg(i.dst).and_then(|r| r.name.as_deref()).unwrap_or("");
+    format!(
+        "instruction {instr} ({} → {}{}{name})",
+        i.op.name(),
+        i.dst,
+        if name.is_empty() { "" } else { " " }
+    )
+}
+
+/// The output vector's value at the padding of a lookup: the table at all-zero operands.
+pub fn padding_value(table: &dyn TableMle<F>) -> Result<F, String> {
+    let d = table.domain();
+    let a = d.encode(&vec![0; d.arity()]).map_err(|e| e.to_string())?;
+    Ok(from_i64(table.eval(a)))
+}
+
+/// The lookup output claim for a result claim `(r, v)`: at `r` (or `[0]` for a scalar result)
+/// the padded query vector differs from the result only in padding, where it holds `f0`.
+pub fn lookup_output_claim(layout: &Layout, point: &[F], value: F, f0: F) -> Claim {
+    if layout.num_vars() == 0 {
+        (vec![F::zero()], value)
+    } else {
+        (point.to_vec(), value + f0 * (F::one() - layout.valid(point)))
+    }
+}
+
+/// Turns an operand claim of a lookup (on the padded query vector) into a claim on the operand
+/// register. For a scalar register the query vector is `[x, 0]`, so `x = value / (1 − r)`.
+pub fn operand_claim(layout: &Layout, point: &[F], value: F) -> Option<Claim> {
+    if layout.num_vars() == 0 {
+        let inv = (F::one() - point.first()?).inverse()?;
+        Some((Vec::new(), value * inv))
+    } else {
+        Some((point.to_vec(), value))
+    }
+}
+
+/// `Σ_d eq(r, d) · eq(ρ, src(d))` over the wires of one source: the wiring polynomial at `(r, ρ)`.
+pub fn wiring_eval(wires: &[(usize, usize, usize)], operand: usize, r: &[F], rho: &[F]) -> F {
+    let (er, erho) = (eq_evals_serial(r), eq_evals_serial(rho));
+    wires
+        .iter()
+        .filter(|w| w.1 == operand)
+        .map(|&(d, _, s)| {
+            er.get(d).copied().unwrap_or_default() * erho.get(s).copied().unwrap_or_default()
+        })
+        .sum()
+}
+
+/// `2^e` in the field.
+pub fn pow2(e: u32) -> F {
+    F::from(2u64).pow([u64::from(e)])
+}
+
+/// The next items of a proof, checked for kind as they are taken.
+struct Stream<'a> {
+    items: &'a [Item],
+    pos: usize,
+}
+
+impl<'a> Stream<'a> {
+    fn next(&mut self, expected: &'static str) -> Result<&'a Item, TensorError> {
+        let item =
+            self.items.get(self.pos).ok_or(TensorError::Truncated { index: self.pos, expected })?;
+        self.pos += 1;
+        Ok(item)
+    }
+
+    fn wrong(&self, expected: &'static str, found: &Item) -> TensorError {
+        TensorError::Item { index: self.pos - 1, expected, found: found.kind() }
+    }
+
+    fn scalars(
+        &mut self,
+        n: usize,
+        label: &'static str,
+        place: &str,
+        t: &mut Transcript,
+    ) -> Result<Vec<F>, TensorError> {
+        let v = match self.next("scalars")? {
+            Item::Scalars(v) => v,
+            other => return Err(self.wrong("scalars", other)),
+        };
+        if v.len() != n {
+            return Err(TensorError::Count {
+                place: place.into(),
+                what: "scalars",
+                expected: n,
+                got: v.len(),
+            });
+        }
+        t.append_scalars(label, v);
+        Ok(v.clone())
+    }
+
+    fn sumcheck(&mut self) -> Result<&'a crate::verify::sumcheck::SumcheckProof, TensorError> {
+        match self.next("sumcheck")? {
+            Item::Sumcheck(p) => Ok(p),
+            other => Err(self.wrong("sumcheck", other)),
+        }
+    }
+
+    fn lookup(&mut self) -> Result<&'a LookupProof, TensorError> {
+        match self.next("lookup")? {
+            Item::Lookup(p) => Ok(p),
+            other => Err(self.wrong("lookup", other)),
+        }
+    }
+
+    fn commitments(
+        &mut self,
+        n: usize,
+        place: &str,
+    ) -> Result<&'a [HyperKzgCommitment], TensorError> {
+        let c = match self.next("commitments")? {
+            Item::Commitments(c) => c,
+            other => return Err(self.wrong("commitments", other)),
+        };
+        if c.len() != n {
+            return Err(TensorError::Count {
+                place: place.into(),
+                what: "commitments",
+                expected: n,
+                got: c.len(),
+            });
+        }
+        Ok(c)
+    }
+
+    fn opening(&mut self) -> Result<&'a HyperKzgProof, TensorError> {
+        match self.next("opening")? {
+            Item::Opening(p) => Ok(p),
+            other => Err(self.wrong("opening", other)),
+        }
+    }
+}
+
+/// Absorbs the statement: the key's digest, the public inputs, the outputs. Prover and verifier
+/// both call this first.
+pub fn absorb_statement(
+    t: &mut Transcript,
+    digest: &[u8; 32],
+    public_inputs: &[Vec<i64>],
+    outputs: &[Vec<i64>],
+) {
+    t.append_bytes("vk_digest", digest);
+    t.append_u64("public_inputs", public_inputs.len() as u64);
+    for v in public_inputs {
+        t.append_scalars("public_input", &v.iter().map(|x| from_i64(*x)).collect::<Vec<_>>());
+    }
+    t.append_u64("outputs", outputs.len() as u64);
+    for v in outputs {
+        t.append_scalars("output", &v.iter().map(|x| from_i64(*x)).collect::<Vec<_>>());
+    }
+}
+
+/// The MLE of a known tensor at `point`: `Σ_x eq(point, x) · v[x]` over its real entries.
+pub fn known_eval(layout: &Layout, values: &[i64], point: &[F]) -> F {
+    let eq = eq_evals_serial(point);
+    values.iter().zip(layout.padded_indices()).map(|(v, i)| eq[i] * from_i64(*v)).sum()
+}
+
+/// Checks a whole-program proof.
+///
+/// `tables` holds one table per program table (the caller rebuilds them from the registry and the
+/// key's dense entries; each is checked against the key here). `public_inputs` are the program's
+/// public inputs in order, `outputs` its claimed outputs.
+pub fn verify(
+    vk: &VerifyingKey,
+    tables: &[&dyn TableMle<F>],
+    public_inputs: &[Vec<i64>],
+    outputs: &[Vec<i64>],
+    proof: &TensorProof,
+) -> Result<(), TensorError> {
+    let program = &vk.program;
+    let plan = Plan::new(program, tables)?;
+    check_key(vk, tables)?;
+    let publics: Vec<usize> =
+        (0..program.inputs.len()).filter(|&i| program.inputs[i].public).collect();
+    if public_inputs.len() != publics.len() {
+        return Err(TensorError::InputCount { expected: publics.len(), got: public_inputs.len() });
+    }
+    for (k, (&i, v)) in publics.iter().zip(public_inputs).enumerate() {
+        let info = &program.registers[program.inputs[i].reg.index()];
+        let expected = plan.layouts[program.inputs[i].reg.index()].numel();
+        if v.len() != expected {
+            return Err(TensorError::InputLength { index: k, expected, got: v.len() });
+        }
+        let (lo, hi) = info.range();
+        if let Some(e) = v.iter().position(|x| !(lo..=hi).contains(x)) {
+            return Err(TensorError::InputRange {
+                index: k,
+                element: e,
+                value: v[e],
+                bits: info.bits,
+            });
+        }
+    }
+    if outputs.len() != program.outputs.len() {
+        return Err(TensorError::OutputCount {
+            expected: program.outputs.len(),
+            got: outputs.len(),
+        });
+    }
+    for (k, (r, v)) in program.outputs.iter().zip(outputs).enumerate() {
+        let expected = plan.layouts[r.index()].numel();
+        if v.len() != expected {
+            return Err(TensorError::OutputLength { index: k, expected, got: v.len() });
+        }
+    }
+    let committed_weights = matches!(vk.weights, Weights::Committed(_));
+    let polys = committed_polys(program, &plan, committed_weights);
+
+    let mut t = Transcript::new(TENSOR_DOMAIN);
+    absorb_statement(&mut t, &vk.digest(), public_inputs, outputs);
+    let mut s = Stream { items: &proof.items, pos: 0 };
+
+    // Commitments made by the prover, before any challenge of the walk.
+    let mut commitments: Vec<HyperKzgCommitment> = Vec::with_capacity(polys.len());
+    for (c, _) in &polys {
+        match c {
+            Committed::Param(i) => {
+                match &vk.weights {
+                    Weights::Committed(cs) => commitments.push(*cs.get(*i).ok_or_else(|| {
+                        TensorError::Key(format!("no commitment for parameter {i}"))
+                    })?),
+                    Weights::Public(_) => {
+                        return Err(TensorError::Key("a public weight listed as committed".into()))
+                    }
+                }
+            }
+            Committed::PrivateInput(_) => {
+                let c = s.commitments(1, "private input commitment")?[0];
+                t.append_point("private_input_commitment", &c);
+                commitments.push(c);
+            }
+            Committed::Chunk { site, chunk } => {
+                if *chunk == 0 {
+                    let n = plan.sites[*site].num_chunks;
+                    let cs = s.commitments(n, &format!("lookup site {site} chunk commitments"))?;
+                    for c in cs {
+                        t.append_point("lookup_chunk_commitment", c);
+                    }
+                    commitments.extend_from_slice(cs);
+                }
+            }
+        }
+    }
+    let poly_index = |c: Committed| polys.iter().position(|(p, _)| *p == c);
+
+    // Output claims.
+    let mut claims: Vec<Vec<Claim>> = vec![Vec::new(); program.registers.len()];
+    let mut pc_claims: Vec<Vec<Claim>> = vec![Vec::new(); polys.len()];
+    for (r, v) in program.outputs.iter().zip(outputs) {
+        let l = &plan.layouts[r.index()];
+        let point = t.challenge_scalars("output_point", l.num_vars());
+        let value = known_eval(l, v, &point);
+        claims[r.index()].push((point, value));
+    }
+
+    // The walk.
+    for (i, instr) in program.instrs.iter().enumerate().rev() {
+        let pending = std::mem::take(&mut claims[instr.dst.index()]);
+        if pending.is_empty() {
+            continue;
+        }
+        let place = place(program, i);
+        let (r, v) = merge(&mut s, &mut t, pending, &place)?;
+        let lay = |reg: Reg| &plan.layouts[reg.index()];
+        match &plan.rules[i] {
+            Rule::Linear { a, b, negate_b } => {
+                let e = s.scalars(2, "tensor/operands", &place, &mut t)?;
+                let sum = if *negate_b { e[0] - e[1] } else { e[0] + e[1] };
+                if sum != v {
+                    return Err(TensorError::Check {
+                        place,
+                        what: "operands do not add up to the result",
+                    });
+                }
+                claims[a.index()].push((r.clone(), e[0]));
+                claims[b.index()].push((r, e[1]));
+            }
+            Rule::Neg { a } => claims[a.index()].push((r, -v)),
+            Rule::Mul { a, b } => {
+                let (rho, e) = product(
+                    &mut s,
+                    &mut t,
+                    &place,
+                    r.len(),
+                    2,
+                    vec![Term::product(vec![0, 1])],
+                    Some(r),
+                    v,
+                )?;
+                claims[a.index()].push((rho.clone(), e[0]));
+                claims[b.index()].push((rho, e[1]));
+            }
+            Rule::MatMul { a, b, batch, m, k, b_batched, .. } => {
+                let (rb, rm, rn) = (&r[..*batch], &r[*batch..batch + m], &r[batch + m..]);
+                if *b_batched {
+                    let (rho, e) = product(
+                        &mut s,
+                        &mut t,
+                        &place,
+                        batch + k,
+                        3,
+                        vec![Term::product(vec![0, 1, 2])],
+                        None,
+                        v,
+                    )?;
+                    if e[2] != eq_eval(rb, &rho[..*batch]) {
+                        return Err(TensorError::Check {
+                            place,
+                            what: "batch weight is not eq(r_batch, ρ)",
+                        });
+                    }
+                    let (pb, pk) = rho.split_at(*batch);
+                    claims[a.index()].push(([pb, rm, pk].concat(), e[0]));
+                    claims[b.index()].push(([pb, pk, rn].concat(), e[1]));
+                } else {
+                    let (rho, e) = product(
+                        &mut s,
+                        &mut t,
+                        &place,
+                        *k,
+                        2,
+                        vec![Term::product(vec![0, 1])],
+                        None,
+                        v,
+                    )?;
+                    claims[a.index()].push(([rb, rm, &rho].concat(), e[0]));
+                    claims[b.index()].push(([&rho, rn].concat(), e[1]));
+                }
+            }
+            Rule::Sum { src, summed } => {
+                let rounds = summed.iter().filter(|x| **x).count();
+                let (rho, e) = product(
+                    &mut s,
+                    &mut t,
+                    &place,
+                    rounds,
+                    1,
+                    vec![Term::product(vec![0])],
+                    None,
+                    v,
+                )?;
+                claims[src.index()].push((interleave(summed, &r, &rho), e[0]));
+            }
+            Rule::Move { srcs, indices } => {
+                let idx_values = match indices {
+                    None => None,
+                    Some(reg) => {
+                        Some(known_values(program, *reg, &publics, public_inputs).ok_or_else(
+                            || TensorError::Check {
+                                place: place.clone(),
+                                what: "gather indices are not known",
+                            },
+                        )?)
+                    }
+                };
+                let wires = layout::wiring(program, &instr.op, instr.dst, idx_values.as_deref())
+                    .map_err(|_| TensorError::Check {
+                        place: place.clone(),
+                        what: "the wiring does not fit the shapes",
+                    })?;
+                let contributions = if srcs.len() == 1 {
+                    vec![v]
+                } else {
+                    let c = s.scalars(srcs.len(), "tensor/contributions", &place, &mut t)?;
+                    if c.iter().sum::<F>() != v {
+                        return Err(TensorError::Check {
+                            place,
+                            what: "source contributions do not add up to the result",
+                        });
+                    }
+                    c
+                };
+                for (k, (src, c)) in srcs.iter().zip(contributions).enumerate() {
+                    let n = lay(*src).num_vars();
+                    let (rho, e) = product(
+                        &mut s,
+                        &mut t,
+                        &place,
+                        n,
+                        2,
+                        vec![Term::product(vec![0, 1])],
+                        None,
+                        c,
+                    )?;
+                    if e[1] != wiring_eval(&wires, k, &r, &rho) {
+                        return Err(TensorError::Check {
+                            place,
+                            what: "wiring polynomial evaluation is wrong",
+                        });
+                    }
+                    claims[src.index()].push((rho, e[0]));
+                }
+            }
+            Rule::Lookup { site, operands } => {
+                let table = tables[plan.sites[*site].table];
+                let f0 = padding_value(table).map_err(|_| TensorError::Check {
+                    place: place.clone(),
+                    what: "the table has no all-zero address",
+                })?;
+                let (point, value) = lookup_output_claim(lay(instr.dst), &r, v, f0);
+                let o =
+                    lookup(&mut s, &mut t, &place, table, plan.sites[*site].vars, point, value)?;
+                for (reg, val) in operands.iter().zip(&o.operand_values) {
+                    let c = operand_claim(lay(*reg), &o.operand_point, *val).ok_or_else(|| {
+                        TensorError::Check {
+                            place: place.clone(),
+                            what: "degenerate operand point",
+                        }
+                    })?;
+                    claims[reg.index()].push(c);
+                }
+                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+            }
+            Rule::Shr { site, src, shift, bias, scale } => {
+                let u = s.scalars(1, "tensor/remainder", &place, &mut t)?[0];
+                let unscale = pow2(u32::from(*scale))
+                    .inverse()
+                    .expect("2^k is invertible in a prime field of odd order");
+                let x = pow2(u32::from(*shift)) * v + u * unscale - from_i64(*bias);
+                let table = tables[plan.sites[*site].table];
+                let point = if r.is_empty() { vec![F::zero()] } else { r.clone() };
+                let o = lookup(&mut s, &mut t, &place, table, plan.sites[*site].vars, point, u)?;
+                claims[src.index()].push((r, x));
+                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+            }
+        }
+    }
+
+    // Leaves: inputs, weights, constants.
+    let mut public_k = 0;
+    for (i, input) in program.inputs.iter().enumerate() {
+        let pending = std::mem::take(&mut claims[input.reg.index()]);
+        if input.public {
+            let data = &public_inputs[public_k];
+            public_k += 1;
+            check_known(
+                &plan.layouts[input.reg.index()],
+                data,
+                pending,
+                &format!("public input {i}"),
+            )?;
+        } else if let Some(p) = poly_index(Committed::PrivateInput(i)) {
+            pc_claims[p].extend(pending);
+        }
+    }
+    for (i, param) in program.params.iter().enumerate() {
+        let pending = std::mem::take(&mut claims[param.reg.index()]);
+        match &vk.weights {
+            Weights::Public(ws) => {
+                let data = ws
+                    .get(i)
+                    .ok_or_else(|| TensorError::Key(format!("no data for parameter {i}")))?;
+                let l = &plan.layouts[param.reg.index()];
+                if data.len() != l.numel() {
+                    return Err(TensorError::Key(format!(
+                        "parameter {i}: {} values, its shape has {}",
+                        data.len(),
+                        l.numel()
+                    )));
+                }
+                check_known(l, data, pending, &format!("weight {i}"))?;
+            }
+            Weights::Committed(_) => {
+                if let Some(p) = poly_index(Committed::Param(i)) {
+                    pc_claims[p].extend(pending);
+                }
+            }
+        }
+    }
+    for (i, c) in program.consts.iter().enumerate() {
+        let pending = std::mem::take(&mut claims[c.reg.index()]);
+        check_known(&plan.layouts[c.reg.index()], &c.data, pending, &format!("constant {i}"))?;
+    }
+
+    open_committed(&mut s, &mut t, vk, &polys, &commitments, pc_claims)?;
+    if s.pos != s.items.len() {
+        return Err(TensorError::TrailingItems { extra: s.items.len() - s.pos });
+    }
+    Ok(())
+}
+
+/// Checks the key's program-local table entries against the supplied tables.
+fn check_key(vk: &VerifyingKey, tables: &[&dyn TableMle<F>]) -> Result<(), TensorError> {
+    if vk.tables.len() != tables.len() {
+        return Err(TensorError::Key(format!(
+            "{} table entries for {} tables",
+            vk.tables.len(),
+            tables.len()
+        )));
+    }
+    for (i, (entries, t)) in vk.tables.iter().zip(tables).enumerate() {
+        if let Some(entries) = entries {
+            let bits = t.domain().address_bits();
+            if bits > 16
+                || entries.len() != 1 << bits
+                || (0..entries.len()).any(|a| t.eval(a as u64) != entries[a])
+            {
+                return Err(TensorError::Key(format!(
+                    "table t{i}: the supplied table differs from the key's entries"
+                )));
+            }
+        }
+    }
+    match &vk.weights {
+        Weights::Committed(cs) if cs.len() != vk.program.params.len() => Err(TensorError::Key(
+            format!("{} weight commitments for {} parameters", cs.len(), vk.program.params.len()),
+        )),
+        Weights::Public(ws) if ws.len() != vk.program.params.len() => Err(TensorError::Key(
+            format!("{} weight tensors for {} parameters", ws.len(), vk.program.params.len()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The values of a constant or public-input register, if the verifier knows them.
+pub fn known_values(
+    program: &Program,
+    reg: Reg,
+    publics: &[usize],
+    public_inputs: &[Vec<i64>],
+) -> Option<Vec<i64>> {
+    if let Some(c) = program.consts.iter().find(|c| c.reg == reg) {
+        return Some(c.data.clone());
+    }
+    let k = publics.iter().position(|&i| program.inputs[i].reg == reg)?;
+    public_inputs.get(k).cloned()
+}
+
+/// The point of a summed register: kept variables from `r`, summed ones from `rho`, in order.
+pub fn interleave(summed: &[bool], r: &[F], rho: &[F]) -> Vec<F> {
+    let (mut a, mut b) = (r.iter(), rho.iter());
+    summed
+        .iter()
+        .map(|&s| if s { b.next() } else { a.next() }.copied().unwrap_or_default())
+        .collect()
+}
+
+fn check_known(
+    layout: &Layout,
+    data: &[i64],
+    claims: Vec<Claim>,
+    place: &str,
+) -> Result<(), TensorError> {
+    for (p, v) in claims {
+        if p.len() != layout.num_vars() || known_eval(layout, data, &p) != v {
+            return Err(TensorError::Check {
+                place: place.into(),
+                what: "claim does not match the known data",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Merges the claims on one register into one (verifier side of [`crate::tensor`]'s merge).
+fn merge(
+    s: &mut Stream<'_>,
+    t: &mut Transcript,
+    claims: Vec<Claim>,
+    place: &str,
+) -> Result<Claim, TensorError> {
+    let mut claims = dedupe(claims).ok_or_else(|| TensorError::Check {
+        place: place.into(),
+        what: "two claims at one point disagree",
+    })?;
+    if claims.len() == 1 {
+        return Ok(claims.remove(0));
+    }
+    let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
+    let gamma = ClaimReduction::draw_gamma(&values, t);
+    let red = ClaimReduction { points, values, gamma };
+    let proof = s.sumcheck()?;
+    let out = verify_sumcheck(&[&red], proof, t).map_err(|source| TensorError::Sumcheck {
+        place: format!("{place}: claim merge"),
+        source,
+    })?;
+    Ok((out.point, out.final_evals[0][0]))
+}
+
+/// A product sumcheck over `rounds` variables, or for zero rounds the factors sent directly.
+#[allow(clippy::too_many_arguments, reason = "the claim's fields, spelled out at each call site")]
+fn product(
+    s: &mut Stream<'_>,
+    t: &mut Transcript,
+    place: &str,
+    rounds: usize,
+    num_polys: usize,
+    terms: Vec<Term>,
+    eq_point: Option<Vec<F>>,
+    claim: F,
+) -> Result<(Vec<F>, Vec<F>), TensorError> {
+    let c = ProductClaim { num_vars: rounds, num_polys, terms, eq_point, claim };
+    if rounds == 0 {
+        let e = s.scalars(num_polys, "tensor/direct", place, t)?;
+        if c.expected_output(&[], &e) != claim {
+            return Err(TensorError::Check {
+                place: place.into(),
+                what: "direct evaluation does not match the claim",
+            });
+        }
+        return Ok((Vec::new(), e));
+    }
+    let proof = s.sumcheck()?;
+    let out = verify_sumcheck(&[&c], proof, t)
+        .map_err(|source| TensorError::Sumcheck { place: place.into(), source })?;
+    Ok((out.point, out.final_evals[0].clone()))
+}
+
+fn lookup(
+    s: &mut Stream<'_>,
+    t: &mut Transcript,
+    place: &str,
+    table: &dyn TableMle<F>,
+    vars: usize,
+    point: Vec<F>,
+    value: F,
+) -> Result<LookupOutput, TensorError> {
+    let proof = s.lookup()?;
+    let stmt = LookupStatement { table, num_vars: vars, output_point: point, output_value: value };
+    let mut out = verify_lookups(&[stmt], proof, t)
+        .map_err(|source| TensorError::Lookup { place: place.into(), source })?;
+    Ok(out.remove(0))
+}
+
+fn push_chunks(
+    pc: &mut [Vec<Claim>],
+    index: &dyn Fn(Committed) -> Option<usize>,
+    site: usize,
+    o: &LookupOutput,
+) {
+    for (c, v) in o.chunk_values.iter().enumerate() {
+        if let Some(p) = index(Committed::Chunk { site, chunk: c }) {
+            pc[p].push((o.chunk_point.clone(), *v));
+        }
+    }
+}
+
+/// The final step: every claim on a committed polynomial, reduced to one point and opened.
+fn open_committed(
+    s: &mut Stream<'_>,
+    t: &mut Transcript,
+    vk: &VerifyingKey,
+    polys: &[(Committed, usize)],
+    commitments: &[HyperKzgCommitment],
+    pc_claims: Vec<Vec<Claim>>,
+) -> Result<(), TensorError> {
+    let mut scalars: Vec<(usize, F)> = Vec::new();
+    let mut reductions: Vec<(usize, ClaimReduction)> = Vec::new();
+    for (p, claims) in pc_claims.into_iter().enumerate() {
+        if claims.is_empty() {
+            continue;
+        }
+        let place = format!("committed polynomial {p}");
+        let claims = dedupe(claims).ok_or_else(|| TensorError::Check {
+            place: place.clone(),
+            what: "two claims at one point disagree",
+        })?;
+        if polys[p].1 == 0 {
+            // A constant polynomial: every claim is at the empty point, so dedupe left one.
+            scalars.push((p, claims[0].1));
+            continue;
+        }
+        let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
+        let gamma = ClaimReduction::draw_gamma(&values, t);
+        reductions.push((p, ClaimReduction { points, values, gamma }));
+    }
+    let mut evals: Vec<(usize, usize, F)> = scalars.iter().map(|&(p, v)| (0, p, v)).collect();
+    let mut point = Vec::new();
+    if !reductions.is_empty() {
+        let refs: Vec<&dyn SumcheckClaim> =
+            reductions.iter().map(|(_, r)| r as &dyn SumcheckClaim).collect();
+        let proof = s.sumcheck()?;
+        let out = verify_sumcheck(&refs, proof, t).map_err(|source| TensorError::Sumcheck {
+            place: "opening reduction".into(),
+            source,
+        })?;
+        for ((p, _), e) in reductions.iter().zip(&out.final_evals) {
+            evals.push((polys[*p].1, *p, e[0]));
+        }
+        point = out.point;
+    }
+    evals.sort_by_key(|&(n, p, _)| (n, p));
+    let mut k = 0;
+    while k < evals.len() {
+        let n = evals[k].0;
+        let group: Vec<&(usize, usize, F)> = evals[k..].iter().take_while(|e| e.0 == n).collect();
+        k += group.len();
+        let comms: Vec<HyperKzgCommitment> = group.iter().map(|e| commitments[e.1]).collect();
+        let values: Vec<F> = group.iter().map(|e| e.2).collect();
+        let proof = s.opening()?;
+        batch_verify(&vk.pcs, &comms, &point[..n], &values, proof, t)
+            .map_err(|source| TensorError::Opening { vars: n, source })?;
+    }
+    Ok(())
+}
