@@ -11,3 +11,4 @@ pub mod check;
 pub mod demo;
 pub mod front;
 pub mod lower;
+pub mod prove;

@@ -4,7 +4,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use atlas_compiler::prove as pipeline;
+use atlas_prover::tensor::WeightMode;
 
 #[derive(Parser)]
 #[command(name = "atlasc", version, about = "Compile, run and prove ML inference with Atlas")]
@@ -12,8 +15,25 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// A model (`.atl` or `.onnx`) to compile, run and prove in one go.
+    /// A model (`.atl`) to compile, run and prove in one go: writes `model.proof` and `model.vk`.
     model: Option<PathBuf>,
+    #[command(flatten)]
+    prove: ProveArgs,
+}
+
+/// Options of proving.
+#[derive(Args, Clone, Debug, Default)]
+struct ProveArgs {
+    /// Put the weights in the verifying key (the verifier reads them) instead of committing to them.
+    #[arg(long)]
+    public_weights: bool,
+    /// A powers-of-tau file (snarkjs `.ptau`, BN254) for a real SRS; default: the insecure
+    /// development SRS.
+    #[arg(long)]
+    ptau: Option<PathBuf>,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -31,10 +51,26 @@ enum Command {
     Asm { model: PathBuf },
     /// Run a model on an input and print its outputs.
     Run { model: PathBuf },
-    /// Prove a model's run.
-    Prove { model: PathBuf },
-    /// Verify a proof against a verifying key.
-    Verify { vk: PathBuf, proof: PathBuf },
+    /// Compile, run and prove a model: writes `model.proof` and `model.vk` next to it.
+    Prove {
+        model: PathBuf,
+        #[command(flatten)]
+        args: ProveArgs,
+    },
+    /// Preprocessing only: check the model, commit to its weights and write `model.vk`.
+    Setup {
+        model: PathBuf,
+        #[command(flatten)]
+        args: ProveArgs,
+    },
+    /// Verify a proof file against a verifying key and print the outputs it proves.
+    Verify {
+        vk: PathBuf,
+        proof: PathBuf,
+        /// Print a JSON summary instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import an ONNX model as an editable `.atl` program.
     Import { model: PathBuf },
     /// Benchmark proving and verification.
@@ -95,6 +131,152 @@ fn asm(path: &Path) -> ExitCode {
     ExitCode::from(report.exit_code)
 }
 
+fn mode(args: &ProveArgs) -> WeightMode {
+    if args.public_weights {
+        WeightMode::Public
+    } else {
+        WeightMode::Committed
+    }
+}
+
+fn dev_warning(args: &ProveArgs) {
+    if args.ptau.is_none() {
+        eprintln!("{}", atlas_compiler::demo::dev_srs_warning());
+    }
+}
+
+/// `model.ext` → `model.<ext>` next to it.
+fn sibling(model: &Path, ext: &str) -> PathBuf {
+    model.with_extension(ext)
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprint!("{msg}");
+    if !msg.ends_with('\n') {
+        eprintln!();
+    }
+    ExitCode::FAILURE
+}
+
+/// Values shown per tensor in text output.
+const SHOWN: usize = 10;
+
+fn show(v: &[i64]) -> String {
+    let head: Vec<String> = v.iter().take(SHOWN).map(i64::to_string).collect();
+    let more = if v.len() > SHOWN { format!(", … ({} values)", v.len()) } else { String::new() };
+    format!("[{}{more}]", head.join(", "))
+}
+
+fn json_list(v: &[i64]) -> String {
+    let items: Vec<String> = v.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(","))
+}
+
+/// `atlasc prove` and `atlasc model.atl`.
+fn prove(model: &Path, args: &ProveArgs) -> ExitCode {
+    dev_warning(args);
+    let clock = std::time::Instant::now();
+    let built = match pipeline::build_file(model) {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    let compile = clock.elapsed();
+    let inputs = pipeline::default_inputs(&built.program);
+    let mut proved = match pipeline::prove_built(&built, &inputs, mode(args), args.ptau.as_deref())
+    {
+        Ok(p) => p,
+        Err(e) => return fail(&format!("error: {}: {e}", model.display())),
+    };
+    proved.timings.insert(0, ("compile", compile));
+    let (vk_path, proof_path) = (sibling(model, "vk"), sibling(model, "proof"));
+    let (vk, proof) = (proved.vk.to_bytes(), proved.file.to_bytes());
+    for (path, bytes) in [(&vk_path, &vk), (&proof_path, &proof)] {
+        if let Err(e) = pipeline::write_atomically(path, bytes) {
+            return fail(&format!("error: cannot write {}: {e}", path.display()));
+        }
+    }
+    if args.json {
+        let outs: Vec<String> = proved.file.outputs.iter().map(|o| json_list(o)).collect();
+        let times: Vec<String> = proved
+            .timings
+            .iter()
+            .map(|(n, d)| format!("\"{n}\":{:.3}", d.as_secs_f64() * 1e3))
+            .collect();
+        println!(
+            "{{\"outputs\":[{}],\"proof_bytes\":{},\"vk_bytes\":{},\"proof\":{:?},\"vk\":{:?},\"timings_ms\":{{{}}}}}",
+            outs.join(","),
+            proof.len(),
+            vk.len(),
+            proof_path.display().to_string(),
+            vk_path.display().to_string(),
+            times.join(",")
+        );
+    } else {
+        for (i, o) in proved.file.outputs.iter().enumerate() {
+            println!("output {i}: {}", show(o));
+        }
+        println!("proof: {} ({} bytes)", proof_path.display(), proof.len());
+        println!("verifying key: {} ({} bytes)", vk_path.display(), vk.len());
+        for (n, d) in &proved.timings {
+            println!("  {n:<8} {d:.1?}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `atlasc setup`: writes the verifying key only.
+fn setup(model: &Path, args: &ProveArgs) -> ExitCode {
+    dev_warning(args);
+    let built = match pipeline::build_file(model) {
+        Ok(b) => b,
+        Err(e) => return fail(&e),
+    };
+    match pipeline::setup_built(&built, mode(args), args.ptau.as_deref()) {
+        Ok((pk, _)) => {
+            let path = sibling(model, "vk");
+            let bytes = pk.vk.to_bytes();
+            if let Err(e) = pipeline::write_atomically(&path, &bytes) {
+                return fail(&format!("error: cannot write {}: {e}", path.display()));
+            }
+            let digest: String = pk.vk.digest().iter().map(|b| format!("{b:02x}")).collect();
+            println!("verifying key: {} ({} bytes, digest {digest})", path.display(), bytes.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("error: {}: {e}", model.display())),
+    }
+}
+
+/// `atlasc verify`: exit 0 and the outputs when the proof checks, 1 otherwise.
+fn verify(vk: &Path, proof: &Path, json: bool) -> ExitCode {
+    let read =
+        |p: &Path| std::fs::read(p).map_err(|e| format!("error: cannot read {}: {e}", p.display()));
+    let (vk_bytes, proof_bytes) = match (read(vk), read(proof)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return fail(&e),
+    };
+    let clock = std::time::Instant::now();
+    match pipeline::verify_bytes(&vk_bytes, &proof_bytes, None) {
+        Ok(outputs) => {
+            let t = clock.elapsed();
+            if json {
+                let outs: Vec<String> = outputs.iter().map(|o| json_list(o)).collect();
+                println!(
+                    "{{\"valid\":true,\"outputs\":[{}],\"verify_ms\":{:.3}}}",
+                    outs.join(","),
+                    t.as_secs_f64() * 1e3
+                );
+            } else {
+                println!("valid proof ({t:.1?})");
+                for (i, o) in outputs.iter().enumerate() {
+                    println!("output {i}: {}", show(o));
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("error: {e}")),
+    }
+}
+
 /// A stage of the pipeline that does not exist yet: say so and fail, rather than pretend.
 fn not_built(what: &str, issue: &str) -> ExitCode {
     eprintln!("error: `atlasc {what}` is not built yet (tracked by the issue \"{issue}\")");
@@ -108,10 +290,10 @@ fn main() -> ExitCode {
         (Some(Command::Ir { model, after }), _) => ir(&model, after.as_deref()),
         (Some(Command::Asm { model }), _) => asm(&model),
         (Some(Command::Run { .. }), _) => not_built("run", "The VM"),
-        (Some(Command::Prove { .. }), _) | (None, Some(_)) => {
-            not_built("prove", "Proving whole programs")
-        }
-        (Some(Command::Verify { .. }), _) => not_built("verify", "Proving whole programs"),
+        (Some(Command::Prove { model, args }), _) => prove(&model, &args),
+        (None, Some(model)) => prove(&model, &cli.prove),
+        (Some(Command::Setup { model, args }), _) => setup(&model, &args),
+        (Some(Command::Verify { vk, proof, json }), _) => verify(&vk, &proof, json),
         (Some(Command::Import { .. }), _) => not_built("import", "ONNX import"),
         (Some(Command::Bench { .. }), _) => not_built("bench", "Proving whole programs"),
         (Some(Command::Demo { log_size }), _) => demo(log_size as usize),

@@ -20,9 +20,9 @@ use crate::verify::lookup::LookupOutput;
 use crate::verify::sumcheck::{ClaimReduction, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
-    absorb_statement, committed_polys, dedupe, interleave, known_values, layout,
-    lookup_output_claim, operand_claim, padding_value, place, pow2, Claim, Committed, Item, Plan,
-    Rule, TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
+    absorb_statement, committed_polys, dedupe, extend_claims, interleave, known_values, layout,
+    lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2, Claim, Committed,
+    Item, LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -79,7 +79,7 @@ pub fn required_vars(
 pub fn setup(
     program: &Program,
     tables: &[&dyn TableMle<F>],
-    local_tables: Vec<Option<Vec<i64>>>,
+    local_tables: Vec<Option<LocalTable>>,
     srs: &Srs,
     mode: WeightMode,
 ) -> Result<ProvingKey, ProveError> {
@@ -396,50 +396,68 @@ pub fn prove(
             }
         }
     };
-    let mut opened: Vec<(usize, usize, MultilinearPoly)> = Vec::new();
+    let n = opening_vars(&polys, &pc_claims);
+    let mut opened: Vec<(usize, MultilinearPoly)> = Vec::new();
     let mut reductions = Vec::new();
-    let mut red_index = Vec::new();
     for (q, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
             continue;
         }
-        let claims = dedupe(claims).ok_or_else(|| {
+        let claims = dedupe(extend_claims(claims, n)).ok_or_else(|| {
             ProveError::Internal(format!("committed polynomial {q}: claims disagree"))
         })?;
-        let poly = poly_of(polys[q].0);
-        if polys[q].1 > 0 {
-            let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
-            let gamma = ClaimReduction::draw_gamma(&values, &mut p.t);
+        let mut poly = poly_of(polys[q].0);
+        poly = zero_extend(poly, n);
+        let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
+        let gamma = ClaimReduction::draw_gamma(&values, &mut p.t);
+        if n > 0 {
             reductions.push(ReductionSumcheck::new(
                 poly.clone(),
                 &ClaimReduction { points, values, gamma },
             ));
-            red_index.push(q);
         }
-        opened.push((polys[q].1, q, poly));
+        opened.push((q, poly));
     }
-    let mut point = Vec::new();
-    if !reductions.is_empty() {
-        let mut refs: Vec<&mut dyn SumcheckInstance> =
-            reductions.iter_mut().map(|r| r as &mut dyn SumcheckInstance).collect();
-        let (proof, out) = prove_sumcheck(&mut refs, &mut p.t);
-        p.items.push(Item::Sumcheck(proof));
-        point = out.point;
-    }
-    opened.sort_by_key(|(n, q, _)| (*n, *q));
-    let mut k = 0;
-    while k < opened.len() {
-        let n = opened[k].0;
-        let group: Vec<&(usize, usize, MultilinearPoly)> =
-            opened[k..].iter().take_while(|e| e.0 == n).collect();
-        k += group.len();
-        let refs: Vec<&MultilinearPoly> = group.iter().map(|e| &e.2).collect();
-        let comms: Vec<_> = group.iter().map(|e| commitments[e.1]).collect();
-        let (_, proof) = HyperKzg::batch_open(&pk.pcs, &refs, &comms, &point[..n], &mut p.t)?;
+    if !opened.is_empty() {
+        let mut point = Vec::new();
+        if n > 0 {
+            let mut refs: Vec<&mut dyn SumcheckInstance> =
+                reductions.iter_mut().map(|r| r as &mut dyn SumcheckInstance).collect();
+            let (proof, out) = prove_sumcheck(&mut refs, &mut p.t);
+            p.items.push(Item::Sumcheck(proof));
+            point = out.point;
+        }
+        let refs: Vec<&MultilinearPoly> = opened.iter().map(|e| &e.1).collect();
+        let comms: Vec<_> = opened.iter().map(|e| commitments[e.0]).collect();
+        let (_, proof) = HyperKzg::batch_open(&pk.pcs, &refs, &comms, &point, &mut p.t)?;
         p.items.push(Item::Opening(proof));
     }
     lap("open", &mut timings);
     Ok((TensorProof { items: p.items }, timings))
+}
+
+/// The table padded with zeros to `2^n` entries (same commitment, see the verifier's
+/// `open_committed`).
+fn zero_extend(poly: MultilinearPoly, n: usize) -> MultilinearPoly {
+    let len = 1usize << n;
+    match poly {
+        MultilinearPoly::U8(mut v) => {
+            v.resize(len, 0);
+            MultilinearPoly::U8(v)
+        }
+        MultilinearPoly::I32(mut v) => {
+            v.resize(len, 0);
+            MultilinearPoly::I32(v)
+        }
+        MultilinearPoly::I64(mut v) => {
+            v.resize(len, 0);
+            MultilinearPoly::I64(v)
+        }
+        MultilinearPoly::Dense(mut v) => {
+            v.resize(len, F::zero());
+            MultilinearPoly::Dense(v)
+        }
+    }
 }
 
 fn dense(v: Vec<F>) -> MultilinearPoly {

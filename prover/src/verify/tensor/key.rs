@@ -4,8 +4,8 @@
 use sha3::{Digest, Keccak256};
 
 use atlas_vm::{
-    Const, Input, Instr, Op, Param, ParamData, Program, Reg, RegInfo, Rounding, TableDecl, TableId,
-    TableIdx,
+    Const, Domain, Input, Instr, Op, Param, ParamData, Program, Reg, RegInfo, Rounding, TableDecl,
+    TableId, TableIdx,
 };
 
 use crate::pcs::{from_bytes, to_bytes};
@@ -14,6 +14,14 @@ use crate::verify::hyperkzg::{HyperKzgCommitment, HyperKzgVerifierKey};
 
 /// Encoding version of [`VerifyingKey`].
 pub const VK_VERSION: u8 = 1;
+
+/// A program-local table: its domain and entries (indexed by address), which its id does not
+/// determine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalTable {
+    pub domain: Domain,
+    pub entries: Vec<i64>,
+}
 
 /// How the verifier learns the weights.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,9 +42,9 @@ pub enum Weights {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyingKey {
     pub program: Program,
-    /// Per program table, the entries of a program-local (dense) table, whose id alone does not
-    /// define it; `None` for tables the registry rebuilds from their id.
-    pub tables: Vec<Option<Vec<i64>>>,
+    /// Per program table, a program-local (dense) table's domain and entries, which its id alone
+    /// does not define; `None` for tables the registry rebuilds from their id.
+    pub tables: Vec<Option<LocalTable>>,
     pub weights: Weights,
     pub pcs: HyperKzgVerifierKey,
 }
@@ -50,9 +58,10 @@ impl VerifyingKey {
         for t in &self.tables {
             match t {
                 None => w.u8(0),
-                Some(entries) => {
+                Some(t) => {
                     w.u8(1);
-                    write_i64s(&mut w, entries);
+                    write_domain(&mut w, t.domain);
+                    write_i64s(&mut w, &t.entries);
                 }
             }
         }
@@ -87,7 +96,10 @@ impl VerifyingKey {
             let at = r.position();
             tables.push(match r.u8()? {
                 0 => None,
-                1 => Some(read_i64s(&mut r)?),
+                1 => {
+                    let domain = read_domain(&mut r)?;
+                    Some(LocalTable { domain, entries: read_i64s(&mut r)? })
+                }
                 _ => return Err(DecodeError::Invalid { what: "table entry tag", at }),
             });
         }
@@ -130,6 +142,29 @@ impl VerifyingKey {
     pub fn digest(&self) -> [u8; 32] {
         Keccak256::digest(self.to_bytes()).into()
     }
+}
+
+fn write_domain(w: &mut Writer, d: Domain) {
+    match d {
+        Domain::Unsigned { bits } => (w.u8(0), w.u32(bits)).1,
+        Domain::Signed { bits } => (w.u8(1), w.u32(bits)).1,
+        Domain::Pair { bits, signed } => {
+            w.u8(if signed { 3 } else { 2 });
+            w.u32(bits);
+        }
+    }
+}
+
+fn read_domain(r: &mut Reader<'_>) -> Result<Domain, DecodeError> {
+    let at = r.position();
+    let tag = r.u8()?;
+    let bits = r.u32()?;
+    Ok(match tag {
+        0 => Domain::Unsigned { bits },
+        1 => Domain::Signed { bits },
+        2 | 3 => Domain::Pair { bits, signed: tag == 3 },
+        _ => return Err(DecodeError::Invalid { what: "table domain", at }),
+    })
 }
 
 fn write_blob(w: &mut Writer, b: &[u8]) {

@@ -32,9 +32,10 @@ use crate::verify::sumcheck::{
 };
 use crate::verify::LookupProof;
 
-pub use key::{VerifyingKey, Weights};
+pub use key::{LocalTable, VerifyingKey, Weights};
 pub use layout::Layout;
 pub use plan::{Plan, Rule};
+pub use proof::ProofFile;
 pub use proof::{Item, TensorProof};
 
 /// The transcript domain of whole-program proofs.
@@ -628,9 +629,11 @@ fn check_key(vk: &VerifyingKey, tables: &[&dyn TableMle<F>]) -> Result<(), Tenso
         )));
     }
     for (i, (entries, t)) in vk.tables.iter().zip(tables).enumerate() {
-        if let Some(entries) = entries {
+        if let Some(local) = entries {
             let bits = t.domain().address_bits();
-            if bits > 16
+            let entries = &local.entries;
+            if t.domain() != local.domain
+                || bits > 16
                 || entries.len() != 1 << bits
                 || (0..entries.len()).any(|a| t.eval(a as u64) != entries[a])
             {
@@ -774,7 +777,12 @@ fn push_chunks(
     }
 }
 
-/// The final step: every claim on a committed polynomial, reduced to one point and opened.
+/// The final step: every claim on a committed polynomial, reduced to one point and opened at once.
+///
+/// A polynomial of `n_i < n` variables is opened as its table zero-extended to `2^n` entries, which
+/// has the same HyperKZG commitment; a claim `p(z) = v` is the claim `p'(0…0, z) = v` on it. So one
+/// batched reduction sumcheck over `n` variables brings every claim to one point `ρ`, and one batch
+/// opening at `ρ` closes them all.
 fn open_committed(
     s: &mut Stream<'_>,
     t: &mut Transcript,
@@ -783,52 +791,56 @@ fn open_committed(
     commitments: &[HyperKzgCommitment],
     pc_claims: Vec<Vec<Claim>>,
 ) -> Result<(), TensorError> {
-    let mut scalars: Vec<(usize, F)> = Vec::new();
-    let mut reductions: Vec<(usize, ClaimReduction)> = Vec::new();
+    let n = opening_vars(polys, &pc_claims);
+    let mut opened: Vec<(usize, ClaimReduction)> = Vec::new();
     for (p, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
             continue;
         }
-        let place = format!("committed polynomial {p}");
-        let claims = dedupe(claims).ok_or_else(|| TensorError::Check {
-            place: place.clone(),
+        let claims = dedupe(extend_claims(claims, n)).ok_or_else(|| TensorError::Check {
+            place: format!("committed polynomial {p}"),
             what: "two claims at one point disagree",
         })?;
-        if polys[p].1 == 0 {
-            // A constant polynomial: every claim is at the empty point, so dedupe left one.
-            scalars.push((p, claims[0].1));
-            continue;
-        }
         let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
         let gamma = ClaimReduction::draw_gamma(&values, t);
-        reductions.push((p, ClaimReduction { points, values, gamma }));
+        opened.push((p, ClaimReduction { points, values, gamma }));
     }
-    let mut evals: Vec<(usize, usize, F)> = scalars.iter().map(|&(p, v)| (0, p, v)).collect();
-    let mut point = Vec::new();
-    if !reductions.is_empty() {
+    if opened.is_empty() {
+        return Ok(());
+    }
+    let comms: Vec<HyperKzgCommitment> = opened.iter().map(|(p, _)| commitments[*p]).collect();
+    let (point, values) = if n == 0 {
+        // Constants: dedupe left one claim each, at the empty point.
+        (Vec::new(), opened.iter().map(|(_, r)| r.values[0]).collect::<Vec<_>>())
+    } else {
         let refs: Vec<&dyn SumcheckClaim> =
-            reductions.iter().map(|(_, r)| r as &dyn SumcheckClaim).collect();
+            opened.iter().map(|(_, r)| r as &dyn SumcheckClaim).collect();
         let proof = s.sumcheck()?;
         let out = verify_sumcheck(&refs, proof, t).map_err(|source| TensorError::Sumcheck {
             place: "opening reduction".into(),
             source,
         })?;
-        for ((p, _), e) in reductions.iter().zip(&out.final_evals) {
-            evals.push((polys[*p].1, *p, e[0]));
-        }
-        point = out.point;
-    }
-    evals.sort_by_key(|&(n, p, _)| (n, p));
-    let mut k = 0;
-    while k < evals.len() {
-        let n = evals[k].0;
-        let group: Vec<&(usize, usize, F)> = evals[k..].iter().take_while(|e| e.0 == n).collect();
-        k += group.len();
-        let comms: Vec<HyperKzgCommitment> = group.iter().map(|e| commitments[e.1]).collect();
-        let values: Vec<F> = group.iter().map(|e| e.2).collect();
-        let proof = s.opening()?;
-        batch_verify(&vk.pcs, &comms, &point[..n], &values, proof, t)
-            .map_err(|source| TensorError::Opening { vars: n, source })?;
-    }
-    Ok(())
+        let values = out.final_evals.iter().map(|e| e[0]).collect();
+        (out.point, values)
+    };
+    let proof = s.opening()?;
+    batch_verify(&vk.pcs, &comms, &point, &values, proof, t)
+        .map_err(|source| TensorError::Opening { vars: n, source })
+}
+
+/// The variables of the final opening: the largest committed polynomial that has a claim.
+pub fn opening_vars(polys: &[(Committed, usize)], pc_claims: &[Vec<Claim>]) -> usize {
+    polys.iter().zip(pc_claims).filter(|(_, c)| !c.is_empty()).map(|(p, _)| p.1).max().unwrap_or(0)
+}
+
+/// Claims on a polynomial as claims on its table zero-extended to `n` variables: `(0…0, z)`.
+pub fn extend_claims(claims: Vec<Claim>, n: usize) -> Vec<Claim> {
+    claims
+        .into_iter()
+        .map(|(z, v)| {
+            let mut p = vec![F::zero(); n.saturating_sub(z.len())];
+            p.extend(z);
+            (p, v)
+        })
+        .collect()
 }

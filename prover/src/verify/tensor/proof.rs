@@ -152,3 +152,71 @@ impl TensorProof {
         s
     }
 }
+
+/// What `atlasc` writes to `model.proof`: the statement (public inputs and outputs) and the proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofFile {
+    pub public_inputs: Vec<Vec<i64>>,
+    pub outputs: Vec<Vec<i64>>,
+    pub proof: TensorProof,
+}
+
+/// The first bytes of a proof file.
+pub const PROOF_MAGIC: &[u8; 8] = b"ATLASPRF";
+
+/// Encoding version of [`ProofFile`].
+pub const PROOF_FILE_VERSION: u8 = 1;
+
+impl ProofFile {
+    /// `magic · version · inputs · outputs · proof`, tensors as length-prefixed i64 vectors.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(PROOF_MAGIC);
+        w.u8(PROOF_FILE_VERSION);
+        for group in [&self.public_inputs, &self.outputs] {
+            w.len(group.len());
+            for v in group {
+                w.len(v.len());
+                v.iter().for_each(|x| w.raw(&x.to_le_bytes()));
+            }
+        }
+        let proof = self.proof.to_bytes();
+        w.len(proof.len());
+        w.raw(&proof);
+        w.bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        if r.take(PROOF_MAGIC.len())? != PROOF_MAGIC {
+            return Err(DecodeError::Invalid {
+                what: "proof file magic (not an Atlas proof)",
+                at: 0,
+            });
+        }
+        r.version(PROOF_FILE_VERSION)?;
+        let mut groups = Vec::with_capacity(2);
+        for _ in 0..2 {
+            let n = r.count("tensor count", 4)?;
+            let mut group = Vec::with_capacity(n);
+            for _ in 0..n {
+                let k = r.count("value count", 8)?;
+                let mut v = Vec::with_capacity(k);
+                for _ in 0..k {
+                    let b = r.take(8)?;
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    v.push(i64::from_le_bytes(a));
+                }
+                group.push(v);
+            }
+            groups.push(group);
+        }
+        let len = r.count("proof length", 1)?;
+        let proof = TensorProof::from_bytes(r.take(len)?)?;
+        r.finish()?;
+        let outputs = groups.pop().unwrap_or_default();
+        let public_inputs = groups.pop().unwrap_or_default();
+        Ok(ProofFile { public_inputs, outputs, proof })
+    }
+}
