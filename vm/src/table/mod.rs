@@ -246,13 +246,47 @@ impl Decomposition {
     }
 }
 
-/// An approximation's f64 reference and its tolerance.
+/// An approximation's f64 reference and its tolerance: the table claims
+/// `|eval(x) − clamp(output_scale · f(input_scale · x), output_range)| ≤ tolerance` at every
+/// operand `x` of its domain (tolerance in output units, i.e. ulps of the output grid).
 #[derive(Clone, Copy, Debug)]
 pub struct Reference {
-    /// The real function at the decoded operands, in the table's output units.
+    /// The real function at the real operands.
     pub f: fn(&[f64]) -> f64,
-    /// Largest allowed `|eval − f|`.
+    /// The real number an integer operand `x` stands for: `x · input_scale` (`2^-frac` for a
+    /// fixed-point operand).
+    pub input_scale: f64,
+    /// Table values are `f · output_scale` on the integer grid (`2^frac` of the output type).
+    pub output_scale: f64,
+    /// The table saturates to this range of values; the reference is clamped to it too.
+    pub output_range: (i64, i64),
+    /// Largest allowed `|eval − reference|`, in output units.
     pub tolerance: f64,
+}
+
+impl Reference {
+    /// A reference already in the table's units (no scaling, no saturation).
+    pub fn unscaled(f: fn(&[f64]) -> f64, tolerance: f64) -> Self {
+        Reference {
+            f,
+            input_scale: 1.0,
+            output_scale: 1.0,
+            output_range: (i64::MIN, i64::MAX),
+            tolerance,
+        }
+    }
+
+    /// The reference value at integer `operands`, in output units (scaled and clamped).
+    pub fn expected(&self, operands: &[i64]) -> f64 {
+        let xs: Vec<f64> = operands.iter().map(|&x| x as f64 * self.input_scale).collect();
+        let y = (self.f)(&xs) * self.output_scale;
+        let (lo, hi) = (self.output_range.0 as f64, self.output_range.1 as f64);
+        if y.is_nan() {
+            y
+        } else {
+            y.clamp(lo, hi)
+        }
+    }
 }
 
 /// The reference semantics of a lookup table: what the executor needs.
