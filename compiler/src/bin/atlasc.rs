@@ -30,7 +30,19 @@ enum Command {
     /// Print the VM listing of a model.
     Asm { model: PathBuf },
     /// Run a model on an input and print its outputs.
-    Run { model: PathBuf },
+    Run {
+        model: PathBuf,
+        /// A JSON object mapping each input name to nested arrays of reals (default: a fixed
+        /// input spread over [-1, 1), see docs/language.md).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Also evaluate the model in f64 and print the largest difference.
+        #[arg(long)]
+        reference: bool,
+        /// Print the outputs as JSON (reals and stored integers).
+        #[arg(long)]
+        json: bool,
+    },
     /// Prove a model's run.
     Prove { model: PathBuf },
     /// Verify a proof against a verifying key.
@@ -107,7 +119,12 @@ fn main() -> ExitCode {
         (Some(Command::Check { model }), _) => check(&model),
         (Some(Command::Ir { model, after }), _) => ir(&model, after.as_deref()),
         (Some(Command::Asm { model }), _) => asm(&model),
-        (Some(Command::Run { .. }), _) => not_built("run", "The VM"),
+        (Some(Command::Run { model, input, reference, json }), _) => {
+            let report = atlas_compiler::run::run_file(&model, input.as_deref(), reference, json);
+            print!("{}", report.stdout);
+            eprint!("{}", report.stderr);
+            ExitCode::from(report.exit_code)
+        }
         (Some(Command::Prove { .. }), _) | (None, Some(_)) => {
             not_built("prove", "Proving whole programs")
         }

@@ -17,8 +17,8 @@ use atlas_lang::ast::{NameId, Stmt, StmtId, TypeExpr, TypeId};
 use atlas_lang::{codes, Ast, Diagnostic, Span};
 
 use super::tables::{self, DenseSpec, Formula};
-use atlas_stdlib::{Approx, Fixed, Spec};
 use super::{Compiled, Model};
+use atlas_stdlib::{Approx, Fixed, Spec};
 
 /// Functions of `std.nn`; `import std.nn.{…}` may name these and nothing else.
 const STD_NN: &[&str] = &[
@@ -1935,11 +1935,18 @@ impl<'a> Elab<'a> {
     /// The handle of the stdlib table `table` read at `input` into `output`, declared on first
     /// use (by the table's name; the same table serving another element type gets a suffix, as
     /// table names must stay unique).
-    fn std_table(&mut self, table: &dyn atlas_vm::Table, input: ElemType, output: ElemType) -> TableHandle {
+    fn std_table(
+        &mut self,
+        table: &dyn atlas_vm::Table,
+        input: ElemType,
+        output: ElemType,
+    ) -> TableHandle {
         let mut name = table.name();
         let id = table.id().0;
         let tables = &self.b.program().tables;
-        if let Some(i) = tables.iter().position(|t| t.id == id && t.inputs == [input] && t.output == output) {
+        if let Some(i) =
+            tables.iter().position(|t| t.id == id && t.inputs == [input] && t.output == output)
+        {
             return TableHandle(i as u32);
         }
         if tables.iter().any(|t| t.name == name) {
@@ -1950,8 +1957,16 @@ impl<'a> Elab<'a> {
 
     /// The stdlib's sampled primitive `spec` (tables/approx.rs in atlas-stdlib) from `input` to
     /// `output`: both fixed-point (or integer) types of at most 16 bits.
-    fn approx_table(&mut self, spec: &'static Spec, input: ElemType, output: ElemType, span: Span) -> R<TableHandle> {
-        let fixed = |e: ElemType| Fixed::new(u32::from(e.bits().unwrap_or(0)), u32::from(e.frac().unwrap_or(0)));
+    fn approx_table(
+        &mut self,
+        spec: &'static Spec,
+        input: ElemType,
+        output: ElemType,
+        span: Span,
+    ) -> R<TableHandle> {
+        let fixed = |e: ElemType| {
+            Fixed::new(u32::from(e.bits().unwrap_or(0)), u32::from(e.frac().unwrap_or(0)))
+        };
         match Approx::new(spec, fixed(input), fixed(output)) {
             Ok(t) => Ok(self.std_table(&t, input, output)),
             Err(e) => Err(self.unsupported_at(
