@@ -5,4 +5,5 @@ mod deps;
 mod front;
 mod lang;
 mod lookup;
+mod run;
 mod vm;

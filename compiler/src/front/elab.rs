@@ -672,7 +672,11 @@ impl<'a> Elab<'a> {
                     ),
                 )
                 .with_primary(self.ast.span(item), "table too large")
-                .with_help("dense tables are limited to 2^16 entries (docs/isa.md)"),
+                .with_help(
+                    "a lookup's table holds one entry per input value, at most 2^16: declare \
+                     inputs of at most 16 bits in total (e.g. `fix<16, F>`, or two of 8 bits); \
+                     arguments are narrowed to them at the call (docs/primitives.md)",
+                ),
             );
         }
         Ok((inputs, out))
