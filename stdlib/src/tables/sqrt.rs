@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn known_values() {
-        check(Fixed::new(16, 8), Fixed::new(16, 8), 2.0, 1.4142135623731);
+        check(Fixed::new(16, 8), Fixed::new(16, 8), 2.0, std::f64::consts::SQRT_2);
         check(Fixed::new(16, 8), Fixed::new(16, 8), -3.0, 0.0);
     }
 }
