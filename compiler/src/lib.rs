@@ -4,7 +4,8 @@
 //! Pipeline position: the middle. It is the only crate that sees both `atlas-ir` and `atlas-vm`.
 //!
 //! Status: [`front`] compiles `.atl` to validated IR (`atlasc check`, `atlasc ir`), [`lower`]
-//! lowers validated IR to a VM program, and [`demo`] drives the prover core; ONNX import and
+//! lowers validated IR to a VM program, [`run`] executes a model on an input (`atlasc run`, with
+//! the f64 [`reference`]), and [`demo`] drives the prover core; ONNX import and
 //! whole-program proofs are not built yet.
 
 pub mod check;
@@ -12,3 +13,5 @@ pub mod demo;
 pub mod front;
 pub mod lower;
 pub mod prove;
+pub mod reference;
+pub mod run;

@@ -8,9 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha20Rng;
-
 use atlas_prover::pcs::Srs;
 use atlas_prover::tensor::{prove, required_vars, setup, ProvingKey, WeightMode};
 use atlas_prover::verify::tensor::{verify, LocalTable, ProofFile, VerifyingKey};
@@ -18,42 +15,27 @@ use atlas_prover::F;
 use atlas_stdlib::{table_by_id, BoxedTable, DenseTable};
 use atlas_vm::{Program, TableMle};
 
-use crate::front::{self, load_weights, Model};
+use crate::run::{default_inputs, inputs_from_json, prepare_source, Inputs, Prepared};
 
-/// A model compiled, with its weights bound, ready to run and prove.
-#[derive(Debug)]
-pub struct Built {
-    pub program: Program,
-    pub dense: Vec<DenseTable>,
-}
-
-/// Compiles the `.atl` file at `path` (weights relative to its directory). `Err` is the rendered
-/// report to print.
-pub fn build_file(path: &Path) -> Result<Built, String> {
+/// Compiles the `.atl` file at `path` (weights relative to its directory) for proving. `Err` is
+/// the rendered report to print.
+pub fn prepare_file(path: &Path) -> Result<Prepared, String> {
     let text = crate::check::read_source(path).map_err(|r| r.stderr)?;
     let base = path.parent().unwrap_or(Path::new("."));
-    build_source(&path.display().to_string(), &text, base)
+    prepare_source(&path.display().to_string(), &text, base).map_err(|r| r.stderr)
 }
 
-/// [`build_file`] on source text labelled `name`, weights relative to `base_dir`.
-pub fn build_source(name: &str, text: &str, base_dir: &Path) -> Result<Built, String> {
-    let mut sources = atlas_lang::Sources::new();
-    let file = sources.add(name, text);
-    let parsed = atlas_lang::parse(file, text);
-    let render =
-        |d: &[atlas_lang::Diagnostic]| crate::check::report(name, d, &sources, false).stderr;
-    if !parsed.diagnostics.is_empty() {
-        return Err(render(&parsed.diagnostics));
+/// The inputs: read from a JSON file (the format of `atlasc run`), or the default input.
+pub fn read_inputs(prepared: &Prepared, input: Option<&Path>) -> Result<Inputs, String> {
+    match input {
+        None => Ok(default_inputs(&prepared.ir)),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the input `{}`: {e}", path.display()))?;
+            inputs_from_json(&prepared.ir, &text)
+                .map_err(|e| format!("bad input `{}`: {e}", path.display()))
+        }
     }
-    let Model { program, dense_tables } = front::compile(&parsed.ast).map_err(|d| render(&d))?;
-    let program = front::passes::run_passes(program, None)
-        .map_err(|e| format!("error: internal compiler error in `{name}`: {e}\n"))?;
-    let loaded = load_weights(&parsed.ast, &program, base_dir).map_err(|d| render(&d))?;
-    let info = atlas_ir::validate(&loaded.program)
-        .map_err(|e| format!("error: internal compiler error in `{name}`: {e}\n"))?;
-    let program = crate::lower::lower_with_tables(&info, &dense_tables)
-        .map_err(|e| format!("error: `{name}` cannot be lowered to the VM: {e}\n"))?;
-    Ok(Built { program, dense: dense_tables })
 }
 
 /// The tables of `program` in its order: rebuilt from the registry, or the program's own dense
@@ -106,22 +88,6 @@ pub fn tables_from_vk(vk: &VerifyingKey) -> Result<Vec<BoxedTable<F>>, String> {
         .collect()
 }
 
-/// The default input when none is given: per input, values drawn from a fixed seed, uniform in
-/// `[−2^(b−4), 2^(b−4))` for a `b`-bit register (small enough that the model's own arithmetic does
-/// not saturate on it). Deterministic, so `atlasc model.atl` twice proves the same statement.
-pub fn default_inputs(program: &Program) -> Vec<Vec<i64>> {
-    let mut rng = ChaCha20Rng::seed_from_u64(0x41544c41);
-    program
-        .inputs
-        .iter()
-        .map(|input| {
-            let info = &program.registers[input.reg.index()];
-            let half = 1i64 << info.bits.saturating_sub(4).min(62);
-            (0..info.len().unwrap_or(0)).map(|_| rng.gen_range(-half..half)).collect()
-        })
-        .collect()
-}
-
 /// The SRS: a `.ptau` file's, or the labelled development one.
 pub fn load_srs(ptau: Option<&Path>, num_vars: usize) -> Result<Srs, String> {
     match ptau {
@@ -139,49 +105,49 @@ pub struct Proved {
 }
 
 /// Preprocessing for a built model: checks the program and commits to its weights.
-pub fn setup_built(
-    built: &Built,
+pub fn setup_prepared(
+    built: &Prepared,
     mode: WeightMode,
     ptau: Option<&Path>,
 ) -> Result<(ProvingKey, Vec<BoxedTable<F>>), String> {
-    let tables = program_tables(&built.program, &built.dense)?;
+    let tables = program_tables(&built.vm, &built.dense_tables)?;
     let refs: Vec<&dyn TableMle<F>> =
         tables.iter().map(|t| t.as_ref() as &dyn TableMle<F>).collect();
-    let n = required_vars(&built.program, &refs, mode).map_err(|e| e.to_string())?;
+    let n = required_vars(&built.vm, &refs, mode).map_err(|e| e.to_string())?;
     let srs = load_srs(ptau, n.max(1))?;
-    let pk = setup(&built.program, &refs, local_tables(&built.program, &built.dense), &srs, mode)
+    let pk = setup(&built.vm, &refs, local_tables(&built.vm, &built.dense_tables), &srs, mode)
         .map_err(|e| e.to_string())?;
     Ok((pk, tables))
 }
 
 /// Runs and proves a built model on `inputs` (all inputs, in program order).
-pub fn prove_built(
-    built: &Built,
+pub fn prove_prepared(
+    built: &Prepared,
     inputs: &[Vec<i64>],
     mode: WeightMode,
     ptau: Option<&Path>,
 ) -> Result<Proved, String> {
     let mut timings = Vec::new();
     let clock = Instant::now();
-    let (pk, tables) = setup_built(built, mode, ptau)?;
+    let (pk, tables) = setup_prepared(built, mode, ptau)?;
     timings.push(("setup", clock.elapsed()));
     let clock = Instant::now();
     let set = TablesSet(&tables);
-    let trace = atlas_vm::execute(&built.program, inputs, &set).map_err(|e| format!("run: {e}"))?;
+    let trace = atlas_vm::execute(&built.vm, inputs, &set).map_err(|e| format!("run: {e}"))?;
     timings.push(("run", clock.elapsed()));
     let refs: Vec<&dyn TableMle<F>> =
         tables.iter().map(|t| t.as_ref() as &dyn TableMle<F>).collect();
     let (proof, stages) = prove(&pk, &refs, inputs, &trace).map_err(|e| format!("prove: {e}"))?;
     timings.extend(stages);
     let public_inputs = built
-        .program
+        .vm
         .inputs
         .iter()
         .zip(inputs)
         .filter(|(i, _)| i.public)
         .map(|(_, v)| v.clone())
         .collect();
-    let file = ProofFile { public_inputs, outputs: trace.outputs(&built.program), proof };
+    let file = ProofFile { public_inputs, outputs: trace.outputs(&built.vm), proof };
     Ok(Proved { vk: pk.vk, file, timings })
 }
 

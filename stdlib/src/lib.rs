@@ -8,8 +8,9 @@
 //!   its [`atlas_vm::TableId`];
 //! - the shared test battery (`battery.rs`, tests only) that every registered kind passes.
 //!
-//! Status: the first standard tables, the registry and the battery are built (issue "Lookup
-//! argument"); approximated tables (exp, GELU, …) and the `.atl` prelude are not built yet.
+//! Status: the structured tables, the sampled transcendental primitives (sigmoid, tanh, GELU,
+//! erf, exp, reciprocal, rsqrt, sqrt, sin, cos, abs, leaky ReLU), the registry and the battery are
+//! built; the `.atl` prelude is not (softmax, gelu and layer norm are built into the compiler).
 
 pub mod registry;
 pub mod tables;
@@ -19,5 +20,6 @@ mod battery;
 
 pub use registry::{kinds, table_by_id, BoxedTable, Kind};
 pub use tables::{
-    Clamp, DenseTable, Equal, LessThan, RangeCheck, Relu, Rounding, Shift, StdlibError,
+    Approx, Clamp, DenseTable, Equal, Fixed, LessThan, RangeCheck, Relu, Rounding, Shift, Spec,
+    StdlibError,
 };

@@ -15,8 +15,9 @@ use ark_ff::PrimeField;
 use atlas_vm::{TableId, TableMle};
 
 use crate::tables::{
-    clamp, compare, dense, equal, range, relu, shift, Clamp, Equal, LessThan, RangeCheck, Relu,
-    Shift, StdlibError,
+    abs, clamp, compare, cos, dense, equal, erf, exp, gelu, gelu_tanh, leaky_relu, range, recip,
+    relu, rsqrt, shift, sigmoid, sin, sqrt, tanh, Approx, Clamp, Equal, LessThan, RangeCheck, Relu,
+    Shift, Spec, StdlibError,
 };
 
 /// A table built by the registry, as the prover and verifier see it.
@@ -40,6 +41,11 @@ fn boxed<F: PrimeField, T: TableMle<F> + 'static>(
     Ok(Box::new(t?))
 }
 
+/// A sampled primitive of `spec` from its parameter bytes (see `tables/approx.rs`).
+fn approx<F: PrimeField>(spec: &'static Spec, p: [u8; 3]) -> Result<BoxedTable<F>, StdlibError> {
+    boxed(Approx::from_params(spec, p))
+}
+
 /// Holds the list as an associated const: a generic `static` is not allowed, and the constructors
 /// are generic over the field.
 struct Registry<F>(PhantomData<F>);
@@ -54,6 +60,20 @@ impl<F: PrimeField> Registry<F> {
         Kind { id: compare::KIND, name: "lt", make: |p| boxed(LessThan::from_params(p)), examples: &[[4, 0, 0], [4, 1, 0], [3, 1, 0], [8, 0, 0], [16, 1, 0], [32, 0, 0], [32, 1, 0]] },
         Kind { id: equal::KIND, name: "eq", make: |p| boxed(Equal::from_params(p)), examples: &[[4, 0, 0], [4, 1, 0], [8, 1, 0], [16, 0, 0], [32, 1, 0]] },
         Kind { id: dense::KIND, name: "dense", make: |_| Err(StdlibError::ProgramLocal { kind: dense::KIND, name: "dense" }), examples: &[] },
+        // Sampled primitives: params `[(in_bits − 1)·16 + (out_bits − 1), in_frac, out_frac]`.
+        Kind { id: leaky_relu::KIND, name: "leaky_relu", make: |p| approx(&leaky_relu::SPEC, p), examples: &[[0x77, 4, 4], [0xff, 8, 8]] },
+        Kind { id: sigmoid::KIND, name: "sigmoid", make: |p| approx(&sigmoid::SPEC, p), examples: &[[0x77, 4, 7], [0xff, 8, 14]] },
+        Kind { id: tanh::KIND, name: "tanh", make: |p| approx(&tanh::SPEC, p), examples: &[[0x77, 5, 6], [0xff, 8, 14]] },
+        Kind { id: gelu::KIND, name: "gelu", make: |p| approx(&gelu::SPEC, p), examples: &[[0x77, 4, 4], [0xff, 8, 8]] },
+        Kind { id: gelu_tanh::KIND, name: "gelu_tanh", make: |p| approx(&gelu_tanh::SPEC, p), examples: &[[0x77, 4, 4], [0xff, 8, 8]] },
+        Kind { id: erf::KIND, name: "erf", make: |p| approx(&erf::SPEC, p), examples: &[[0x77, 5, 6], [0xff, 8, 14]] },
+        Kind { id: exp::KIND, name: "exp", make: |p| approx(&exp::SPEC, p), examples: &[[0x77, 4, 6], [0x7f, 4, 14], [0xff, 8, 14]] },
+        Kind { id: recip::KIND, name: "recip", make: |p| approx(&recip::SPEC, p), examples: &[[0x77, 4, 4], [0xff, 11, 14]] },
+        Kind { id: rsqrt::KIND, name: "rsqrt", make: |p| approx(&rsqrt::SPEC, p), examples: &[[0x77, 4, 4], [0xff, 8, 11]] },
+        Kind { id: sqrt::KIND, name: "sqrt", make: |p| approx(&sqrt::SPEC, p), examples: &[[0x77, 4, 4], [0xff, 8, 8]] },
+        Kind { id: sin::KIND, name: "sin", make: |p| approx(&sin::SPEC, p), examples: &[[0x77, 5, 6], [0xff, 12, 14]] },
+        Kind { id: cos::KIND, name: "cos", make: |p| approx(&cos::SPEC, p), examples: &[[0x77, 5, 6], [0xff, 12, 14]] },
+        Kind { id: abs::KIND, name: "abs", make: |p| approx(&abs::SPEC, p), examples: &[[0x77, 4, 4], [0xff, 8, 8]] },
     ];
 }
 
@@ -92,7 +112,20 @@ mod tests {
                 (4, "shift"),
                 (5, "lt"),
                 (6, "eq"),
-                (7, "dense")
+                (7, "dense"),
+                (8, "leaky_relu"),
+                (9, "sigmoid"),
+                (10, "tanh"),
+                (11, "gelu"),
+                (12, "gelu_tanh"),
+                (13, "erf"),
+                (14, "exp"),
+                (15, "recip"),
+                (16, "rsqrt"),
+                (17, "sqrt"),
+                (18, "sin"),
+                (19, "cos"),
+                (20, "abs"),
             ]
         );
     }

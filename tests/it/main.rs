@@ -5,4 +5,6 @@ mod deps;
 mod front;
 mod lang;
 mod lookup;
+mod prove;
+mod run;
 mod vm;

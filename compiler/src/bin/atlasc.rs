@@ -24,6 +24,10 @@ struct Cli {
 /// Options of proving.
 #[derive(Args, Clone, Debug, Default)]
 struct ProveArgs {
+    /// A JSON object mapping each input name to nested arrays of reals (the format of
+    /// `atlasc run`; default: its fixed input).
+    #[arg(long)]
+    input: Option<PathBuf>,
     /// Put the weights in the verifying key (the verifier reads them) instead of committing to them.
     #[arg(long)]
     public_weights: bool,
@@ -50,7 +54,19 @@ enum Command {
     /// Print the VM listing of a model.
     Asm { model: PathBuf },
     /// Run a model on an input and print its outputs.
-    Run { model: PathBuf },
+    Run {
+        model: PathBuf,
+        /// A JSON object mapping each input name to nested arrays of reals (default: a fixed
+        /// input spread over [-1, 1), see docs/language.md).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Also evaluate the model in f64 and print the largest difference.
+        #[arg(long)]
+        reference: bool,
+        /// Print the outputs as JSON (reals and stored integers).
+        #[arg(long)]
+        json: bool,
+    },
     /// Compile, run and prove a model: writes `model.proof` and `model.vk` next to it.
     Prove {
         model: PathBuf,
@@ -176,14 +192,20 @@ fn json_list(v: &[i64]) -> String {
 fn prove(model: &Path, args: &ProveArgs) -> ExitCode {
     dev_warning(args);
     let clock = std::time::Instant::now();
-    let built = match pipeline::build_file(model) {
+    let built = match pipeline::prepare_file(model) {
         Ok(b) => b,
         Err(e) => return fail(&e),
     };
     let compile = clock.elapsed();
-    let inputs = pipeline::default_inputs(&built.program);
-    let mut proved = match pipeline::prove_built(&built, &inputs, mode(args), args.ptau.as_deref())
-    {
+    let inputs = match pipeline::read_inputs(&built, args.input.as_deref()) {
+        Ok(i) => i,
+        Err(e) => return fail(&format!("error: {e}")),
+    };
+    for w in &inputs.warnings {
+        eprintln!("warning: {w}");
+    }
+    let proved = pipeline::prove_prepared(&built, &inputs.values, mode(args), args.ptau.as_deref());
+    let mut proved = match proved {
         Ok(p) => p,
         Err(e) => return fail(&format!("error: {}: {e}", model.display())),
     };
@@ -227,11 +249,11 @@ fn prove(model: &Path, args: &ProveArgs) -> ExitCode {
 /// `atlasc setup`: writes the verifying key only.
 fn setup(model: &Path, args: &ProveArgs) -> ExitCode {
     dev_warning(args);
-    let built = match pipeline::build_file(model) {
+    let built = match pipeline::prepare_file(model) {
         Ok(b) => b,
         Err(e) => return fail(&e),
     };
-    match pipeline::setup_built(&built, mode(args), args.ptau.as_deref()) {
+    match pipeline::setup_prepared(&built, mode(args), args.ptau.as_deref()) {
         Ok((pk, _)) => {
             let path = sibling(model, "vk");
             let bytes = pk.vk.to_bytes();
@@ -289,7 +311,12 @@ fn main() -> ExitCode {
         (Some(Command::Check { model }), _) => check(&model),
         (Some(Command::Ir { model, after }), _) => ir(&model, after.as_deref()),
         (Some(Command::Asm { model }), _) => asm(&model),
-        (Some(Command::Run { .. }), _) => not_built("run", "The VM"),
+        (Some(Command::Run { model, input, reference, json }), _) => {
+            let report = atlas_compiler::run::run_file(&model, input.as_deref(), reference, json);
+            print!("{}", report.stdout);
+            eprint!("{}", report.stderr);
+            ExitCode::from(report.exit_code)
+        }
         (Some(Command::Prove { model, args }), _) => prove(&model, &args),
         (None, Some(model)) => prove(&model, &cli.prove),
         (Some(Command::Setup { model, args }), _) => setup(&model, &args),

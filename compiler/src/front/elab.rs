@@ -15,10 +15,10 @@ use atlas_ir::{
 use atlas_lang::ast::{self, Arg, BinOp, Dim, Expr, ExprId, IndexArg, Item, ItemId, ParamInit};
 use atlas_lang::ast::{NameId, Stmt, StmtId, TypeExpr, TypeId};
 use atlas_lang::{codes, Ast, Diagnostic, Span};
-use atlas_vm::Table;
 
 use super::tables::{self, DenseSpec, Formula};
 use super::{Compiled, Model};
+use atlas_stdlib::{Approx, Fixed, Spec};
 
 /// Functions of `std.nn`; `import std.nn.{…}` may name these and nothing else.
 const STD_NN: &[&str] = &[
@@ -672,7 +672,11 @@ impl<'a> Elab<'a> {
                     ),
                 )
                 .with_primary(self.ast.span(item), "table too large")
-                .with_help("dense tables are limited to 2^16 entries (docs/isa.md)"),
+                .with_help(
+                    "a lookup's table holds one entry per input value, at most 2^16: declare \
+                     inputs of at most 16 bits in total (e.g. `fix<16, F>`, or two of 8 bits); \
+                     arguments are narrowed to them at the call (docs/primitives.md)",
+                ),
             );
         }
         Ok((inputs, out))
@@ -816,9 +820,14 @@ impl<'a> Elab<'a> {
         }
         let b = std::mem::replace(&mut self.b, ProgramBuilder::new("unnamed"));
         let mut dense_tables = Vec::new();
+        let mut formulas = Vec::new();
         for spec in std::mem::take(&mut self.dense) {
-            match tables::build(self.ast, &spec) {
-                Ok(t) => dense_tables.push(t),
+            let formula = Formula::of(self.ast, spec.item);
+            match tables::build(&spec, &formula) {
+                Ok(t) => {
+                    dense_tables.push(t);
+                    formulas.push(formula);
+                }
                 Err(why) => {
                     self.unsupported.push(
                         Diagnostic::error(
@@ -835,7 +844,7 @@ impl<'a> Elab<'a> {
                 }
             }
         }
-        Some(Model { program: b.finish(), dense_tables })
+        Some(Model { program: b.finish(), dense_tables, formulas })
     }
 
     fn duplicate_local(&mut self, n: NameId) {
@@ -1591,7 +1600,7 @@ impl<'a> Elab<'a> {
             };
             ts.push(v);
         }
-        let handle = self.dense_table(lname, Formula::Lookup(item), inputs, output);
+        let handle = self.dense_table(lname, item, inputs, output);
         let refs: Vec<&T> = ts.iter().collect();
         self.node(Op::Lookup { table: handle }, &refs, output, span).map(Val::Tensor)
     }
@@ -1601,7 +1610,7 @@ impl<'a> Elab<'a> {
     fn dense_table(
         &mut self,
         name: &str,
-        formula: Formula,
+        item: ItemId,
         inputs: Vec<ElemType>,
         output: ElemType,
     ) -> TableHandle {
@@ -1616,7 +1625,7 @@ impl<'a> Elab<'a> {
             output,
         });
         self.tables.insert(name.to_string(), h);
-        self.dense.push(DenseSpec { name: name.to_string(), index, formula, inputs, output });
+        self.dense.push(DenseSpec { name: name.to_string(), index, item, inputs, output });
         h
     }
 
@@ -1673,8 +1682,7 @@ impl<'a> Elab<'a> {
                 let x = self.narrow(x, span)?;
                 let elem = x.ty.elem;
                 self.check_table_width("gelu", elem, span)?;
-                let name = format!("std.gelu_{}", tag(elem));
-                let t = self.dense_table(&name, Formula::Gelu, vec![elem], elem);
+                let t = self.approx_table(&atlas_stdlib::tables::gelu::SPEC, elem, elem, span)?;
                 let nominal = x.nominal;
                 self.node(Op::Lookup { table: t }, &[&x], nominal, span).map(Val::Tensor)
             }
@@ -1794,7 +1802,7 @@ impl<'a> Elab<'a> {
         Ok(())
     }
 
-    /// `softmax` along `axis`, with two dense tables:
+    /// `softmax` along `axis`, with two stdlib tables (`exp` and `recip`):
     ///
     /// 1. `d = x − max(x)` (exact, then saturated back to `x`'s type: `d ≤ 0`, and where it clamps
     ///    `e^d` is already below the output grid);
@@ -1824,15 +1832,13 @@ impl<'a> Elab<'a> {
         let d = self.node(Op::Sub, &[&x, &m], elem, span)?;
         let d = self.convert(d, elem, span)?;
         let unit = ElemType::fix(16, 14);
-        let exp =
-            self.dense_table(&format!("std.exp_{}", tag(elem)), Formula::Exp, vec![elem], unit);
+        let exp = self.approx_table(&atlas_stdlib::tables::exp::SPEC, elem, unit, span)?;
         let e = self.node(Op::Lookup { table: exp }, &[&d], unit, span)?;
         let sum = Op::Reduce { kind: ReduceKind::Sum, axes: vec![axis], keep_dims: true };
         let s = self.node(sum, &[&e], unit, span)?;
         let s_ty = ElemType::fix(16, (15 - need) as u8);
         let s = self.convert(s, s_ty, span)?;
-        let recip =
-            self.dense_table(&format!("std.recip_{}", tag(s_ty)), Formula::Recip, vec![s_ty], unit);
+        let recip = self.approx_table(&atlas_stdlib::tables::recip::SPEC, s_ty, unit, span)?;
         let r = self.node(Op::Lookup { table: recip }, &[&s], unit, span)?;
         let r = self.broadcast_to(r, &shape, span)?;
         self.node(Op::Mul, &[&e, &r], nominal, span)
@@ -1854,9 +1860,9 @@ impl<'a> Elab<'a> {
 
     /// `layer_norm` along `axis` (no affine parameters; multiply and add them in the program):
     /// `c = x − mean(x)` narrowed to `x`'s nominal type, `v = mean(c²)` narrowed to it too
-    /// (saturating where the standard deviation exceeds √max), `r = 1/√(v + 1e-5)` by a dense
-    /// table into `fix<16, 11>` (saturating below a standard deviation of 1/16), result `c · r`
-    /// (exact; nominal type `x`'s).
+    /// (saturating where the standard deviation exceeds √max), `r = 1/√v` by the stdlib `rsqrt`
+    /// table into `fix<16, 11>` (saturating below a standard deviation of 1/16, a zero variance
+    /// included, so no epsilon is needed), result `c · r` (exact; nominal type `x`'s).
     fn layer_norm(&mut self, x: T, axis: usize, span: Span) -> R<T> {
         let nominal = x.nominal;
         let x = self.narrow(x, span)?;
@@ -1871,8 +1877,7 @@ impl<'a> Elab<'a> {
         let var = self.mean_keep(&sq, axis, span)?;
         let var = self.convert(var, elem, span)?;
         let out = ElemType::fix(16, 11);
-        let name = format!("std.rsqrt_{}", tag(elem));
-        let rsqrt = self.dense_table(&name, Formula::Rsqrt, vec![elem], out);
+        let rsqrt = self.approx_table(&atlas_stdlib::tables::rsqrt::SPEC, elem, out, span)?;
         let r = self.node(Op::Lookup { table: rsqrt }, &[&var], out, span)?;
         let r = self.broadcast_to(r, &shape, span)?;
         self.node(Op::Mul, &[&c, &r], nominal, span)
@@ -1926,20 +1931,54 @@ impl<'a> Elab<'a> {
                 ))
             }
         };
-        let mut name = table.name();
-        // The same table may serve two element types; table names must stay unique.
-        let existing = self.b.program().tables.iter().position(|t| t.name == name);
-        let handle = match existing {
-            Some(i) if self.b.program().tables[i].inputs == [elem] => TableHandle(i as u32),
-            other => {
-                if other.is_some() {
-                    name = format!("{name}_{}", self.b.program().tables.len());
-                }
-                self.b.table(TableRef { name, id: table.id().0, inputs: vec![elem], output: elem })
-            }
-        };
+        let handle = self.std_table(&table, elem, elem);
         let nominal = x.nominal;
         self.node(Op::Lookup { table: handle }, &[&x], nominal, span)
+    }
+
+    /// The handle of the stdlib table `table` read at `input` into `output`, declared on first
+    /// use (by the table's name; the same table serving another element type gets a suffix, as
+    /// table names must stay unique).
+    fn std_table(
+        &mut self,
+        table: &dyn atlas_vm::Table,
+        input: ElemType,
+        output: ElemType,
+    ) -> TableHandle {
+        let mut name = table.name();
+        let id = table.id().0;
+        let tables = &self.b.program().tables;
+        if let Some(i) =
+            tables.iter().position(|t| t.id == id && t.inputs == [input] && t.output == output)
+        {
+            return TableHandle(i as u32);
+        }
+        if tables.iter().any(|t| t.name == name) {
+            name = format!("{name}_{}", tables.len());
+        }
+        self.b.table(TableRef { name, id, inputs: vec![input], output })
+    }
+
+    /// The stdlib's sampled primitive `spec` (tables/approx.rs in atlas-stdlib) from `input` to
+    /// `output`: both fixed-point (or integer) types of at most 16 bits.
+    fn approx_table(
+        &mut self,
+        spec: &'static Spec,
+        input: ElemType,
+        output: ElemType,
+        span: Span,
+    ) -> R<TableHandle> {
+        let fixed = |e: ElemType| {
+            Fixed::new(u32::from(e.bits().unwrap_or(0)), u32::from(e.frac().unwrap_or(0)))
+        };
+        match Approx::new(spec, fixed(input), fixed(output)) {
+            Ok(t) => Ok(self.std_table(&t, input, output)),
+            Err(e) => Err(self.unsupported_at(
+                span,
+                format!("{} from {} to {} ({e})", spec.name, show_elem(input), show_elem(output)).as_str(),
+                "the stdlib's sampled primitives take types of at most 16 bits and 31 fractional bits",
+            )),
+        }
     }
 
     fn opt_usize(&mut self, e: Option<ExprId>, default: usize, what: &str) -> R<usize> {
@@ -2096,13 +2135,6 @@ fn random_data(seed: u64, elem: ElemType, count: usize) -> Vec<i64> {
 }
 
 /// A type as part of a table name: `fix16_8`, `i8`.
-fn tag(e: ElemType) -> String {
-    match e {
-        ElemType::Fix { bits, frac } => format!("fix{bits}_{frac}"),
-        other => show_elem(other),
-    }
-}
-
 fn show_elem(e: ElemType) -> String {
     match e {
         ElemType::Int { bits } => format!("i{bits}"),

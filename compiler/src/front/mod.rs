@@ -11,9 +11,9 @@
 //! supported yet" ([`Compiled::unsupported`]): `atlasc check` accepts them, `atlasc ir` refuses
 //! them.
 //!
-//! Around it: `tables.rs` samples every program-local dense table (lookups, and the `std.…` tables
-//! of softmax, gelu and layer norm) into a [`Model`]; [`passes`] holds the IR passes `atlasc ir
-//! --after` names (fold, dce, range); [`load_weights`] binds `load` params from `.safetensors`,
+//! Around it: `tables.rs` samples every program-local dense table (the `lookup`s) into a
+//! [`Model`] (softmax, gelu and layer norm use the stdlib's sampled primitives, by id);
+//! [`passes`] holds the IR passes `atlasc ir --after` names (fold, dce, range); [`load_weights`] binds `load` params from `.safetensors`,
 //! `.npy` and `.npz` files (`inflate.rs` decodes deflated `.npz` members).
 //!
 //! The language rules implemented here (nominal types, narrowing, promotion, broadcasting, the
@@ -28,6 +28,7 @@ mod weights;
 use atlas_lang::{Ast, Diagnostic};
 
 pub use elab::builtin_names;
+pub use tables::Formula;
 pub use weights::{load_weights, Loaded};
 
 /// A compiled model: its program and the entries of its dense tables (`lookup`s and the tables
@@ -37,6 +38,9 @@ pub use weights::{load_weights, Loaded};
 pub struct Model {
     pub program: atlas_ir::Program,
     pub dense_tables: Vec<atlas_stdlib::DenseTable>,
+    /// The real-valued formula of each dense table (same order): what it was sampled from, and the
+    /// f64 reference `atlasc run --reference` evaluates.
+    pub formulas: Vec<Formula>,
 }
 
 /// What the front end made of one file.
@@ -164,8 +168,8 @@ fn compile_with_passes(
     match result {
         // `run_passes` validates before and after every pass. The front end types every node
         // with `infer`, so a failure is a compiler bug; still a report, not a panic.
-        Ok(Model { program, dense_tables }) => match passes::run_passes(program, after) {
-            Ok(program) => Ok(Model { program, dense_tables }),
+        Ok(Model { program, dense_tables, formulas }) => match passes::run_passes(program, after) {
+            Ok(program) => Ok(Model { program, dense_tables, formulas }),
             Err(why) => Err(IrReport {
                 exit_code: 1,
                 stdout: String::new(),

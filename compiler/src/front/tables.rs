@@ -1,10 +1,13 @@
-//! Dense tables: the entries of every program-local table (`lookup` declarations and the tables
-//! the compiler synthesizes for `softmax` and `gelu`), sampled from a real-valued formula.
+//! Dense tables: the entries of every program-local table (the `lookup` declarations), sampled
+//! from their real-valued formula. (The compiler's own `softmax`, `gelu` and `layer_norm` tables
+//! are the stdlib's sampled primitives — `exp`, `recip`, `gelu`, `rsqrt` — named by id.)
 //!
-//! For each address of the table's domain the operands are read as reals (stored integer /
-//! 2^frac), the formula is evaluated in f64, and the result is rounded to nearest (ties toward +∞)
-//! on the output type's grid and **saturated** to its range. Where the formula is undefined (NaN,
-//! e.g. `log(x)` at `x < 0`) the entry is 0; ±∞ saturates like any large value.
+//! A declaration's formula becomes a [`Formula`], an owned expression tree over the operands, so
+//! the same function samples the table and serves as the f64 reference of `atlasc run
+//! --reference`. For each address of the table's domain the operands are read as reals (stored
+//! integer / 2^frac), the formula is evaluated in f64, and the result is rounded to nearest (ties
+//! toward +∞) on the output type's grid and **saturated** to its range. Where the formula is
+//! undefined (NaN, e.g. `log(x)` at `x < 0`) the entry is 0; ±∞ saturates like any large value.
 
 use atlas_ir::ElemType;
 use atlas_lang::ast::{BinOp, Expr, ExprId, Item, ItemId};
@@ -12,27 +15,13 @@ use atlas_lang::Ast;
 use atlas_stdlib::DenseTable;
 use atlas_vm::Domain;
 
-/// What a dense table computes.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Formula {
-    /// A `lookup` declaration's formula.
-    Lookup(ItemId),
-    /// `e^x` (softmax's numerators).
-    Exp,
-    /// `1 / x` (softmax's normalisation).
-    Recip,
-    /// `0.5 · x · (1 + erf(x / √2))`.
-    Gelu,
-    /// `1 / √(x + 1e-5)` (layer norm's scale; PyTorch's default epsilon).
-    Rsqrt,
-}
-
 /// A dense table a program uses, in the order of its program-local index.
 #[derive(Clone, Debug)]
 pub(super) struct DenseSpec {
     pub name: String,
     pub index: u16,
-    pub formula: Formula,
+    /// The `lookup` declaration.
+    pub item: ItemId,
     pub inputs: Vec<ElemType>,
     pub output: ElemType,
 }
@@ -50,39 +39,51 @@ pub(super) fn domain(inputs: &[ElemType]) -> Result<Domain, String> {
     }
 }
 
+/// A `lookup` declaration's real-valued formula, over its operands (consts folded in).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Formula {
+    root: Node,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Node {
+    Num(f64),
+    Operand(usize),
+    Neg(Box<Node>),
+    Binary(BinOp, Box<Node>, Box<Node>),
+    If(Box<Node>, Box<Node>, Box<Node>),
+    Call(String, Vec<Node>),
+}
+
+impl Formula {
+    /// The formula of the `lookup` declaration `item` (NaN where it cannot be evaluated).
+    pub(super) fn of(ast: &Ast, item: ItemId) -> Formula {
+        let (params, body) = match ast.item(item) {
+            Item::Lookup { params, body, .. } => {
+                (params.iter().map(|p| ast.name(p.name).to_string()).collect::<Vec<_>>(), *body)
+            }
+            _ => return Formula { root: Node::Num(f64::NAN) },
+        };
+        let params: Vec<&str> = params.iter().map(String::as_str).collect();
+        Formula { root: convert(ast, body, &params, 0) }
+    }
+
+    /// The formula at real operands.
+    pub fn eval(&self, xs: &[f64]) -> f64 {
+        eval(&self.root, xs)
+    }
+}
+
 /// Samples `spec` into its table.
-pub(super) fn build(ast: &Ast, spec: &DenseSpec) -> Result<DenseTable, String> {
+pub(super) fn build(spec: &DenseSpec, formula: &Formula) -> Result<DenseTable, String> {
     let domain = domain(&spec.inputs)?;
     let scales: Vec<f64> =
         spec.inputs.iter().map(|e| 2f64.powi(i32::from(e.frac().unwrap_or(0)))).collect();
     let out_scale = 2f64.powi(i32::from(spec.output.frac().unwrap_or(0)));
     let (lo, hi) = spec.output.range().unwrap_or((0, 0));
-    let params: Vec<String> = match spec.formula {
-        Formula::Lookup(item) => match ast.item(item) {
-            Item::Lookup { params, .. } => {
-                params.iter().map(|p| ast.name(p.name).to_string()).collect()
-            }
-            _ => return Err("not a lookup declaration".into()),
-        },
-        _ => Vec::new(),
-    };
     let f = |operands: &[i64]| -> i64 {
         let xs: Vec<f64> = operands.iter().zip(&scales).map(|(v, s)| *v as f64 / s).collect();
-        let y = match spec.formula {
-            Formula::Lookup(item) => match ast.item(item) {
-                Item::Lookup { body, .. } => {
-                    let env: Vec<(&str, f64)> =
-                        params.iter().map(String::as_str).zip(xs.iter().copied()).collect();
-                    eval(ast, *body, &env, 0)
-                }
-                _ => f64::NAN,
-            },
-            Formula::Exp => xs[0].exp(),
-            Formula::Recip => 1.0 / xs[0],
-            Formula::Gelu => 0.5 * xs[0] * (1.0 + erf(xs[0] / std::f64::consts::SQRT_2)),
-            Formula::Rsqrt => 1.0 / (xs[0] + 1e-5).sqrt(),
-        };
-        quantize_saturating(y, out_scale, lo, hi)
+        quantize_saturating(formula.eval(&xs), out_scale, lo, hi)
     };
     DenseTable::sample(spec.name.clone(), spec.index, domain, f).map_err(|e| e.to_string())
 }
@@ -104,35 +105,52 @@ fn quantize_saturating(y: f64, scale: f64, lo: i64, hi: i64) -> i64 {
 /// Deep enough for any formula a person writes; the parser bounds nesting anyway.
 const MAX_DEPTH: usize = 256;
 
-/// Evaluates a lookup formula (already checked structurally: only arithmetic, the builtins, `if`
-/// with one comparison, numbers, parameters and consts). Anything else evaluates to NaN.
-fn eval(ast: &Ast, e: ExprId, env: &[(&str, f64)], depth: usize) -> f64 {
+/// Converts a lookup formula (already checked structurally: only arithmetic, the builtins, `if`
+/// with one comparison, numbers, parameters and consts). Anything else becomes NaN.
+fn convert(ast: &Ast, e: ExprId, params: &[&str], depth: usize) -> Node {
     if depth > MAX_DEPTH {
-        return f64::NAN;
+        return Node::Num(f64::NAN);
     }
-    let ev = |x: ExprId| eval(ast, x, env, depth + 1);
+    let cv = |x: ExprId| Box::new(convert(ast, x, params, depth + 1));
     match &ast.exprs[e] {
-        Expr::Int(v) => *v as f64,
-        Expr::Float(v) => *v,
+        Expr::Int(v) => Node::Num(*v as f64),
+        Expr::Float(v) => Node::Num(*v),
         Expr::Name(n) => {
             let text = ast.name(*n);
-            if let Some((_, v)) = env.iter().find(|(p, _)| *p == text) {
-                return *v;
+            if let Some(i) = params.iter().position(|p| *p == text) {
+                return Node::Operand(i);
             }
             // A const: the front end has already checked that the name resolves.
-            ast.items
+            let value = ast
+                .items
                 .iter()
                 .find_map(|&i| match ast.item(i) {
                     Item::Const { name, value, .. } if ast.name(*name) == text => {
-                        Some(eval(ast, *value, &[], depth + 1))
+                        Some(eval(&convert(ast, *value, &[], depth + 1), &[]))
                     }
                     _ => None,
                 })
-                .unwrap_or(f64::NAN)
+                .unwrap_or(f64::NAN);
+            Node::Num(value)
         }
-        Expr::Neg(x) => -ev(*x),
-        Expr::Binary { op, lhs, rhs } => {
-            let (a, b) = (ev(*lhs), ev(*rhs));
+        Expr::Neg(x) => Node::Neg(cv(*x)),
+        Expr::Binary { op, lhs, rhs } => Node::Binary(*op, cv(*lhs), cv(*rhs)),
+        Expr::If { cond, then, else_ } => Node::If(cv(*cond), cv(*then), cv(*else_)),
+        Expr::Call { callee, args } => Node::Call(
+            ast.name(*callee).to_string(),
+            args.iter().map(|a| convert(ast, a.value, params, depth + 1)).collect(),
+        ),
+        Expr::Index { .. } | Expr::Array(_) => Node::Num(f64::NAN),
+    }
+}
+
+fn eval(node: &Node, xs: &[f64]) -> f64 {
+    match node {
+        Node::Num(v) => *v,
+        Node::Operand(i) => xs.get(*i).copied().unwrap_or(f64::NAN),
+        Node::Neg(x) => -eval(x, xs),
+        Node::Binary(op, lhs, rhs) => {
+            let (a, b) = (eval(lhs, xs), eval(rhs, xs));
             let truth = |c: bool| if c { 1.0 } else { 0.0 };
             match op {
                 BinOp::Add => a + b,
@@ -148,23 +166,23 @@ fn eval(ast: &Ast, e: ExprId, env: &[(&str, f64)], depth: usize) -> f64 {
                 BinOp::MatMul => f64::NAN,
             }
         }
-        Expr::If { cond, then, else_ } => {
-            if ev(*cond) != 0.0 {
-                ev(*then)
+        Node::If(cond, then, else_) => {
+            if eval(cond, xs) != 0.0 {
+                eval(then, xs)
             } else {
-                ev(*else_)
+                eval(else_, xs)
             }
         }
-        Expr::Call { callee, args } => {
-            let a: Vec<f64> = args.iter().map(|a| ev(a.value)).collect();
+        Node::Call(callee, args) => {
+            let a: Vec<f64> = args.iter().map(|a| eval(a, xs)).collect();
             let x = a.first().copied().unwrap_or(f64::NAN);
             let y = a.get(1).copied().unwrap_or(f64::NAN);
-            match ast.name(*callee) {
+            match callee.as_str() {
                 "exp" => x.exp(),
                 "log" => x.ln(),
                 "sqrt" => x.sqrt(),
                 "tanh" => x.tanh(),
-                "erf" => erf(x),
+                "erf" => atlas_stdlib::tables::approx::erf(x),
                 "sin" => x.sin(),
                 "cos" => x.cos(),
                 "abs" => x.abs(),
@@ -174,43 +192,12 @@ fn eval(ast: &Ast, e: ExprId, env: &[(&str, f64)], depth: usize) -> f64 {
                 _ => f64::NAN,
             }
         }
-        Expr::Index { .. } | Expr::Array(_) => f64::NAN,
-    }
-}
-
-/// The error function, to within 1.2e-7 (Numerical Recipes' `erfc` Chebyshev fit), far below the
-/// resolution of any 32-bit fixed-point output.
-fn erf(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let erfc = t * poly.exp();
-    if x >= 0.0 {
-        1.0 - erfc
-    } else {
-        erfc - 1.0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn erf_matches_known_values() {
-        for (x, want) in
-            [(0.0, 0.0), (0.5, 0.520_499_877_8), (1.0, 0.842_700_792_9), (-2.0, -0.995_322_265)]
-        {
-            assert!((erf(x) - want).abs() < 2e-7, "erf({x}) = {}, want {want}", erf(x));
-        }
-    }
 
     #[test]
     fn quantization_rounds_to_nearest_and_saturates() {
@@ -227,11 +214,12 @@ mod tests {
         let spec = DenseSpec {
             name: "exp".into(),
             index: 0,
-            formula: Formula::Exp,
+            item: <ItemId as atlas_lang::ast::Id>::from_index(0),
             inputs: vec![ElemType::fix(8, 4)],
             output: ElemType::fix(16, 8),
         };
-        let t = build(&Ast::default(), &spec).unwrap();
+        let exp = Formula { root: Node::Call("exp".into(), vec![Node::Operand(0)]) };
+        let t = build(&spec, &exp).unwrap();
         assert_eq!(t.values().len(), 256);
         // Address 128 is operand 0: e^0 = 1.0 = 256 at 8 fractional bits.
         assert_eq!(t.values()[128], 256);

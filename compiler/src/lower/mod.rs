@@ -12,7 +12,8 @@
 //! - `cast`: free when it adds no fractional bits, else a `mul` by the constant `2^k`;
 //! - `reduce_max`: a halving tree of `max(a, b) = a + lt(a, b)·(b − a)` through `lt_s{W}`;
 //! - IR `lookup`: a VM lookup, after checking the IR's declared operand types against the real
-//!   table's domain. Program-local (dense) tables are not supported yet.
+//!   table's domain; program-local dense tables (kind 7) come from the model
+//!   ([`lower_with_tables`]).
 //!
 //! [`StdTables`] is the [`TableSet`] that resolves a lowered program's tables from the stdlib
 //! registry, and [`StdEnv`] wires [`atlas_ir::eval`] to the same tables, so the two can be compared.
@@ -569,9 +570,21 @@ pub struct StdTables {
 impl StdTables {
     /// Builds every table of `program` the registry can rebuild (the executor reports any other).
     pub fn for_program(program: &Program) -> Self {
-        StdTables {
-            tables: program.tables.iter().filter_map(|t| table_by_id::<F>(t.id).ok()).collect(),
-        }
+        Self::with_dense(program, &[])
+    }
+
+    /// Like [`StdTables::for_program`], with the program's own dense tables (its `lookup`s)
+    /// resolved from `dense` by id.
+    pub fn with_dense(program: &Program, dense: &[atlas_stdlib::DenseTable]) -> Self {
+        let tables = program
+            .tables
+            .iter()
+            .filter_map(|t| match dense.iter().find(|d| Table::id(*d) == t.id) {
+                Some(d) => Some(Box::new(d.clone()) as BoxedTable<F>),
+                None => table_by_id::<F>(t.id).ok(),
+            })
+            .collect();
+        StdTables { tables }
     }
 }
 

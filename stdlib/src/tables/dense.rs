@@ -13,10 +13,7 @@
 //! [`StdlibError::ProgramLocal`] for this kind.
 
 use ark_ff::PrimeField;
-use atlas_vm::{
-    dense_mle, Combine, Decomposition, Domain, Reference, Subtable, Table, TableError, TableId,
-    TableMle,
-};
+use atlas_vm::{dense_mle, Decomposition, Domain, Reference, Table, TableError, TableId, TableMle};
 
 use super::StdlibError;
 
@@ -119,12 +116,7 @@ impl Table for DenseTable {
     }
 
     fn decomposition(&self) -> Decomposition {
-        Decomposition {
-            chunk_bits: self.domain.address_bits(),
-            num_chunks: 1,
-            subtables: vec![Subtable { name: "entries", chunk: 0, values: self.values.clone() }],
-            combine: Combine::var(0),
-        }
+        Decomposition::dense(&self.values, self.domain.address_bits())
     }
 
     fn reference(&self) -> Option<Reference> {

@@ -1,19 +1,36 @@
 //! The standard tables, one file each, and the helpers they share.
 //!
-//! Every table here is exact (no [`atlas_vm::Reference`]) except where a [`DenseTable`] is given
-//! one. Each file defines the table's kind id (`KIND`), its parameter bytes (`from_params` and the
+//! The structured tables (range, relu, clamp, shift, lt, eq) are exact (no
+//! [`atlas_vm::Reference`]); the sampled primitives (`approx.rs` and one file each: leaky ReLU,
+//! sigmoid, tanh, GELU in both forms, erf, exp, reciprocal, rsqrt, sqrt, sin, cos, abs) declare
+//! their f64 reference and tolerance, as can a [`DenseTable`]. Each file defines the table's kind id (`KIND`), its parameter bytes (`from_params` and the
 //! parameters inside `id()` are inverses, so ids round-trip through [`crate::registry`]), its
 //! semantics (`eval`), its closed-form MLE and its chunk decomposition. `docs/isa.md` ("Table
 //! catalogue") lists them.
 
+pub mod abs;
+pub mod approx;
 pub mod clamp;
 pub mod compare;
+pub mod cos;
 pub mod dense;
 pub mod equal;
+pub mod erf;
+pub mod exp;
+pub mod gelu;
+pub mod gelu_tanh;
+pub mod leaky_relu;
 pub mod range;
+pub mod recip;
 pub mod relu;
+pub mod rsqrt;
 pub mod shift;
+pub mod sigmoid;
+pub mod sin;
+pub mod sqrt;
+pub mod tanh;
 
+pub use approx::{Approx, Fixed, Spec};
 pub use clamp::Clamp;
 pub use compare::LessThan;
 pub use dense::DenseTable;

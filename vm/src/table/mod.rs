@@ -223,6 +223,40 @@ impl Decomposition {
         self.combine.eval(&vals)
     }
 
+    /// The decomposition of a table given by all its entries (`values.len() == 2^bits`).
+    ///
+    /// Up to 8 address bits (or an odd width), one chunk whose one subtable is the table. Wider
+    /// even widths split the address into a high and a low half of `k = bits/2` bits each and
+    /// write the table as its rows: `T(h, l) = Σ_h' [h = h']·Row_h'(l)`, one indicator subtable
+    /// on the high chunk and one row subtable on the low chunk per nonzero row (degree 2). The
+    /// prover's one-hot chunks are then `2 × T·2^k` instead of `T·2^bits` entries, which is what
+    /// keeps 16-bit tables cheap to commit and open; the price is one claimed read per subtable.
+    pub fn dense(values: &[i64], bits: u32) -> Decomposition {
+        if bits <= 8 || bits % 2 == 1 {
+            return Decomposition {
+                chunk_bits: bits,
+                num_chunks: 1,
+                subtables: vec![Subtable { name: "entries", chunk: 0, values: values.to_vec() }],
+                combine: Combine::var(0),
+            };
+        }
+        let k = bits / 2;
+        let n = 1usize << k;
+        let mut subtables = Vec::new();
+        let mut combine = Combine::constant(0);
+        for (h, row) in values.chunks(n).enumerate() {
+            if row.iter().all(|v| *v == 0) {
+                continue;
+            }
+            let ind = (0..n).map(|x| i64::from(x == h)).collect();
+            subtables.push(Subtable { name: "row_indicator", chunk: 0, values: ind });
+            subtables.push(Subtable { name: "row", chunk: 1, values: row.to_vec() });
+            let s = subtables.len();
+            combine = combine + Combine::var(s - 2) * Combine::var(s - 1);
+        }
+        Decomposition { chunk_bits: k, num_chunks: 2, subtables, combine }
+    }
+
     /// Chunk width for an address of `bits` bits: the largest divisor in 4..=8, or the whole
     /// address when it has at most 8 bits.
     pub fn chunk_bits_for(bits: u32) -> Result<u32, TableError> {
@@ -246,13 +280,47 @@ impl Decomposition {
     }
 }
 
-/// An approximation's f64 reference and its tolerance.
+/// An approximation's f64 reference and its tolerance: the table claims
+/// `|eval(x) − clamp(output_scale · f(input_scale · x), output_range)| ≤ tolerance` at every
+/// operand `x` of its domain (tolerance in output units, i.e. ulps of the output grid).
 #[derive(Clone, Copy, Debug)]
 pub struct Reference {
-    /// The real function at the decoded operands, in the table's output units.
+    /// The real function at the real operands.
     pub f: fn(&[f64]) -> f64,
-    /// Largest allowed `|eval − f|`.
+    /// The real number an integer operand `x` stands for: `x · input_scale` (`2^-frac` for a
+    /// fixed-point operand).
+    pub input_scale: f64,
+    /// Table values are `f · output_scale` on the integer grid (`2^frac` of the output type).
+    pub output_scale: f64,
+    /// The table saturates to this range of values; the reference is clamped to it too.
+    pub output_range: (i64, i64),
+    /// Largest allowed `|eval − reference|`, in output units.
     pub tolerance: f64,
+}
+
+impl Reference {
+    /// A reference already in the table's units (no scaling, no saturation).
+    pub fn unscaled(f: fn(&[f64]) -> f64, tolerance: f64) -> Self {
+        Reference {
+            f,
+            input_scale: 1.0,
+            output_scale: 1.0,
+            output_range: (i64::MIN, i64::MAX),
+            tolerance,
+        }
+    }
+
+    /// The reference value at integer `operands`, in output units (scaled and clamped).
+    pub fn expected(&self, operands: &[i64]) -> f64 {
+        let xs: Vec<f64> = operands.iter().map(|&x| x as f64 * self.input_scale).collect();
+        let y = (self.f)(&xs) * self.output_scale;
+        let (lo, hi) = (self.output_range.0 as f64, self.output_range.1 as f64);
+        if y.is_nan() {
+            y
+        } else {
+            y.clamp(lo, hi)
+        }
+    }
 }
 
 /// The reference semantics of a lookup table: what the executor needs.

@@ -1,0 +1,39 @@
+//! The absolute value `|x|`: exact when the output grid holds the operand's (`out_frac ≥ in_frac`),
+//! rounded otherwise; `|−2^(b−1)|` saturates to the largest value of a `b`-bit output.
+//!
+//! A sampled primitive (see [`super::approx`]): parameters `[(in_bits − 1)·16 + (out_bits − 1),
+//! in_frac, out_frac]`, entries within half an output ulp of the reference below.
+
+use super::approx::Spec;
+
+/// Stable kind id (see [`crate::registry`]).
+pub const KIND: u8 = 20;
+
+/// The primitive's reference and tolerance (half an output ulp: round to nearest).
+pub static SPEC: Spec = Spec { kind: KIND, name: "abs", f: reference, tolerance: 0.5 };
+
+/// The real function at the real operand.
+pub fn reference(x: &[f64]) -> f64 {
+    x[0].abs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::approx::{Approx, Fixed};
+    use super::*;
+    use atlas_vm::Table;
+
+    /// The entry at real `x` is the real `want` to within half an ulp (plus saturation).
+    fn check(i: Fixed, o: Fixed, x: f64, want: f64) {
+        let t = Approx::new(&SPEC, i, o).unwrap();
+        let operand = (x * i.scale()).round() as i64;
+        let got = t.eval(t.domain().encode(&[operand]).unwrap()) as f64 / o.scale();
+        assert!((got - want).abs() <= 0.5 / o.scale(), "{} at {x}: {got}, want {want}", t.name());
+    }
+
+    #[test]
+    fn known_values() {
+        check(Fixed::new(16, 8), Fixed::new(16, 8), -2.5, 2.5);
+        check(Fixed::new(16, 8), Fixed::new(16, 8), -128.0, 127.99609375);
+    }
+}

@@ -1,0 +1,104 @@
+//! Whole-program proofs through the compiler's pipeline: every example and every run fixture is
+//! proved and verified, proofs are deterministic and their shape is pinned, and files that do not
+//! belong together or are damaged are rejected with errors.
+
+use std::path::{Path, PathBuf};
+
+use atlas_compiler::prove::{prepare_file, prove_prepared, read_inputs, verify_bytes, Proved};
+use atlas_prover::tensor::WeightMode;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn prove_file(path: &Path, mode: WeightMode) -> Proved {
+    let prepared = prepare_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let inputs = read_inputs(&prepared, None).unwrap();
+    prove_prepared(&prepared, &inputs.values, mode, None)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn models() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = ["mlp", "cnn", "attention", "swish"]
+        .iter()
+        .map(|n| root().join(format!("examples/{n}.atl")))
+        .collect();
+    let fixtures = root().join("tests/it/fixtures/run");
+    let mut atl: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "atl"))
+        .collect();
+    atl.sort();
+    out.extend(atl);
+    out
+}
+
+#[test]
+fn every_example_and_fixture_proves_and_verifies() {
+    for path in models() {
+        let proved = prove_file(&path, WeightMode::Committed);
+        let outputs = verify_bytes(&proved.vk.to_bytes(), &proved.file.to_bytes(), None)
+            .unwrap_or_else(|e| {
+                panic!("{}: {e}", path.display());
+            });
+        assert_eq!(outputs, proved.file.outputs, "{}", path.display());
+    }
+}
+
+#[test]
+fn public_weights_prove_and_verify() {
+    let path = root().join("tests/it/fixtures/run/affine_relu.atl");
+    let proved = prove_file(&path, WeightMode::Public);
+    verify_bytes(&proved.vk.to_bytes(), &proved.file.to_bytes(), None).unwrap();
+}
+
+/// The prover draws nothing but Fiat–Shamir challenges, so the same model and input give the same
+/// bytes; the proof's shape (items and sizes) is pinned per example.
+#[test]
+fn proofs_are_deterministic_and_their_shape_is_pinned() {
+    for name in ["mlp", "swish"] {
+        let path = root().join(format!("examples/{name}.atl"));
+        let a = prove_file(&path, WeightMode::Committed);
+        let b = prove_file(&path, WeightMode::Committed);
+        assert_eq!(a.file.to_bytes(), b.file.to_bytes(), "{name}: two runs differ");
+        insta::assert_snapshot!(format!("proof_shape_{name}"), a.file.proof.shape());
+    }
+}
+
+/// Invariant: a verifying key binds its model (program and weights).
+/// Mutation: check a proof of one model against another model's key.
+#[test]
+fn a_proof_fails_under_another_models_key() {
+    let a =
+        prove_file(&root().join("tests/it/fixtures/run/affine_relu.atl"), WeightMode::Committed);
+    let b =
+        prove_file(&root().join("tests/it/fixtures/run/cube_lookup.atl"), WeightMode::Committed);
+    assert!(verify_bytes(&b.vk.to_bytes(), &a.file.to_bytes(), None).is_err());
+}
+
+/// Invariant: the proof file's statement is what is verified, and damage never panics.
+/// Mutation: change an output in the file, flip bits, truncate.
+#[test]
+fn damaged_proof_files_are_errors() {
+    let proved =
+        prove_file(&root().join("tests/it/fixtures/run/affine_relu.atl"), WeightMode::Committed);
+    let vk = proved.vk.to_bytes();
+    let mut file = proved.file.clone();
+    file.outputs[0][0] += 1;
+    let err = verify_bytes(&vk, &file.to_bytes(), None).unwrap_err();
+    assert!(err.contains("invalid"), "{err}");
+    let bytes = proved.file.to_bytes();
+    for at in (0..bytes.len()).step_by(bytes.len() / 61 + 1) {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x10;
+        assert!(verify_bytes(&vk, &bad, None).is_err(), "flip at byte {at} accepted");
+    }
+    for len in [0, 8, bytes.len() / 3, bytes.len() - 1] {
+        assert!(verify_bytes(&vk, &bytes[..len], None).is_err());
+    }
+    assert!(verify_bytes(&vk[..vk.len() / 2], &bytes, None).unwrap_err().contains("verifying key"));
+    // The proof is about its own public inputs, not about others.
+    let other = vec![vec![0i64; proved.file.public_inputs[0].len()]];
+    assert!(verify_bytes(&vk, &bytes, Some(&other)).is_err());
+}
