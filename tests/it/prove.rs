@@ -13,7 +13,7 @@ fn root() -> PathBuf {
 
 fn prove_file(path: &Path, mode: WeightMode) -> Proved {
     let prepared = prepare_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let inputs = read_inputs(&prepared, None).unwrap();
+    let inputs = read_inputs(&prepared, None).expect("the default input");
     prove_prepared(&prepared, &inputs.values, mode, None)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -25,7 +25,7 @@ fn models() -> Vec<PathBuf> {
         .collect();
     let fixtures = root().join("tests/it/fixtures/run");
     let mut atl: Vec<PathBuf> = std::fs::read_dir(&fixtures)
-        .unwrap()
+        .expect("the run fixtures folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "atl"))
         .collect();
