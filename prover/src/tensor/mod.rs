@@ -21,8 +21,9 @@ use crate::verify::sumcheck::{ClaimReduction, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
     absorb_statement, committed_polys, dedupe, extend_claims, interleave, known_values, layout,
-    lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2, Claim, Committed,
-    Item, LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
+    lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2, push_chunks,
+    Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey,
+    Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -462,19 +463,6 @@ fn zero_extend(poly: MultilinearPoly, n: usize) -> MultilinearPoly {
 
 fn dense(v: Vec<F>) -> MultilinearPoly {
     MultilinearPoly::Dense(v)
-}
-
-fn push_chunks(
-    pc: &mut [Vec<Claim>],
-    index: &dyn Fn(Committed) -> Option<usize>,
-    site: usize,
-    o: &LookupOutput,
-) {
-    for (c, v) in o.chunk_values.iter().enumerate() {
-        if let Some(q) = index(Committed::Chunk { site, chunk: c }) {
-            pc[q].push((o.chunk_point.clone(), *v));
-        }
-    }
 }
 
 /// The prover's message stream and transcript.

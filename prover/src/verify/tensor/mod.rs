@@ -764,7 +764,8 @@ fn lookup(
     Ok(out.remove(0))
 }
 
-fn push_chunks(
+/// Records a lookup's chunk claims on the site's committed chunk polynomials.
+pub fn push_chunks(
     pc: &mut [Vec<Claim>],
     index: &dyn Fn(Committed) -> Option<usize>,
     site: usize,
