@@ -15,7 +15,7 @@
 //!   saturates), `max(x, 0)` for `relu`; any other (exact integer) table is read at the operand
 //!   rounded to its input type's grid.
 
-use atlas_ir::{ElemType, Op, ParamData, ProgramInfo, ReduceKind, TableRef, TensorType, ValueDef};
+use atlas_ir::{ElemType, Op, ParamData, ProgramInfo, TableRef, TensorType, ValueDef};
 use atlas_prover::F;
 use atlas_stdlib::{table_by_id, tables::relu, BoxedTable};
 use atlas_vm::TableId;
@@ -142,31 +142,6 @@ fn real_table<'a>(t: &TableRef, formulas: &'a [Formula]) -> Result<RealTable<'a>
     table_by_id::<F>(id).map(RealTable::Std).map_err(|e| e.to_string())
 }
 
-/// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * shape[i + 1];
-    }
-    s
-}
-
-/// The multi-index of flat position `flat` in `shape`.
-fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
-    let mut idx = vec![0; shape.len()];
-    for i in (0..shape.len()).rev() {
-        if shape[i] > 0 {
-            idx[i] = flat % shape[i];
-            flat /= shape[i];
-        }
-    }
-    idx
-}
-
-fn ravel(idx: &[usize], strides: &[usize]) -> usize {
-    idx.iter().zip(strides).map(|(i, s)| i * s).sum()
-}
-
 /// A node's reals (the IR is validated, so shapes agree).
 fn node_reals(
     op: &Op,
@@ -176,142 +151,26 @@ fn node_reals(
 ) -> Result<Vec<f64>, String> {
     let n = out.num_elements().unwrap_or(0);
     let arg = |k: usize| args[k].0;
-    let shape = |k: usize| &args[k].1.shape;
     let elementwise = |f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
         arg(0).iter().zip(arg(1)).map(|(&a, &b)| f(a, b)).collect()
     };
-    let gather_from = |k: usize, src: &dyn Fn(&[usize]) -> usize| -> Vec<f64> {
-        (0..n).map(|i| arg(k)[src(&unravel(i, &out.shape))]).collect()
-    };
+    if let Some(result) = atlas_ir::structural(op, args, out) {
+        return result.map_err(|e| format!("gather index {} outside [0, {})", e.index, e.dim));
+    }
     Ok(match op {
         Op::Add => elementwise(&|a, b| a + b),
         Op::Sub => elementwise(&|a, b| a - b),
         Op::Mul => elementwise(&|a, b| a * b),
         Op::Neg => arg(0).iter().map(|&a| -a).collect(),
-        Op::MatMul => {
-            let (a, b) = (shape(0), shape(1));
-            let r = a.len();
-            let (m, k, nn) = (a[r - 2], a[r - 1], b[b.len() - 1]);
-            let batch: usize = a[..r - 2].iter().product();
-            let shared = b.len() == 2;
-            let mut res = vec![0.0; n];
-            for bt in 0..batch {
-                let ao = bt * m * k;
-                let bo = if shared { 0 } else { bt * k * nn };
-                for i in 0..m {
-                    for j in 0..nn {
-                        res[bt * m * nn + i * nn + j] =
-                            (0..k).map(|t| arg(0)[ao + i * k + t] * arg(1)[bo + t * nn + j]).sum();
-                    }
-                }
-            }
-            res
-        }
-        Op::Reduce { kind, axes, keep_dims } => {
-            let in_shape = shape(0);
-            let out_strides = strides(&out.shape);
-            let mut res: Vec<Option<f64>> = vec![None; n];
-            for (i, &x) in arg(0).iter().enumerate() {
-                let idx = unravel(i, in_shape);
-                let kept: Vec<usize> = idx
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(d, &c)| match (axes.contains(&d), keep_dims) {
-                        (false, _) => Some(c),
-                        (true, true) => Some(0),
-                        (true, false) => None,
-                    })
-                    .collect();
-                let slot = &mut res[ravel(&kept, &out_strides)];
-                *slot = Some(match (*slot, kind) {
-                    (None, _) => x,
-                    (Some(s), ReduceKind::Sum) => s + x,
-                    (Some(s), ReduceKind::Max) => s.max(x),
-                });
-            }
-            res.into_iter().map(|s| s.unwrap_or(0.0)).collect()
-        }
-        Op::Broadcast { .. } => {
-            let in_shape = shape(0);
-            let st = strides(in_shape);
-            let offset = out.shape.len() - in_shape.len();
-            gather_from(0, &|idx| {
-                in_shape
-                    .iter()
-                    .enumerate()
-                    .map(|(d, &dim)| if dim == 1 { 0 } else { idx[offset + d] * st[d] })
-                    .sum()
-            })
-        }
-        Op::Reshape { .. } => arg(0).to_vec(),
-        Op::Transpose { perm } => {
-            let st = strides(shape(0));
-            gather_from(0, &|idx| perm.iter().enumerate().map(|(i, &p)| idx[i] * st[p]).sum())
-        }
-        Op::Slice { axis, start, step, .. } => {
-            let st = strides(shape(0));
-            gather_from(0, &|idx| {
-                let mut idx = idx.to_vec();
-                idx[*axis] = start + idx[*axis] * step;
-                ravel(&idx, &st)
-            })
-        }
-        Op::Concat { axis } => {
-            let mut res = Vec::with_capacity(n);
-            for i in 0..n {
-                let mut idx = unravel(i, &out.shape);
-                let mut k = 0;
-                while idx[*axis] >= shape(k)[*axis] {
-                    idx[*axis] -= shape(k)[*axis];
-                    k += 1;
-                }
-                res.push(arg(k)[ravel(&idx, &strides(shape(k)))]);
-            }
-            res
-        }
-        Op::Gather { axis } => {
-            let (data_shape, idx_rank) = (shape(0), shape(1).len());
-            let st = strides(data_shape);
-            let idx_strides = strides(shape(1));
-            let dim = data_shape[*axis];
-            let mut res = Vec::with_capacity(n);
-            for i in 0..n {
-                let o = unravel(i, &out.shape);
-                let at = arg(1)[ravel(&o[*axis..axis + idx_rank], &idx_strides)];
-                if !(at >= 0.0 && at < dim as f64) {
-                    return Err(format!("gather index {at} outside [0, {dim})"));
-                }
-                let src: Vec<usize> = o[..*axis]
-                    .iter()
-                    .copied()
-                    .chain([at as usize])
-                    .chain(o[axis + idx_rank..].iter().copied())
-                    .collect();
-                res.push(arg(0)[ravel(&src, &st)]);
-            }
-            res
-        }
-        Op::Im2Col { kernel, stride, pad } => {
-            let x = shape(0);
-            let (c, h, w) = (x[1], x[2], x[3]);
-            let st = strides(x);
-            let ow = (w + 2 * pad[1] - kernel[1]) / stride[1] + 1;
-            let mut res = Vec::with_capacity(n);
-            for i in 0..n {
-                let o = unravel(i, &out.shape);
-                let (batch, row, col) = (o[0], o[1], o[2]);
-                let (oy, ox) = (row / ow, row % ow);
-                let (ch, ki, kj) =
-                    (col / (kernel[0] * kernel[1]), col / kernel[1] % kernel[0], col % kernel[1]);
-                let y = (oy * stride[0] + ki).checked_sub(pad[0]).filter(|&y| y < h);
-                let xx = (ox * stride[1] + kj).checked_sub(pad[1]).filter(|&xx| xx < w);
-                res.push(match (y, xx) {
-                    (Some(y), Some(xx)) if ch < c => arg(0)[ravel(&[batch, ch, y, xx], &st)],
-                    _ => 0.0,
-                });
-            }
-            res
-        }
+        Op::MatMul
+        | Op::Reduce { .. }
+        | Op::Broadcast { .. }
+        | Op::Reshape { .. }
+        | Op::Transpose { .. }
+        | Op::Slice { .. }
+        | Op::Concat { .. }
+        | Op::Gather { .. }
+        | Op::Im2Col { .. } => unreachable!("structural ops returned above"),
         Op::Rescale { saturate, to, .. } => {
             let (lo, hi) = real_range(*to);
             arg(0).iter().map(|&x| if *saturate { x.clamp(lo, hi) } else { x }).collect()

@@ -186,47 +186,82 @@ fn ravel(idx: &[usize], strides: &[usize]) -> usize {
     idx.iter().zip(strides).map(|(i, s)| i * s).sum()
 }
 
-/// The node's exact results (before the result type's range is applied), as `i128`.
-fn node_values(
-    table: Option<&TableRef>,
+/// An element type the structural ops can compute in: exact integers (`i128`, the evaluator
+/// here) or reals (`f64`, the compiler's float reference). `Default` is zero.
+pub trait Scalar:
+    Copy + Default + PartialOrd + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self>
+{
+    /// The value as a gather index: a non-negative integer.
+    fn as_index(self) -> Option<usize>;
+}
+
+impl Scalar for i128 {
+    fn as_index(self) -> Option<usize> {
+        usize::try_from(self).ok()
+    }
+}
+
+impl Scalar for f64 {
+    fn as_index(self) -> Option<usize> {
+        (self >= 0.0 && self.fract() == 0.0 && self < usize::MAX as f64).then_some(self as usize)
+    }
+}
+
+/// A gather index outside `[0, dim)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatherIndexError<T> {
+    pub index: T,
+    pub dim: usize,
+}
+
+/// Whether [`structural`] defines `op`.
+pub fn is_structural(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::MatMul
+            | Op::Reduce { .. }
+            | Op::Broadcast { .. }
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::Slice { .. }
+            | Op::Concat { .. }
+            | Op::Gather { .. }
+            | Op::Im2Col { .. }
+    )
+}
+
+/// The result of an op whose meaning does not depend on the element type — matmul, reduce and
+/// the data-movement ops — over row-major operands `args` into `out`; `None` for every other op
+/// (elementwise arithmetic, rescale, cast, lookup). The program must be validated (shapes agree).
+/// One definition, shared by the exact evaluator and every other reference.
+pub fn structural<T: Scalar>(
     op: &Op,
-    args: &[(&[i64], &TensorType)],
+    args: &[(&[T], &TensorType)],
     out: &TensorType,
-    env: &dyn Env,
-) -> Result<Vec<i128>, NodeError> {
+) -> Option<Result<Vec<T>, GatherIndexError<T>>> {
     let n = num_elements(&out.shape).unwrap_or(0);
     let arg = |k: usize| args[k].0;
     let shape = |k: usize| &args[k].1.shape;
-    let elementwise = |f: &dyn Fn(i128, i128) -> i128| -> Vec<i128> {
-        arg(0).iter().zip(arg(1)).map(|(&a, &b)| f(a.into(), b.into())).collect()
-    };
     // For ops that only move elements: `src(i)` is the operand position of output `i`.
-    let gather_from = |k: usize, src: &dyn Fn(&[usize]) -> usize| -> Vec<i128> {
-        (0..n).map(|i| i128::from(arg(k)[src(&unravel(i, &out.shape))])).collect()
+    let gather_from = |k: usize, src: &dyn Fn(&[usize]) -> usize| -> Vec<T> {
+        (0..n).map(|i| arg(k)[src(&unravel(i, &out.shape))]).collect()
     };
-    Ok(match op {
-        Op::Add => elementwise(&|a, b| a + b),
-        Op::Sub => elementwise(&|a, b| a - b),
-        Op::Mul => elementwise(&|a, b| a * b),
-        Op::Neg => arg(0).iter().map(|&a| -i128::from(a)).collect(),
+    Some(Ok(match op {
         Op::MatMul => {
             let (a, b) = (shape(0), shape(1));
             let r = a.len();
             let (m, k, nn) = (a[r - 2], a[r - 1], b[b.len() - 1]);
             let batch = num_elements(&a[..r - 2]).unwrap_or(0);
             let shared = b.len() == 2;
-            let mut res = vec![0i128; n];
+            let mut res = vec![T::default(); n];
             for bt in 0..batch {
                 let ao = bt * m * k;
                 let bo = if shared { 0 } else { bt * k * nn };
                 for i in 0..m {
                     for j in 0..nn {
-                        res[bt * m * nn + i * nn + j] = (0..k)
-                            .map(|t| {
-                                i128::from(arg(0)[ao + i * k + t])
-                                    * i128::from(arg(1)[bo + t * nn + j])
-                            })
-                            .sum();
+                        res[bt * m * nn + i * nn + j] = (0..k).fold(T::default(), |acc, t| {
+                            acc + arg(0)[ao + i * k + t] * arg(1)[bo + t * nn + j]
+                        });
                     }
                 }
             }
@@ -235,7 +270,7 @@ fn node_values(
         Op::Reduce { kind, axes, keep_dims } => {
             let in_shape = shape(0);
             let out_strides = strides(&out.shape);
-            let mut res: Vec<Option<i128>> = vec![None; n];
+            let mut res: Vec<Option<T>> = vec![None; n];
             for (i, &x) in arg(0).iter().enumerate() {
                 let idx = unravel(i, in_shape);
                 let kept: Vec<usize> = idx
@@ -248,15 +283,20 @@ fn node_values(
                     })
                     .collect();
                 let slot = &mut res[ravel(&kept, &out_strides)];
-                let x = i128::from(x);
                 *slot = Some(match (*slot, kind) {
                     (None, _) => x,
                     (Some(s), ReduceKind::Sum) => s + x,
-                    (Some(s), ReduceKind::Max) => s.max(x),
+                    (Some(s), ReduceKind::Max) => {
+                        if x > s {
+                            x
+                        } else {
+                            s
+                        }
+                    }
                 });
             }
             // An empty sum is 0 (typing refuses a max over an empty axis).
-            res.into_iter().map(|s| s.unwrap_or(0)).collect()
+            res.into_iter().map(|s| s.unwrap_or_default()).collect()
         }
         Op::Broadcast { .. } => {
             let in_shape = shape(0);
@@ -270,7 +310,7 @@ fn node_values(
                     .sum()
             })
         }
-        Op::Reshape { .. } => arg(0).iter().map(|&x| i128::from(x)).collect(),
+        Op::Reshape { .. } => arg(0).to_vec(),
         Op::Transpose { perm } => {
             let st = strides(shape(0));
             gather_from(0, &|idx| perm.iter().enumerate().map(|(i, &p)| idx[i] * st[p]).sum())
@@ -292,7 +332,7 @@ fn node_values(
                     idx[*axis] -= shape(k)[*axis];
                     k += 1;
                 }
-                res.push(i128::from(arg(k)[ravel(&idx, &strides(shape(k)))]));
+                res.push(arg(k)[ravel(&idx, &strides(shape(k)))]);
             }
             res
         }
@@ -305,17 +345,16 @@ fn node_values(
             for i in 0..n {
                 let o = unravel(i, &out.shape);
                 let at = arg(1)[ravel(&o[*axis..axis + idx_rank], &idx_strides)];
-                let j = usize::try_from(at)
-                    .ok()
-                    .filter(|&j| j < dim)
-                    .ok_or(NodeError::Index { index: at, dim })?;
+                let Some(j) = at.as_index().filter(|&j| j < dim) else {
+                    return Some(Err(GatherIndexError { index: at, dim }));
+                };
                 let src: Vec<usize> = o[..*axis]
                     .iter()
                     .copied()
                     .chain([j])
                     .chain(o[axis + idx_rank..].iter().copied())
                     .collect();
-                res.push(i128::from(arg(0)[ravel(&src, &st)]));
+                res.push(arg(0)[ravel(&src, &st)]);
             }
             res
         }
@@ -334,14 +373,46 @@ fn node_values(
                 let y = (oy * stride[0] + ki).checked_sub(pad[0]).filter(|&y| y < h);
                 let xx = (ox * stride[1] + kj).checked_sub(pad[1]).filter(|&xx| xx < w);
                 res.push(match (y, xx) {
-                    (Some(y), Some(xx)) if ch < c => {
-                        i128::from(arg(0)[ravel(&[batch, ch, y, xx], &st)])
-                    }
-                    _ => 0,
+                    (Some(y), Some(xx)) if ch < c => arg(0)[ravel(&[batch, ch, y, xx], &st)],
+                    _ => T::default(),
                 });
             }
             res
         }
+        _ => return None,
+    }))
+}
+
+/// The node's exact results (before the result type's range is applied), as `i128`.
+fn node_values(
+    table: Option<&TableRef>,
+    op: &Op,
+    args: &[(&[i64], &TensorType)],
+    out: &TensorType,
+    env: &dyn Env,
+) -> Result<Vec<i128>, NodeError> {
+    let n = num_elements(&out.shape).unwrap_or(0);
+    let arg = |k: usize| args[k].0;
+    let elementwise = |f: &dyn Fn(i128, i128) -> i128| -> Vec<i128> {
+        arg(0).iter().zip(arg(1)).map(|(&a, &b)| f(a.into(), b.into())).collect()
+    };
+    if is_structural(op) {
+        let wide: Vec<Vec<i128>> =
+            args.iter().map(|a| a.0.iter().map(|&x| i128::from(x)).collect()).collect();
+        let wide_args: Vec<(&[i128], &TensorType)> =
+            wide.iter().zip(args).map(|(w, a)| (w.as_slice(), a.1)).collect();
+        if let Some(result) = structural(op, &wide_args, out) {
+            return result.map_err(|e| NodeError::Index {
+                index: i64::try_from(e.index).unwrap_or(i64::MIN),
+                dim: e.dim,
+            });
+        }
+    }
+    Ok(match op {
+        Op::Add => elementwise(&|a, b| a + b),
+        Op::Sub => elementwise(&|a, b| a - b),
+        Op::Mul => elementwise(&|a, b| a * b),
+        Op::Neg => arg(0).iter().map(|&a| -i128::from(a)).collect(),
         Op::Rescale { shift, rounding, .. } => arg(0)
             .iter()
             .map(|&x| {
@@ -357,6 +428,15 @@ fn node_values(
             let up = to.frac().unwrap_or(0).saturating_sub(args[0].1.elem.frac().unwrap_or(0));
             arg(0).iter().map(|&x| i128::from(x) << up).collect()
         }
+        Op::MatMul
+        | Op::Reduce { .. }
+        | Op::Broadcast { .. }
+        | Op::Reshape { .. }
+        | Op::Transpose { .. }
+        | Op::Slice { .. }
+        | Op::Concat { .. }
+        | Op::Gather { .. }
+        | Op::Im2Col { .. } => unreachable!("structural ops returned above (is_structural)"),
         Op::Lookup { .. } => {
             let Some(t) = table else { return Ok(vec![0; n]) };
             let mut res = Vec::with_capacity(n);

@@ -64,7 +64,7 @@ mod validate;
 mod tests;
 
 pub use builder::{BuildError, ProgramBuilder};
-pub use eval::{eval, Env, EvalError};
+pub use eval::{eval, is_structural, structural, Env, EvalError, GatherIndexError, Scalar};
 pub use infer::{bits_for, infer, Count, InferError};
 pub use program::{
     is_identifier, Node, Op, ParamData, Program, ReduceKind, Rounding, TableHandle, TableRef,
