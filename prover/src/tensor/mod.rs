@@ -67,12 +67,15 @@ pub fn required_vars(
     tables: &[&dyn TableMle<F>],
     mode: WeightMode,
 ) -> Result<usize, ProveError> {
-    let plan = Plan::new(program, tables)?;
-    Ok(committed_polys(program, &plan, mode == WeightMode::Committed)
+    Ok(plan_vars(program, &Plan::new(program, tables)?, mode))
+}
+
+fn plan_vars(program: &Program, plan: &Plan, mode: WeightMode) -> usize {
+    committed_polys(program, plan, mode == WeightMode::Committed)
         .iter()
         .map(|p| p.1)
         .max()
-        .unwrap_or(0))
+        .unwrap_or(0)
 }
 
 /// Preprocessing: checks the program, commits to the weights (committed mode) and builds both
@@ -85,7 +88,7 @@ pub fn setup(
     mode: WeightMode,
 ) -> Result<ProvingKey, ProveError> {
     let plan = Plan::new(program, tables)?;
-    let needed = required_vars(program, tables, mode)?;
+    let needed = plan_vars(program, &plan, mode);
     if needed > srs.max_num_vars() {
         return Err(ProveError::SrsTooSmall { needed, max: srs.max_num_vars() });
     }

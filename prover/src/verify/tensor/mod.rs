@@ -187,6 +187,15 @@ pub fn pow2(e: u32) -> F {
     F::from(2u64).pow([u64::from(e)])
 }
 
+/// `Ok` when an item holds the expected number of elements.
+fn count(place: &str, what: &'static str, expected: usize, got: usize) -> Result<(), TensorError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(TensorError::Count { place: place.into(), what, expected, got })
+    }
+}
+
 /// The next items of a proof, checked for kind as they are taken.
 struct Stream<'a> {
     items: &'a [Item],
@@ -216,14 +225,7 @@ impl<'a> Stream<'a> {
             Item::Scalars(v) => v,
             other => return Err(self.wrong("scalars", other)),
         };
-        if v.len() != n {
-            return Err(TensorError::Count {
-                place: place.into(),
-                what: "scalars",
-                expected: n,
-                got: v.len(),
-            });
-        }
+        count(place, "scalars", n, v.len())?;
         t.append_scalars(label, v);
         Ok(v.clone())
     }
@@ -251,14 +253,7 @@ impl<'a> Stream<'a> {
             Item::Commitments(c) => c,
             other => return Err(self.wrong("commitments", other)),
         };
-        if c.len() != n {
-            return Err(TensorError::Count {
-                place: place.into(),
-                what: "commitments",
-                expected: n,
-                got: c.len(),
-            });
-        }
+        count(place, "commitments", n, c.len())?;
         Ok(c)
     }
 
