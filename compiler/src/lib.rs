@@ -11,7 +11,9 @@
 pub mod check;
 pub mod demo;
 pub mod front;
+pub mod import;
 pub mod lower;
+pub mod onnx;
 pub mod prove;
 pub mod reference;
 pub mod run;

@@ -37,6 +37,17 @@ fn fail(exit_code: u8, message: String) -> Failure {
 /// Parses and compiles `text` (labelled `name`), binds its `load` weights from files relative to
 /// `base_dir`, runs the passes and lowers it.
 pub fn prepare_source(name: &str, text: &str, base_dir: &Path) -> Result<Prepared, Failure> {
+    prepare_source_with(name, text, &|file| {
+        std::fs::read(base_dir.join(file)).map_err(|e| e.to_string())
+    })
+}
+
+/// [`prepare_source`] with weight files read by `read` (given the `load`'s file name).
+pub fn prepare_source_with(
+    name: &str,
+    text: &str,
+    read: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Prepared, Failure> {
     let mut sources = atlas_lang::Sources::new();
     let file = sources.add(name, text);
     let parsed = atlas_lang::parse(file, text);
@@ -49,7 +60,7 @@ pub fn prepare_source(name: &str, text: &str, base_dir: &Path) -> Result<Prepare
     }
     let model = front::compile(&parsed.ast).map_err(|d| rendered(&d))?;
     let loaded =
-        front::load_weights(&parsed.ast, &model.program, base_dir).map_err(|d| rendered(&d))?;
+        front::load_weights_with(&parsed.ast, &model.program, read).map_err(|d| rendered(&d))?;
     let warnings = if loaded.warnings.is_empty() {
         String::new()
     } else {
@@ -108,6 +119,33 @@ pub fn inputs_from_json(program: &IrProgram, json: &str) -> Result<Inputs, Strin
         let (ints, saturated) = quantize_all(&reals, v.ty.elem);
         if saturated > 0 {
             out.warnings.push(saturation_warning(name, saturated, reals.len(), v.ty.elem));
+        }
+        out.values.push(ints);
+    }
+    Ok(out)
+}
+
+/// Inputs given as reals, row-major, in the program's input order: quantised as a JSON input
+/// would be.
+pub fn inputs_from_reals(program: &IrProgram, reals: &[Vec<f64>]) -> Result<Inputs, String> {
+    let mut out = Inputs { values: Vec::new(), warnings: Vec::new() };
+    let ins: Vec<_> = program.inputs().collect();
+    if ins.len() != reals.len() {
+        return Err(format!("expected {} inputs, found {}", ins.len(), reals.len()));
+    }
+    for ((_, v), r) in ins.iter().zip(reals) {
+        let name = v.name.clone().unwrap_or_default();
+        if Some(r.len()) != v.ty.num_elements() {
+            return Err(format!(
+                "input `{name}`: expected {} values (shape {}), found {}",
+                v.ty.num_elements().unwrap_or(0),
+                shape_of(&v.ty),
+                r.len()
+            ));
+        }
+        let (ints, saturated) = quantize_all(r, v.ty.elem);
+        if saturated > 0 {
+            out.warnings.push(saturation_warning(&name, saturated, r.len(), v.ty.elem));
         }
         out.values.push(ints);
     }
@@ -226,6 +264,24 @@ impl Output {
         let r = self.reference.as_ref()?;
         Some(self.reals.iter().zip(r).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max))
     }
+
+    /// Rows (along the last axis) whose largest element is at the same position in the output
+    /// and the reference, and the number of rows (`None` without a reference).
+    pub fn top1_agreement(&self) -> Option<(usize, usize)> {
+        let r = self.reference.as_ref()?;
+        let width = self.ty.shape.last().copied().unwrap_or(1).max(1);
+        let argmax = |row: &[f64]| {
+            row.iter().enumerate().fold(0, |b, (i, &x)| if x > row[b] { i } else { b })
+        };
+        let rows = self.reals.len() / width;
+        let agree = (0..rows)
+            .filter(|&i| {
+                let span = i * width..(i + 1) * width;
+                argmax(&self.reals[span.clone()]) == argmax(&r[span])
+            })
+            .count();
+        Some((agree, rows))
+    }
 }
 
 /// Executes `prepared` on `inputs` (and evaluates the f64 reference when `reference`).
@@ -342,7 +398,7 @@ fn nested_json<T: Clone + Into<Json>>(values: &[T], shape: &[usize]) -> Json {
     }
 }
 
-fn text_report(outputs: &[Output]) -> String {
+pub fn text_report(outputs: &[Output]) -> String {
     let mut s = String::new();
     for o in outputs {
         s.push_str(&format!("{}: {}\n", o.name, o.ty));
@@ -354,14 +410,15 @@ fn text_report(outputs: &[Output]) -> String {
     if !errors.is_empty() {
         let worst = errors.iter().map(|e| e.1).fold(0.0, f64::max);
         s.push_str(&format!("max |error| against the f64 reference: {worst}\n"));
-        for (name, e) in &errors {
-            s.push_str(&format!("  {name}: {e}\n"));
+        for (o, (name, e)) in outputs.iter().filter(|o| o.reference.is_some()).zip(&errors) {
+            let (agree, rows) = o.top1_agreement().unwrap_or((0, 0));
+            s.push_str(&format!("  {name}: {e} (top-1 agreement {agree}/{rows} rows)\n"));
         }
     }
     s
 }
 
-fn json_report(outputs: &[Output]) -> String {
+pub fn json_report(outputs: &[Output]) -> String {
     let outs: Vec<Json> = outputs
         .iter()
         .map(|o| {
@@ -374,6 +431,9 @@ fn json_report(outputs: &[Output]) -> String {
             if let Some(r) = &o.reference {
                 m.insert("reference".into(), nested_json(r, &o.ty.shape));
                 m.insert("max_abs_error".into(), o.max_abs_error().unwrap_or(0.0).into());
+                let (agree, rows) = o.top1_agreement().unwrap_or((0, 0));
+                m.insert("top1_agree".into(), agree.into());
+                m.insert("top1_rows".into(), rows.into());
             }
             Json::Object(m)
         })

@@ -5,6 +5,7 @@ mod deps;
 mod front;
 mod lang;
 mod lookup;
+mod onnx;
 mod prove;
 mod run;
 mod vm;

@@ -38,6 +38,26 @@ struct ProveArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    onnx: OnnxArgs,
+}
+
+/// How an ONNX model is quantized (ignored for `.atl`).
+#[derive(Args, Clone, Debug, Default)]
+struct OnnxArgs {
+    /// ONNX: the input whose value ranges fix each tensor's fixed-point type (default: `--input`,
+    /// else the default input). Fix it to keep one verifying key across inputs.
+    #[arg(long)]
+    calibrate: Option<PathBuf>,
+    /// ONNX: every activation at fix<16, FRAC> instead of calibrated per tensor.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=15))]
+    frac: Option<u8>,
+}
+
+impl OnnxArgs {
+    fn options(&self) -> atlas_compiler::import::OnnxOptions {
+        atlas_compiler::import::OnnxOptions { calibrate: self.calibrate.clone(), frac: self.frac }
+    }
 }
 
 #[derive(Subcommand)]
@@ -66,6 +86,8 @@ enum Command {
         /// Print the outputs as JSON (reals and stored integers).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        onnx: OnnxArgs,
     },
     /// Compile, run and prove a model: writes `model.proof` and `model.vk` next to it.
     Prove {
@@ -87,8 +109,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Import an ONNX model as an editable `.atl` program.
-    Import { model: PathBuf },
+    /// Import an ONNX model as an editable `.atl` program and its weights file.
+    Import {
+        model: PathBuf,
+        /// The program to write (default: `model.atl` beside the model); the weights go beside
+        /// it as `<name>.safetensors`.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        onnx: OnnxArgs,
+    },
     /// Benchmark proving and verification.
     Bench { model: PathBuf },
     /// Prove and verify with the prover core on generated data (until whole-model proofs exist).
@@ -192,15 +222,11 @@ fn json_list(v: &[i64]) -> String {
 fn prove(model: &Path, args: &ProveArgs) -> ExitCode {
     dev_warning(args);
     let clock = std::time::Instant::now();
-    let built = match pipeline::prepare_file(model) {
+    let (built, inputs) = match prepare(model, args) {
         Ok(b) => b,
         Err(e) => return fail(&e),
     };
     let compile = clock.elapsed();
-    let inputs = match pipeline::read_inputs(&built, args.input.as_deref()) {
-        Ok(i) => i,
-        Err(e) => return fail(&format!("error: {e}")),
-    };
     for w in &inputs.warnings {
         eprintln!("warning: {w}");
     }
@@ -246,10 +272,42 @@ fn prove(model: &Path, args: &ProveArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The compiled model and its input: an `.atl` file, or an `.onnx` file imported first.
+fn prepare(
+    model: &Path,
+    args: &ProveArgs,
+) -> Result<(atlas_compiler::run::Prepared, atlas_compiler::run::Inputs), String> {
+    if atlas_compiler::import::is_onnx(model) {
+        let run = atlas_compiler::import::prepare_onnx(
+            model,
+            args.input.as_deref(),
+            &args.onnx.options(),
+        )
+        .map_err(|e| if e.starts_with("error") { e } else { format!("error: {e}") })?;
+        eprintln!("note: types calibrated on {}", run.calibrated_on);
+        return Ok((run.prepared, run.inputs));
+    }
+    let built = pipeline::prepare_file(model)?;
+    let inputs =
+        pipeline::read_inputs(&built, args.input.as_deref()).map_err(|e| format!("error: {e}"))?;
+    Ok((built, inputs))
+}
+
+/// `atlasc import`: writes the `.atl` program and its weights.
+fn import(model: &Path, output: Option<&Path>, onnx: &OnnxArgs) -> ExitCode {
+    match atlas_compiler::import::import_file(model, output, &onnx.options()) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("error: {e}")),
+    }
+}
+
 /// `atlasc setup`: writes the verifying key only.
 fn setup(model: &Path, args: &ProveArgs) -> ExitCode {
     dev_warning(args);
-    let built = match pipeline::prepare_file(model) {
+    let (built, _) = match prepare(model, args) {
         Ok(b) => b,
         Err(e) => return fail(&e),
     };
@@ -311,8 +369,13 @@ fn main() -> ExitCode {
         (Some(Command::Check { model }), _) => check(&model),
         (Some(Command::Ir { model, after }), _) => ir(&model, after.as_deref()),
         (Some(Command::Asm { model }), _) => asm(&model),
-        (Some(Command::Run { model, input, reference, json }), _) => {
-            let report = atlas_compiler::run::run_file(&model, input.as_deref(), reference, json);
+        (Some(Command::Run { model, input, reference, json, onnx }), _) => {
+            let report = if atlas_compiler::import::is_onnx(&model) {
+                let opts = onnx.options();
+                atlas_compiler::import::run_onnx(&model, input.as_deref(), &opts, reference, json)
+            } else {
+                atlas_compiler::run::run_file(&model, input.as_deref(), reference, json)
+            };
             print!("{}", report.stdout);
             eprint!("{}", report.stderr);
             ExitCode::from(report.exit_code)
@@ -321,7 +384,9 @@ fn main() -> ExitCode {
         (None, Some(model)) => prove(&model, &cli.prove),
         (Some(Command::Setup { model, args }), _) => setup(&model, &args),
         (Some(Command::Verify { vk, proof, json }), _) => verify(&vk, &proof, json),
-        (Some(Command::Import { .. }), _) => not_built("import", "ONNX import"),
+        (Some(Command::Import { model, output, onnx }), _) => {
+            import(&model, output.as_deref(), &onnx)
+        }
         (Some(Command::Bench { .. }), _) => not_built("bench", "Proving whole programs"),
         (Some(Command::Demo { log_size }), _) => demo(log_size as usize),
         (None, None) => {

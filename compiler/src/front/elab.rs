@@ -32,6 +32,10 @@ const STD_NN: &[&str] = &[
     "reshape",
     "conv2d",
     "max_pool2d",
+    "permute",
+    "gather",
+    "concat",
+    "reduce_max",
 ];
 
 /// The names `import std.nn.{…}` accepts.
@@ -1773,6 +1777,69 @@ impl<'a> Elab<'a> {
                 }
                 let nominal = x.nominal;
                 self.node(Op::Reshape { shape }, &[&x], nominal, span).map(Val::Tensor)
+            }
+            "permute" => {
+                let a = self.bind_args(b, &["x", "perm"], 2, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let pe = a[1].ok_or(Reported)?;
+                let perm = self.shape_arg(pe)?;
+                let mut sorted = perm.clone();
+                sorted.sort_unstable();
+                if sorted != (0..x.ty.rank()).collect::<Vec<_>>() {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_INDEX,
+                            format!(
+                                "expected a permutation of the {} axes 0..{}, found {perm:?}",
+                                x.ty.rank(),
+                                x.ty.rank()
+                            ),
+                        )
+                        .with_primary(self.span_e(pe), "not a permutation")
+                        .with_help(
+                            "result axis `i` is operand axis `perm[i]`; name each axis once",
+                        ),
+                    ));
+                }
+                let nominal = x.nominal;
+                self.node(Op::Transpose { perm }, &[&x], nominal, span).map(Val::Tensor)
+            }
+            "gather" => {
+                let a = self.bind_args(b, &["x", "indices", "axis"], 2, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let idx = self.tensor_arg(a[1].ok_or(Reported)?, "`indices`", scope)?;
+                let axis = match a[2] {
+                    Some(ax) => self.axis(ax, x.ty.rank().max(1))?,
+                    None => 0,
+                };
+                let nominal = x.nominal;
+                self.node(Op::Gather { axis }, &[&x, &idx], nominal, span).map(Val::Tensor)
+            }
+            "concat" => {
+                let a = self.bind_args(b, &["a", "b", "axis"], 2, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`a`", scope)?;
+                let y = self.tensor_arg(a[1].ok_or(Reported)?, "`b`", scope)?;
+                let axis = match a[2] {
+                    Some(ax) => self.axis(ax, x.ty.rank().max(1))?,
+                    None => 0,
+                };
+                // Both operands at one type: the wider nominal one, as for `+`.
+                let nominal = wider(x.nominal, y.nominal);
+                let x = self.convert(x, nominal, span)?;
+                let y = self.convert(y, nominal, span)?;
+                self.node(Op::Concat { axis }, &[&x, &y], nominal, span).map(Val::Tensor)
+            }
+            "reduce_max" => {
+                let a = self.bind_args(b, &["x", "axis", "keep_dims"], 2, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let axis = self.axis(a[1].ok_or(Reported)?, x.ty.rank().max(1))?;
+                let keep_dims = match a[2] {
+                    Some(k) => self.const_value(k, &mut Vec::new())? != 0.0,
+                    None => false,
+                };
+                let nominal = x.nominal;
+                let op = Op::Reduce { kind: ReduceKind::Max, axes: vec![axis], keep_dims };
+                self.node(op, &[&x], nominal, span).map(Val::Tensor)
             }
             "conv2d" => self.conv2d(args, span, scope).map(Val::Tensor),
             "max_pool2d" => self.max_pool2d(args, span, scope).map(Val::Tensor),

@@ -34,6 +34,18 @@ pub fn load_weights(
     program: &Program,
     base_dir: &Path,
 ) -> Result<Loaded, Vec<Diagnostic>> {
+    load_weights_with(ast, program, &|file| {
+        std::fs::read(base_dir.join(file)).map_err(|e| e.to_string())
+    })
+}
+
+/// [`load_weights`] with the files' bytes from `read` (given the `load`'s file name): how the
+/// ONNX importer binds weights it holds in memory.
+pub fn load_weights_with(
+    ast: &Ast,
+    program: &Program,
+    read: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let mut out = program.clone();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -56,9 +68,7 @@ pub fn load_weights(
         }
         // The format is known from the name, so an unsupported one is reported as such even
         // when the file is absent.
-        let bytes = files
-            .entry(file.clone())
-            .or_insert_with(|| std::fs::read(base_dir.join(file)).map_err(|e| e.to_string()));
+        let bytes = files.entry(file.clone()).or_insert_with(|| read(file));
         let read = match bytes {
             Ok(bytes) => read_tensor(file, bytes, tensor),
             Err(e) => Err(Problem::Load(format!("cannot read `{file}`: {e}"))),
