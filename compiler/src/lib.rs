@@ -8,6 +8,7 @@
 //! the f64 [`reference`]), and [`demo`] drives the prover core; ONNX import and
 //! whole-program proofs are not built yet.
 
+pub mod bench;
 pub mod check;
 pub mod demo;
 pub mod front;

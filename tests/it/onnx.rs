@@ -186,3 +186,24 @@ fn a_fixed_frac_replaces_calibration() {
     assert!(imported.source.contains("(x: fix<16, 10>[1, 16])"), "{}", imported.source);
     assert!(imported.source.contains("set by --frac"));
 }
+
+/// `atlasc bench`'s measurement of one model: every field present and plausible.
+#[test]
+fn bench_reports_one_model() {
+    let model = fixtures().join("relu.onnx");
+    let r = atlas_compiler::bench::bench_one(
+        &model,
+        None,
+        WeightMode::Committed,
+        1,
+        &OnnxOptions::default(),
+    )
+    .expect("benchmarks");
+    assert_eq!(r["weights"], "committed");
+    assert!(r["proof_bytes"].as_u64().expect("bytes") > 1000);
+    assert!(r["vk_bytes"].as_u64().expect("bytes") > 0);
+    assert!(r["prove_ms"].as_f64().expect("ms") > 0.0);
+    assert!(r["verify_ms"].as_f64().expect("ms") > 0.0);
+    let table = atlas_compiler::bench::table(&[r]);
+    assert!(table.contains("relu.onnx | committed |"), "{table}");
+}

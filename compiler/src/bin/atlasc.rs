@@ -119,8 +119,30 @@ enum Command {
         #[command(flatten)]
         onnx: OnnxArgs,
     },
-    /// Benchmark proving and verification.
-    Bench { model: PathBuf },
+    /// Benchmark proving and verification: one line per model (each in its own process, so peak
+    /// memory is per model), medians over `--runs`.
+    Bench {
+        /// `.atl` or `.onnx` models.
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+        /// Proofs (and verifications) per model; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Benchmark with the weights public as well as committed.
+        #[arg(long)]
+        both_modes: bool,
+        #[command(flatten)]
+        args: ProveArgs,
+    },
+    /// One model of `atlasc bench`, in a child process: prints one JSON line.
+    #[command(hide = true)]
+    BenchOne {
+        model: PathBuf,
+        #[arg(long)]
+        runs: usize,
+        #[command(flatten)]
+        args: ProveArgs,
+    },
     /// Prove and verify with the prover core on generated data (until whole-model proofs exist).
     Demo {
         /// log2 of the number of entries.
@@ -357,10 +379,67 @@ fn verify(vk: &Path, proof: &Path, json: bool) -> ExitCode {
     }
 }
 
-/// A stage of the pipeline that does not exist yet: say so and fail, rather than pretend.
-fn not_built(what: &str, issue: &str) -> ExitCode {
-    eprintln!("error: `atlasc {what}` is not built yet (tracked by the issue \"{issue}\")");
-    ExitCode::from(2)
+/// `atlasc bench`: each model (and mode) in a child `atlasc bench-one`, then one table.
+fn bench(models: &[PathBuf], runs: usize, both_modes: bool, args: &ProveArgs) -> ExitCode {
+    dev_warning(args);
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(&format!("error: cannot find the atlasc executable: {e}")),
+    };
+    let mut results = Vec::new();
+    for model in models {
+        let modes: &[bool] = if both_modes { &[false, true] } else { &[args.public_weights] };
+        for &public in modes {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.arg("bench-one").arg(model).arg("--runs").arg(runs.to_string());
+            if public {
+                cmd.arg("--public-weights");
+            }
+            for (flag, v) in [("--input", &args.input), ("--calibrate", &args.onnx.calibrate)] {
+                if let Some(v) = v {
+                    cmd.arg(flag).arg(v);
+                }
+            }
+            if let Some(f) = args.onnx.frac {
+                cmd.arg("--frac").arg(f.to_string());
+            }
+            let out = match cmd.stderr(std::process::Stdio::inherit()).output() {
+                Ok(o) => o,
+                Err(e) => return fail(&format!("error: cannot run the benchmark child: {e}")),
+            };
+            let line = String::from_utf8_lossy(&out.stdout);
+            match serde_json::from_str::<serde_json::Value>(line.trim()) {
+                Ok(v) if out.status.success() => {
+                    if args.json {
+                        println!("{v}");
+                    }
+                    results.push(v);
+                }
+                _ => return fail(&format!("error: benchmarking {} failed", model.display())),
+            }
+        }
+    }
+    if !args.json {
+        print!("{}", atlas_compiler::bench::table(&results));
+    }
+    ExitCode::SUCCESS
+}
+
+fn bench_one(model: &Path, runs: usize, args: &ProveArgs) -> ExitCode {
+    let r = atlas_compiler::bench::bench_one(
+        model,
+        args.input.as_deref(),
+        mode(args),
+        runs,
+        &args.onnx.options(),
+    );
+    match r {
+        Ok(v) => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 fn main() -> ExitCode {
@@ -387,7 +466,10 @@ fn main() -> ExitCode {
         (Some(Command::Import { model, output, onnx }), _) => {
             import(&model, output.as_deref(), &onnx)
         }
-        (Some(Command::Bench { .. }), _) => not_built("bench", "Proving whole programs"),
+        (Some(Command::Bench { models, runs, both_modes, args }), _) => {
+            bench(&models, runs, both_modes, &args)
+        }
+        (Some(Command::BenchOne { model, runs, args }), _) => bench_one(&model, runs, &args),
         (Some(Command::Demo { log_size }), _) => demo(log_size as usize),
         (None, None) => {
             eprintln!("error: no model given; try `atlasc --help`");

@@ -29,7 +29,7 @@ use atlas_lang::{Ast, Diagnostic};
 
 pub use elab::builtin_names;
 pub use tables::Formula;
-pub use weights::{load_weights, load_weights_with, Loaded};
+pub use weights::{f16_to_f64, load_weights, load_weights_with, Loaded};
 
 /// A compiled model: its program and the entries of its dense tables (`lookup`s and the tables
 /// the compiler synthesizes), in program-local index order. The IR names a dense table only by id

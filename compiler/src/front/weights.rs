@@ -270,7 +270,7 @@ fn decode(dtype: &str, data: &[u8], little: bool) -> Option<Vec<f64>> {
 }
 
 /// IEEE half precision to f64 (subnormals, infinities and NaN included).
-fn f16_to_f64(h: u16) -> f64 {
+pub fn f16_to_f64(h: u16) -> f64 {
     let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
     let exp = i32::from((h >> 10) & 0x1f);
     let mant = f64::from(h & 0x3ff);

@@ -117,42 +117,10 @@ pub struct Emitter<'g> {
     pub weights_file: String,
 }
 
-/// Words `.atl` reserves, and library names a value must not shadow.
-const RESERVED: &[&str] = &[
-    "import",
-    "const",
-    "type",
-    "lookup",
-    "model",
-    "fn",
-    "let",
-    "param",
-    "return",
-    "if",
-    "else",
-    "load",
-    "random",
-    "fix",
-    "i8",
-    "i16",
-    "i32",
-    "bf16",
-    "f8e4m3",
-    "relu",
-    "softmax",
-    "gelu",
-    "layer_norm",
-    "sum",
-    "mean",
-    "transpose",
-    "reshape",
-    "conv2d",
-    "max_pool2d",
-    "permute",
-    "gather",
-    "concat",
-    "reduce_max",
-];
+/// Whether `s` is a word `.atl` reserves or a library name a value must not shadow.
+fn reserved(s: &str) -> bool {
+    atlas_lang::lexer::KEYWORDS.contains(&s) || crate::front::builtin_names().contains(&s)
+}
 
 /// An `.atl` identifier for an ONNX name.
 fn sanitize(name: &str) -> String {
@@ -162,8 +130,7 @@ fn sanitize(name: &str) -> String {
     while s.contains("__") {
         s = s.replace("__", "_");
     }
-    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) || RESERVED.contains(&s.as_str())
-    {
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) || reserved(&s) {
         s = format!("v_{s}");
     }
     s

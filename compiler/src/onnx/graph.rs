@@ -16,6 +16,7 @@ use super::tensor::{Kind, Tensor};
 pub const OPSETS: std::ops::RangeInclusive<i64> = 7..=21;
 
 use super::tensor::{count, MAX_ELEMENTS};
+use crate::front::f16_to_f64;
 
 /// A node attribute.
 #[derive(Clone, Debug)]
@@ -321,18 +322,6 @@ fn decode_raw(raw: &[u8], t: i32, n: usize) -> Result<Vec<f64>, String> {
             }
         })
         .collect())
-}
-
-fn f16_to_f64(h: u16) -> f64 {
-    let sign = if h >> 15 == 1 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let frac = f64::from(h & 0x3ff);
-    sign * match exp {
-        0 => frac * 2f64.powi(-24),
-        31 if frac == 0.0 => f64::INFINITY,
-        31 => f64::NAN,
-        e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
-    }
 }
 
 fn bf16_to_f64(h: u16) -> f64 {
