@@ -410,17 +410,18 @@ pub fn prove(
         let claims = dedupe(extend_claims(claims, n)).ok_or_else(|| {
             ProveError::Internal(format!("committed polynomial {q}: claims disagree"))
         })?;
-        let mut poly = poly_of(polys[q].0);
-        poly = zero_extend(poly, n);
+        let poly = poly_of(polys[q].0);
         let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
         let gamma = ClaimReduction::draw_gamma(&values, &mut p.t);
         if n > 0 {
-            reductions.push(ReductionSumcheck::new(
+            // At the table's own size: the zero-extension only costs memory.
+            reductions.push(ReductionSumcheck::zero_extended(
                 poly.clone(),
                 &ClaimReduction { points, values, gamma },
+                n,
             ));
         }
-        opened.push((q, poly));
+        opened.push((q, zero_extend(poly, n)));
     }
     if !opened.is_empty() {
         let mut point = Vec::new();
