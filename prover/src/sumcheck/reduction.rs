@@ -54,7 +54,8 @@ impl ReductionSumcheck {
                 z[n - m..].to_vec()
             })
             .collect();
-        let reduced = ClaimReduction { points: low, values: claim.values.clone(), gamma: claim.gamma };
+        let reduced =
+            ClaimReduction { points: low, values: claim.values.clone(), gamma: claim.gamma };
         let mut e = vec![F::zero(); poly.len()];
         let mut g = F::one();
         for z in &reduced.points {
@@ -64,7 +65,12 @@ impl ReductionSumcheck {
             g *= claim.gamma;
         }
         if m == 0 {
-            return ReductionSumcheck { inner: None, tail: n, bound: 0, ends: Some((poly.get(0), e[0])) };
+            return ReductionSumcheck {
+                inner: None,
+                tail: n,
+                bound: 0,
+                ends: Some((poly.get(0), e[0])),
+            };
         }
         let e = MultilinearPoly::Dense(e);
         let inner = ProductSumcheck::new(
