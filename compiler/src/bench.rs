@@ -23,7 +23,7 @@ pub fn bench_one(
     onnx: &OnnxOptions,
 ) -> Result<Json, String> {
     let (prepared, inputs) = if is_onnx(model) {
-        let run = prepare_onnx(model, input, onnx)?;
+        let run = prepare_onnx(model, input, onnx).map_err(|e| e.to_string())?;
         (run.prepared, run.inputs)
     } else {
         let p = prepare_file(model)?;

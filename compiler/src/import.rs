@@ -47,49 +47,93 @@ fn weights_name(model: &Path) -> String {
     format!("{stem}.safetensors")
 }
 
+/// Why an ONNX command failed.
+#[derive(Debug)]
+pub enum OnnxError {
+    /// The model or an input file cannot be read (exit code 2).
+    File(String),
+    /// The model cannot be imported, compiled or run (exit code 1). May span several lines (a
+    /// rendered compiler report).
+    Model(String),
+}
+
+impl OnnxError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            OnnxError::File(_) => 2,
+            OnnxError::Model(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for OnnxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OnnxError::File(m) | OnnxError::Model(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Imports `g` (read from `path`) for a program written as `atl`: the import and its weights
+/// file's name and bytes.
+fn import_graph(
+    path: &Path,
+    g: &onnx::Graph,
+    calibration: &HashMap<String, Tensor>,
+    opts: &OnnxOptions,
+    atl: &Path,
+) -> Result<(Imported, String, Vec<u8>), OnnxError> {
+    let wname = weights_name(atl);
+    let label = format!(
+        "`{}`",
+        path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+    );
+    let model_error = |e: String| OnnxError::Model(format!("`{}`: {e}", path.display()));
+    let imported = onnx::import(g, calibration, Options { frac: opts.frac }, &wname, &label)
+        .map_err(model_error)?;
+    let bytes = onnx::safetensors_bytes(&imported.weights).map_err(model_error)?;
+    Ok((imported, wname, bytes))
+}
+
 /// Imports the model at `path` (calibrated as `opts` says), compiles the program and quantizes
 /// `input` (default: the default input).
 pub fn prepare_onnx(
     path: &Path,
     input: Option<&Path>,
     opts: &OnnxOptions,
-) -> Result<OnnxRun, String> {
-    let g = onnx::graph::read(path)?;
+) -> Result<OnnxRun, OnnxError> {
+    let g = onnx::graph::read(path).map_err(OnnxError::File)?;
     let run_input = match input {
-        Some(p) => read_json_input(&g, p)?,
+        Some(p) => read_json_input(&g, p).map_err(OnnxError::File)?,
         None => onnx::default_inputs(&g),
     };
     let (calibration, calibrated_on) = match (&opts.calibrate, input) {
-        (Some(c), _) => (read_json_input(&g, c)?, c.display().to_string()),
+        (Some(c), _) => (read_json_input(&g, c).map_err(OnnxError::File)?, c.display().to_string()),
         (None, Some(p)) => (run_input.clone(), p.display().to_string()),
         (None, None) => (run_input.clone(), "the default input".to_string()),
     };
-    let wname = weights_name(path);
-    let label = format!(
-        "`{}`",
-        path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
-    );
-    let imported = onnx::import(&g, &calibration, Options { frac: opts.frac }, &wname, &label)
-        .map_err(|e| format!("error: `{}`: {e}", path.display()))?;
-    let bytes = onnx::safetensors_bytes(&imported.weights)?;
-    let atl_name = path.with_extension("atl").display().to_string();
-    let prepared = crate::run::prepare_source_with(&atl_name, &imported.source, &|file| {
+    let atl = path.with_extension("atl");
+    let (imported, wname, bytes) = import_graph(path, &g, &calibration, opts, &atl)?;
+    let read = |file: &str| {
         if file == wname {
             Ok(bytes.clone())
         } else {
             Err(format!("the import wrote no file `{file}`"))
         }
-    })
-    .map_err(|r| {
-        format!(
-            "{}error: the program imported from `{}` does not compile (an importer bug; `atlasc import` shows it)\n",
-            r.stderr,
-            path.display()
-        )
-    })?;
+    };
+    let prepared =
+        crate::run::prepare_source_with(&atl.display().to_string(), &imported.source, &read)
+            .map_err(|r| {
+                OnnxError::Model(format!(
+                    "the program imported from `{}` does not compile (an importer bug; \
+                     `atlasc import` shows it):\n{}",
+                    path.display(),
+                    r.stderr.trim_end()
+                ))
+            })?;
     let reals: Vec<Vec<f64>> =
         imported.graph.inputs.iter().map(|i| run_input[&i.name].data.clone()).collect();
-    let inputs = inputs_from_reals(&prepared.ir, &reals)?;
+    let inputs = inputs_from_reals(&prepared.ir, &reals).map_err(OnnxError::File)?;
     Ok(OnnxRun { prepared, imported, inputs, input_reals: run_input, calibrated_on })
 }
 
@@ -105,21 +149,20 @@ pub fn run_onnx(
     let fail = |code: u8, msg: String| IrReport {
         exit_code: code,
         stdout: String::new(),
-        stderr: if msg.ends_with('\n') { msg } else { format!("{msg}\n") },
+        stderr: format!("error: {msg}\n"),
     };
     let run = match prepare_onnx(path, input, opts) {
         Ok(r) => r,
-        Err(e) if e.starts_with("error") => return fail(1, e),
-        Err(e) => return fail(2, format!("error: {e}")),
+        Err(e) => return fail(e.exit_code(), e.to_string()),
     };
     let mut outputs = match execute(&run.prepared, &run.inputs, false) {
         Ok(o) => o,
-        Err(e) => return fail(1, format!("error: `{}`: {e}", path.display())),
+        Err(e) => return fail(1, format!("`{}`: {e}", path.display())),
     };
     if reference {
         let ev = match onnx::evaluate(&run.imported.graph, &run.input_reals) {
             Ok(ev) => ev,
-            Err(e) => return fail(1, format!("error: the f64 reference failed: {e}")),
+            Err(e) => return fail(1, format!("the f64 reference failed: {e}")),
         };
         for (o, name) in outputs.iter_mut().zip(&run.imported.graph.outputs) {
             o.reference = ev.values.get(name).map(|t| t.data.clone());
@@ -139,25 +182,25 @@ pub fn run_onnx(
 
 /// `atlasc import model.onnx [-o out.atl]`: writes the program and its weights file (beside
 /// it); returns a summary.
-pub fn import_file(path: &Path, out: Option<&Path>, opts: &OnnxOptions) -> Result<String, String> {
-    let g = onnx::graph::read(path)?;
+pub fn import_file(
+    path: &Path,
+    out: Option<&Path>,
+    opts: &OnnxOptions,
+) -> Result<String, OnnxError> {
+    let g = onnx::graph::read(path).map_err(OnnxError::File)?;
     let (calibration, calibrated_on) = match &opts.calibrate {
-        Some(c) => (read_json_input(&g, c)?, c.display().to_string()),
+        Some(c) => (read_json_input(&g, c).map_err(OnnxError::File)?, c.display().to_string()),
         None => (onnx::default_inputs(&g), "the default input".to_string()),
     };
     let atl = out.map_or_else(|| path.with_extension("atl"), Path::to_path_buf);
-    let wname = weights_name(&atl);
-    let label = format!(
-        "`{}`",
-        path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
-    );
-    let imported = onnx::import(&g, &calibration, Options { frac: opts.frac }, &wname, &label)?;
-    let bytes = onnx::safetensors_bytes(&imported.weights)?;
+    let (imported, wname, bytes) = import_graph(path, &g, &calibration, opts, &atl)?;
     let wpath = atl.with_file_name(&wname);
-    crate::prove::write_atomically(&wpath, &bytes)
-        .map_err(|e| format!("cannot write {}: {e}", wpath.display()))?;
-    crate::prove::write_atomically(&atl, imported.source.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", atl.display()))?;
+    let write = |p: &Path, b: &[u8]| {
+        crate::prove::write_atomically(p, b)
+            .map_err(|e| OnnxError::File(format!("cannot write {}: {e}", p.display())))
+    };
+    write(&wpath, &bytes)?;
+    write(&atl, imported.source.as_bytes())?;
     Ok(format!(
         "wrote {} ({} nodes, {} tables) and {} ({} tensors); types calibrated on {calibrated_on}",
         atl.display(),

@@ -102,7 +102,7 @@ fn refused_models_name_the_node_the_op_and_the_reason() {
         let input = input_file(&model, &spec);
         let err = match prepare_onnx(&model, Some(&input), &OnnxOptions::default()) {
             Ok(_) => panic!("{} was accepted", model.display()),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         };
         assert!(err.contains(why), "{}: expected `{why}` in: {err}", model.display());
         assert!(err.contains(&model.display().to_string()), "{err}");

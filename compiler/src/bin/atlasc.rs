@@ -305,7 +305,7 @@ fn prepare(
             args.input.as_deref(),
             &args.onnx.options(),
         )
-        .map_err(|e| if e.starts_with("error") { e } else { format!("error: {e}") })?;
+        .map_err(|e| format!("error: {e}"))?;
         eprintln!("note: types calibrated on {}", run.calibrated_on);
         return Ok((run.prepared, run.inputs));
     }
@@ -322,7 +322,10 @@ fn import(model: &Path, output: Option<&Path>, onnx: &OnnxArgs) -> ExitCode {
             println!("{summary}");
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&format!("error: {e}")),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
     }
 }
 

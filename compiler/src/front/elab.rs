@@ -1716,10 +1716,7 @@ impl<'a> Elab<'a> {
                     Some(ax) => vec![self.axis(ax, rank)?],
                     None => (0..rank).collect(),
                 };
-                let keep_dims = match a[2] {
-                    Some(k) => self.const_value(k, &mut Vec::new())? != 0.0,
-                    None => false,
-                };
+                let keep_dims = self.flag(a[2])?;
                 if axes.is_empty() {
                     return Ok(Val::Tensor(x));
                 }
@@ -1808,10 +1805,7 @@ impl<'a> Elab<'a> {
                 let a = self.bind_args(b, &["x", "indices", "axis"], 2, args, span)?;
                 let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
                 let idx = self.tensor_arg(a[1].ok_or(Reported)?, "`indices`", scope)?;
-                let axis = match a[2] {
-                    Some(ax) => self.axis(ax, x.ty.rank().max(1))?,
-                    None => 0,
-                };
+                let axis = self.opt_axis(a[2], x.ty.rank())?;
                 let nominal = x.nominal;
                 self.node(Op::Gather { axis }, &[&x, &idx], nominal, span).map(Val::Tensor)
             }
@@ -1819,10 +1813,7 @@ impl<'a> Elab<'a> {
                 let a = self.bind_args(b, &["a", "b", "axis"], 2, args, span)?;
                 let x = self.tensor_arg(a[0].ok_or(Reported)?, "`a`", scope)?;
                 let y = self.tensor_arg(a[1].ok_or(Reported)?, "`b`", scope)?;
-                let axis = match a[2] {
-                    Some(ax) => self.axis(ax, x.ty.rank().max(1))?,
-                    None => 0,
-                };
+                let axis = self.opt_axis(a[2], x.ty.rank())?;
                 // Both operands at one type: the wider nominal one, as for `+`.
                 let nominal = wider(x.nominal, y.nominal);
                 let x = self.convert(x, nominal, span)?;
@@ -1833,10 +1824,7 @@ impl<'a> Elab<'a> {
                 let a = self.bind_args(b, &["x", "axis", "keep_dims"], 2, args, span)?;
                 let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
                 let axis = self.axis(a[1].ok_or(Reported)?, x.ty.rank().max(1))?;
-                let keep_dims = match a[2] {
-                    Some(k) => self.const_value(k, &mut Vec::new())? != 0.0,
-                    None => false,
-                };
+                let keep_dims = self.flag(a[2])?;
                 let nominal = x.nominal;
                 let op = Op::Reduce { kind: ReduceKind::Max, axes: vec![axis], keep_dims };
                 self.node(op, &[&x], nominal, span).map(Val::Tensor)
@@ -1965,6 +1953,16 @@ impl<'a> Elab<'a> {
                 .with_help("negative axes count from the end"),
             ))
         }
+    }
+
+    /// An optional axis argument (negative counts from the end), 0 when absent.
+    fn opt_axis(&mut self, e: Option<ExprId>, rank: usize) -> R<usize> {
+        e.map_or(Ok(0), |ax| self.axis(ax, rank.max(1)))
+    }
+
+    /// An optional constant flag such as `keep_dims = 1`: non-zero is true; false when absent.
+    fn flag(&mut self, e: Option<ExprId>) -> R<bool> {
+        e.map_or(Ok(false), |k| Ok(self.const_value(k, &mut Vec::new())? != 0.0))
     }
 
     fn shape_arg(&mut self, e: ExprId) -> R<Vec<usize>> {

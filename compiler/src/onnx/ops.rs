@@ -140,29 +140,25 @@ pub fn eval(
             e(node, inputs, opset)
         }
         Lower::Elementwise(f) => {
+            // Operands numbered among the present inputs, so each element is evaluated on the
+            // zipped values as they come.
+            let mut present = Vec::new();
             let ops: Vec<Expr> = inputs
                 .iter()
-                .enumerate()
-                .map(|(k, t)| if t.is_some() { Expr::Operand(k) } else { Expr::Lit(f64::NAN) })
+                .map(|t| match t {
+                    Some(t) => {
+                        present.push(*t);
+                        Expr::Operand(present.len() - 1)
+                    }
+                    None => Expr::Lit(f64::NAN),
+                })
                 .collect();
             let e = f(node, &ops)?;
-            let present: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
-            let positions: Vec<usize> =
-                inputs.iter().enumerate().filter(|(_, t)| t.is_some()).map(|(k, _)| k).collect();
-            let width = inputs.len();
-            let kind = present.first().map_or(Kind::Float, |t| t.kind);
-            let kind = if matches!(node.op_type.as_str(), "Identity" | "Dropout") {
-                kind
-            } else {
-                Kind::Float
+            let kind = match (node.op_type.as_str(), present.first()) {
+                ("Identity" | "Dropout", Some(t)) => t.kind,
+                _ => Kind::Float,
             };
-            let out = zip(&present, kind, |vals| {
-                let mut all = vec![f64::NAN; width];
-                for (&p, &v) in positions.iter().zip(vals) {
-                    all[p] = v;
-                }
-                e.eval_with(f64::NAN, &all)
-            })?;
+            let out = zip(&present, kind, |vals| e.eval_with(f64::NAN, vals))?;
             Ok(vec![out])
         }
     }
@@ -957,23 +953,18 @@ fn lower_reduce(e: &mut Emitter<'_>, n: &Node, how: &str) -> Result<Vec<Out>, St
         n.inputs.iter().map(|i| if i.is_empty() { None } else { e.values.get(i) }).collect();
     let (axes, _) = reduce_axes(n, &ins, x_val.rank())?;
     let x = e.operand(&n.inputs[0])?;
-    let f = match how {
+    let f: &'static str = match how {
         "max" => "reduce_max",
-        other => other,
+        "sum" => "sum",
+        _ => "mean",
     };
-    e.imports.insert(if f == "sum" {
-        "sum"
-    } else if f == "mean" {
-        "mean"
-    } else {
-        "reduce_max"
-    });
+    e.imports.insert(f);
     let mut expr = x.clone();
     for a in &axes {
         expr = format!("{f}({expr}, axis = {a}, keep_dims = 1)");
     }
     let out = &e.value(&n.outputs[0])?.shape;
-    if axes.iter().any(|_| true) && out.len() != x_val.rank() {
+    if out.len() != x_val.rank() {
         e.imports.insert("reshape");
         expr = format!("reshape({expr}, {})", shape_list(out));
     }
@@ -1099,8 +1090,9 @@ fn lower_where(e: &mut Emitter<'_>, n: &Node) -> Result<Vec<Out>, String> {
     let a_max = e.value(a)?.max_abs();
     let av = e.operand(a)?;
     let m = e.param_tensor(&format!("{}_mask", n.name), mask.clone());
-    if e.is_const(b) && e.value(b)?.as_scalar().is_some() {
-        let fill = e.value(b)?.as_scalar().unwrap_or(0.0).clamp(-FILL_LIMIT, FILL_LIMIT);
+    let scalar_fill = if e.is_const(b) { e.value(b)?.as_scalar() } else { None };
+    if let Some(fill) = scalar_fill {
+        let fill = fill.clamp(-FILL_LIMIT, FILL_LIMIT);
         let ty = match e.opts.frac {
             Some(f) => Ty::Fix(f),
             None => Ty::for_range(a_max.max(fill.abs()), 1.0).min_frac(e.act_ty(e.value(a)?)),

@@ -227,6 +227,17 @@ pub fn erf(x: f64) -> f64 {
     std::f64::consts::FRAC_2_SQRT_PI * (-x2).exp() * sum
 }
 
+/// Test helper of every sampled primitive: the entry of `spec`'s table (`i` → `o`) at the real
+/// `x` is the real `want` to within half an output ulp (plus saturation).
+#[cfg(test)]
+pub(crate) fn check_entry(spec: &'static Spec, i: Fixed, o: Fixed, x: f64, want: f64) {
+    let t = Approx::new(spec, i, o).expect("a supported signature");
+    let operand = (x * i.scale()).round() as i64;
+    let address = t.domain().encode(&[operand]).expect("an operand in the input type");
+    let got = t.eval(address) as f64 / o.scale();
+    assert!((got - want).abs() <= 0.5 / o.scale(), "{} at {x}: {got}, want {want}", t.name());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,16 +18,11 @@ pub fn reference(x: &[f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::approx::{Approx, Fixed};
+    use super::super::approx::{check_entry, Fixed};
     use super::*;
-    use atlas_vm::Table;
 
-    /// The entry at real `x` is the real `want` to within half an ulp (plus saturation).
     fn check(i: Fixed, o: Fixed, x: f64, want: f64) {
-        let t = Approx::new(&SPEC, i, o).unwrap();
-        let operand = (x * i.scale()).round() as i64;
-        let got = t.eval(t.domain().encode(&[operand]).unwrap()) as f64 / o.scale();
-        assert!((got - want).abs() <= 0.5 / o.scale(), "{} at {x}: {got}, want {want}", t.name());
+        check_entry(&SPEC, i, o, x, want);
     }
 
     #[test]
