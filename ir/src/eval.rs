@@ -408,22 +408,37 @@ fn node_values(
             });
         }
     }
+    let shr = |x: i128, shift: u8, rounding: Rounding| match rounding {
+        Rounding::Floor => x >> shift,
+        Rounding::Nearest if shift == 0 => x,
+        Rounding::Nearest => (x + (1i128 << (shift - 1))) >> shift,
+    };
     Ok(match op {
         Op::Add => elementwise(&|a, b| a + b),
         Op::Sub => elementwise(&|a, b| a - b),
         Op::Mul => elementwise(&|a, b| a * b),
         Op::Neg => arg(0).iter().map(|&a| -i128::from(a)).collect(),
-        Op::Rescale { shift, rounding, .. } => arg(0)
-            .iter()
-            .map(|&x| {
-                let x = i128::from(x);
-                match rounding {
-                    Rounding::Floor => x >> shift,
-                    Rounding::Nearest if *shift == 0 => x,
-                    Rounding::Nearest => (x + (1i128 << (shift - 1))) >> shift,
-                }
-            })
-            .collect(),
+        Op::Rescale { shift, rounding, .. } => {
+            arg(0).iter().map(|&x| shr(i128::from(x), *shift, *rounding)).collect()
+        }
+        Op::Affine { shift, rounding, .. } => {
+            let wide: Vec<Vec<i128>> =
+                args[..2].iter().map(|a| a.0.iter().map(|&x| i128::from(x)).collect()).collect();
+            let acc_ty = crate::infer(&Op::MatMul, &[args[0].1, args[1].1], &[])
+                .expect("validated: the affine's matmul part types");
+            let parts = [(wide[0].as_slice(), args[0].1), (wide[1].as_slice(), args[1].1)];
+            let acc = match structural(&Op::MatMul, &parts, &acc_ty) {
+                Some(Ok(acc)) => acc,
+                _ => unreachable!("matmul is structural and has no indices"),
+            };
+            let up = acc_ty.elem.frac().unwrap_or(0) - args[2].1.elem.frac().unwrap_or(0);
+            let bias = arg(2);
+            let cols = bias.len().max(1);
+            acc.into_iter()
+                .enumerate()
+                .map(|(i, a)| shr(a + (i128::from(bias[i % cols]) << up), *shift, *rounding))
+                .collect()
+        }
         Op::Cast { to } => {
             let up = to.frac().unwrap_or(0).saturating_sub(args[0].1.elem.frac().unwrap_or(0));
             arg(0).iter().map(|&x| i128::from(x) << up).collect()
@@ -462,8 +477,12 @@ fn narrow(op: &Op, wide: Vec<i128>, elem: ElemType) -> Result<Vec<i64>, NodeErro
         .enumerate()
         .map(|(index, x)| {
             let y = match op {
-                Op::Rescale { saturate: true, .. } => x.clamp(min, max),
-                Op::Rescale { saturate: false, .. } if x < min || x > max => {
+                Op::Rescale { saturate: true, .. } | Op::Affine { saturate: true, .. } => {
+                    x.clamp(min, max)
+                }
+                Op::Rescale { saturate: false, .. } | Op::Affine { saturate: false, .. }
+                    if x < min || x > max =>
+                {
                     return Err(NodeError::DoesNotFit { index, datum: x, elem })
                 }
                 Op::Lookup { .. } if x < min || x > max => {

@@ -129,6 +129,29 @@ pub fn infer(
     }
     let ty = match op {
         Op::MatMul => matmul(operands)?,
+        Op::Affine { shift, rounding, saturate, to } => {
+            arity(name, operands, Count::Exactly(3))?;
+            let acc = matmul(&operands[..2])?;
+            let bias = operands[2];
+            let n = acc.shape.last().copied().unwrap_or(0);
+            if bias.shape != [n] {
+                return Err(InferError::ShapeMismatch {
+                    op: name,
+                    operand: 2,
+                    expected: vec![n],
+                    found: bias.shape.clone(),
+                });
+            }
+            let up = affine_bias_type(bias.elem, acc.elem)
+                .ok_or(InferError::BadCast { from: bias.elem, to: acc.elem })?;
+            // The parts' own rules, in order: what `fuse` replaced types the same way.
+            let cast = infer(&Op::Cast { to: up }, &[bias], tables)?;
+            let wide = infer(&Op::Broadcast { shape: acc.shape.clone() }, &[&cast], tables)?;
+            let sum = infer(&Op::Add, &[&acc, &wide], tables)?;
+            let rescale =
+                Op::Rescale { shift: *shift, rounding: *rounding, saturate: *saturate, to: *to };
+            infer(&rescale, &[&sum], tables)?
+        }
         Op::Add | Op::Sub | Op::Mul => {
             arity(name, operands, Count::Exactly(2))?;
             let (a, b) = (operands[0], operands[1]);
@@ -556,6 +579,18 @@ fn mul_range(a: (i128, i128), b: (i128, i128)) -> (i128, i128) {
     // Both ranges are within ±2^63, so every corner product fits in i128.
     let c = [a.0 * b.0, a.0 * b.1, a.1 * b.0, a.1 * b.1];
     (c.iter().copied().min().unwrap_or(0), c.iter().copied().max().unwrap_or(0))
+}
+
+/// The type an [`Affine`](Op::Affine) bias of element type `bias` is cast to before it is added to
+/// a product of element type `acc`: the same integer bits, the product's fractional bits. `None`
+/// when the bias has more fractional bits than the product.
+pub fn affine_bias_type(bias: ElemType, acc: ElemType) -> Option<ElemType> {
+    let (bf, af) = (bias.frac()?, acc.frac()?);
+    let up = af.checked_sub(bf)?;
+    match (bias, acc) {
+        (ElemType::Int { .. }, ElemType::Int { .. }) => Some(bias),
+        _ => Some(ElemType::Fix { bits: bias.bits()?.checked_add(up)?, frac: af }),
+    }
 }
 
 /// The smallest two's-complement width holding `[lo, hi]`.

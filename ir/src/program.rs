@@ -148,6 +148,11 @@ pub enum Op {
     Rescale { shift: u8, rounding: Rounding, saturate: bool, to: ElemType },
     /// Value-preserving widening to `to`, possibly adding fractional bits (a left shift).
     Cast { to: ElemType },
+    /// A fused layer, `rescale(lhs @ rhs + bias)`: the exact matmul, the rank-1 `bias` (one entry
+    /// per result column) cast up to the product's fractional bits and added to every row, then
+    /// a rescale as in [`Rescale`](Op::Rescale). Operands `lhs, rhs, bias`. The `fuse` pass
+    /// builds it; the VM runs it as one matmul-with-bias and one shift.
+    Affine { shift: u8, rounding: Rounding, saturate: bool, to: ElemType },
     /// Elementwise through a table: one operand (unary table) or two of one shape (pair table).
     Lookup { table: TableHandle },
 }
@@ -172,6 +177,7 @@ impl Op {
             Op::Im2Col { .. } => "im2col",
             Op::Rescale { .. } => "rescale",
             Op::Cast { .. } => "cast",
+            Op::Affine { .. } => "affine",
             Op::Lookup { .. } => "lookup",
         }
     }

@@ -295,10 +295,10 @@ fn check_reports_every_type_error_but_not_unsupported_lowering() {
 #[test]
 fn ir_after_an_unknown_pass_is_refused() {
     let source = with_act("model m(x: Act[2]) -> Act[2] {\n    return x\n}\n");
-    let report = ir_source("input.atl", &source, Some("fuse"), false);
+    let report = ir_source("input.atl", &source, Some("inline"), false);
     assert_eq!(report.exit_code, 2);
-    assert!(report.stderr.contains("found `fuse`"), "{}", report.stderr);
-    assert!(report.stderr.contains("front, fold, dce, range"), "{}", report.stderr);
+    assert!(report.stderr.contains("found `inline`"), "{}", report.stderr);
+    assert!(report.stderr.contains("front, fold, dce, range, fuse"), "{}", report.stderr);
 }
 
 /// Programs where each pass has something to do; snapshots after every pass.
@@ -315,7 +315,50 @@ const PASS_PROGRAMS: &[(&str, &str)] = &[
         "range_drops_saturation_that_cannot_happen",
         "import std.nn.relu\n\nmodel m(x: i8[4]) -> (i8[4], i8[4]) {\n    return relu(x) - 1, x - 1\n}\n",
     ),
+    (
+        // The first layer fuses; `p` is read twice, so its matmul stays.
+        "fuse_makes_one_affine_per_layer",
+        "model m(x: Act[2, 4], w: Act[4, 3], b: Act[3]) -> (Act[2, 3], Act[2, 3], Act[2, 3]) {\n    \
+         let p = x @ w\n    return x @ w + b, p + b, p - b\n}\n",
+    ),
 ];
+
+/// Fusion changes the program, not what it computes: the IR before and after `fuse` evaluate to
+/// the same integers, saturation included.
+#[test]
+fn fused_programs_compute_what_they_replace() {
+    let source = with_act(
+        "import std.nn.{relu, transpose}\n\nmodel m(x: Act[2, 4], w: Act[4, 3], b: Act[3]) -> Act[2, 3] {\n    \
+         let h: Act[2, 3] = relu(x @ w + b)\n    return h @ transpose(w) @ w + b\n}\n",
+    );
+    let mut sources = Sources::new();
+    let file = sources.add("input.atl", &source);
+    let parsed = parse(file, &source);
+    let model = atlas_compiler::front::compile(&parsed.ast).expect("compiles");
+    let before = atlas_compiler::front::passes::run_passes(model.program.clone(), Some("range"))
+        .expect("passes");
+    let after =
+        atlas_compiler::front::passes::run_passes(model.program.clone(), None).expect("passes");
+    let count = |p: &atlas_ir::Program| p.to_string().matches(" = affine ").count();
+    assert_eq!((count(&before), count(&after)), (0, 2), "{after}");
+    let env = DenseEnv(&model);
+    let mut seed = 7u64;
+    let mut next = |lo: i64, hi: i64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        lo + ((seed >> 33) as i64).rem_euclid(hi - lo + 1)
+    };
+    for round in 0..20 {
+        // Small values, then extremes that saturate.
+        let span = if round < 10 { 512 } else { 32767 };
+        let inputs: Vec<Vec<i64>> =
+            [8, 12, 3].iter().map(|&n| (0..n).map(|_| next(-span, span)).collect()).collect();
+        let run = |p: &atlas_ir::Program| {
+            atlas_ir::eval(&atlas_ir::validate(p).expect("valid"), &inputs, &env)
+                .expect("evaluates")
+        };
+        assert_eq!(run(&before), run(&after), "inputs {inputs:?}");
+    }
+}
 
 #[test]
 fn every_pass_has_a_snapshot() {

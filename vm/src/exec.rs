@@ -184,7 +184,13 @@ pub fn execute(
                 ctx.same_shape(shape)?;
                 x.iter().map(|&v| -i128::from(v)).collect()
             }
-            Op::MatMul { a, b } => matmul(&ctx, arg(*a), arg(*b))?,
+            Op::MatMul { a, b, bias } => {
+                let mut out = matmul(&ctx, arg(*a), arg(*b))?;
+                if let Some(bias) = bias {
+                    add_rows(&ctx, &mut out, arg(*bias))?;
+                }
+                out
+            }
             Op::Sum { src, axes } => sum(&ctx, arg(*src), axes)?,
             Op::Broadcast { src } => widen(broadcast(&ctx, arg(*src))?),
             Op::Reshape { src } => {
@@ -429,6 +435,23 @@ fn matmul(ctx: &Ctx<'_>, (a, sa): Arg<'_>, (b, sb): Arg<'_>) -> Result<Vec<i128>
         out.chunks_mut(n).enumerate().for_each(|(i, dst)| row(i, dst));
     }
     Ok(out)
+}
+
+/// Adds the `[n]` bias to every row of a `[..., n]` product.
+fn add_rows(ctx: &Ctx<'_>, out: &mut [i128], (bias, shape): Arg<'_>) -> Result<(), ExecError> {
+    let n = bias.len();
+    if shape.len() != 1 || ctx.out.last() != Some(&n) {
+        return Err(ctx.err(format!(
+            "expected a bias of shape [{}], found {shape:?}",
+            ctx.out.last().copied().unwrap_or(0)
+        )));
+    }
+    for row in out.chunks_mut(n.max(1)) {
+        for (d, &b) in row.iter_mut().zip(bias) {
+            *d += i128::from(b);
+        }
+    }
+    Ok(())
 }
 
 fn sum(ctx: &Ctx<'_>, (x, shape): Arg<'_>, axes: &[usize]) -> Result<Vec<i128>, ExecError> {

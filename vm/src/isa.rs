@@ -137,7 +137,8 @@ pub enum Rounding {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     /// `a[..., m, k] × b[..., k, n] → [..., m, n]`, exact; `b` has `a`'s batch dims or is 2-D.
-    MatMul { a: Reg, b: Reg },
+    /// With `bias` (a `[n]` register), it is added to every row of the product, exactly.
+    MatMul { a: Reg, b: Reg, bias: Option<Reg> },
     /// Elementwise, exact; operands of the destination's shape.
     Add { a: Reg, b: Reg },
     /// Elementwise, exact.
@@ -204,9 +205,8 @@ impl Op {
     /// The registers the op reads, in operand order.
     pub fn operands(&self) -> Vec<Reg> {
         match self {
-            Op::MatMul { a, b } | Op::Add { a, b } | Op::Sub { a, b } | Op::Mul { a, b } => {
-                vec![*a, *b]
-            }
+            Op::MatMul { a, b, bias } => [*a, *b].into_iter().chain(*bias).collect(),
+            Op::Add { a, b } | Op::Sub { a, b } | Op::Mul { a, b } => vec![*a, *b],
             Op::Neg { a } => vec![*a],
             Op::Sum { src, .. }
             | Op::Broadcast { src }

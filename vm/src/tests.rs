@@ -104,7 +104,7 @@ fn matmul_is_exact_and_matches_a_naive_loop_on_both_paths() {
         let p = program(
             vec![reg(&[m, k], 32), reg(&[k, n], 32), reg(&[m, n], 64)],
             2,
-            vec![Op::MatMul { a: Reg(0), b: Reg(1) }],
+            vec![Op::MatMul { a: Reg(0), b: Reg(1), bias: None }],
         );
         let a: Vec<i64> =
             (0..m * k).map(|i| (i as i64 * 7919) % 100_000_007 - 50_000_000).collect();
@@ -127,13 +127,13 @@ fn batched_matmul_with_shared_and_batched_rhs() {
     let shared = program(
         vec![reg(&[2, 1, 2], 8), reg(&[2, 1], 8), reg(&[2, 1, 1], 16)],
         2,
-        vec![Op::MatMul { a: Reg(0), b: Reg(1) }],
+        vec![Op::MatMul { a: Reg(0), b: Reg(1), bias: None }],
     );
     assert_eq!(run(&shared, &[vec![1, 2, 3, 4], vec![10, 1]]).unwrap(), vec![vec![12, 34]]);
     let batched = program(
         vec![reg(&[2, 1, 2], 8), reg(&[2, 2, 1], 8), reg(&[2, 1, 1], 16)],
         2,
-        vec![Op::MatMul { a: Reg(0), b: Reg(1) }],
+        vec![Op::MatMul { a: Reg(0), b: Reg(1), bias: None }],
     );
     assert_eq!(run(&batched, &[vec![1, 2, 3, 4], vec![10, 1, 1, 10]]).unwrap(), vec![vec![12, 43]]);
 }

@@ -67,7 +67,7 @@ enum Command {
     /// Print the typed IR of a model.
     Ir {
         model: PathBuf,
-        /// Show the IR after this pass: front, fold, dce or range (default: after all).
+        /// Show the IR after this pass: front, fold, dce, range or fuse (default: after all).
         #[arg(long)]
         after: Option<String>,
     },

@@ -9,8 +9,10 @@
 //! - `range`: range analysis ([`ranges`]) gives every value an interval of its stored integers;
 //!   a saturating `rescale` whose result provably fits its type loses `saturate` (the VM then
 //!   only range-checks, DESIGN.md §4).
-//!
-//! Fusion of matmul + bias + rescale is not built: the IR has no fused op to fuse into.
+//! - `fuse`: `rescale(matmul(x, w) + broadcast(cast(b)))`, each intermediate used only there,
+//!   becomes one `affine x, w, b` (then dead-code removal drops the parts). The VM runs it as a
+//!   matmul that adds its bias itself and one shift, so the product, the scaled bias and their
+//!   sum are never separate registers, and the prover reduces one claim instead of four.
 
 use atlas_ir::{
     ElemType, Env, Op, ParamData, Program, ProgramInfo, ReduceKind, Rounding, TableRef, ValueDef,
@@ -19,7 +21,7 @@ use atlas_ir::{
 
 /// The passes in pipeline order, by the names `atlasc ir --after` takes (`front` is the front
 /// end's own output).
-pub const PASSES: &[&str] = &["front", "fold", "dce", "range"];
+pub const PASSES: &[&str] = &["front", "fold", "dce", "range", "fuse"];
 
 /// Runs the passes after `front` up to and including `until` (all of them for `None`).
 /// `Err` names an unknown pass, or says which pass produced an invalid program (a compiler bug).
@@ -37,7 +39,13 @@ pub fn run_passes(program: Program, until: Option<&str>) -> Result<Program, Stri
         program = match *pass {
             "fold" => fold(&info),
             "dce" => dce(&info),
-            _ => drop_provable_saturation(&info),
+            "range" => drop_provable_saturation(&info),
+            _ => {
+                let fused = fuse(&info);
+                let info = atlas_ir::validate(&fused)
+                    .map_err(|e| format!("the IR after `fuse` is invalid:\n{e}"))?;
+                dce(&info)
+            }
         };
     }
     atlas_ir::validate(&program)
@@ -100,6 +108,62 @@ pub fn fold(info: &ProgramInfo<'_>) -> Program {
         }
     }
     p
+}
+
+/// How many times each value is read (as an operand or an output).
+fn use_counts(p: &Program) -> Vec<usize> {
+    let mut uses = vec![0usize; p.values.len()];
+    for v in &p.values {
+        if let ValueDef::Node(node) = &v.def {
+            for o in &node.operands {
+                uses[o.index()] += 1;
+            }
+        }
+    }
+    for o in &p.outputs {
+        uses[o.index()] += 1;
+    }
+    uses
+}
+
+/// Matmul + bias + rescale fusion (see the module docs). The replaced parts are left in place,
+/// unused, for [`dce`].
+pub fn fuse(info: &ProgramInfo<'_>) -> Program {
+    let p = info.program();
+    let uses = use_counts(p);
+    // The node defining `id` when nothing else reads it.
+    let private = |id: ValueId| match &p.values[id.index()].def {
+        ValueDef::Node(node) if uses[id.index()] == 1 => Some(node),
+        _ => None,
+    };
+    let mut out = p.clone();
+    for (i, v) in p.values.iter().enumerate() {
+        let ValueDef::Node(node) = &v.def else { continue };
+        let Op::Rescale { shift, rounding, saturate, to } = node.op else { continue };
+        let Some(sum) = private(node.operands[0]).filter(|n| n.op == Op::Add) else { continue };
+        let parts = |m: ValueId, bc: ValueId| {
+            let mm = private(m).filter(|n| n.op == Op::MatMul)?;
+            let wide = private(bc).filter(|n| matches!(n.op, Op::Broadcast { .. }))?;
+            // The bias, seen through the cast that aligns its fractional bits, if any.
+            let b = match private(wide.operands[0]) {
+                Some(c) if matches!(c.op, Op::Cast { .. }) => c.operands[0],
+                _ => wide.operands[0],
+            };
+            Some((mm.operands[0], mm.operands[1], b))
+        };
+        let (a, b) = (sum.operands[0], sum.operands[1]);
+        let Some((x, w, bias)) = parts(a, b).or_else(|| parts(b, a)) else { continue };
+        let fused = Op::Affine { shift, rounding, saturate, to };
+        let operands = [info.ty(x), info.ty(w), info.ty(bias)];
+        // Only where the fused op means what it replaces: a rank-1 bias per column, aligned to
+        // the product's fractional bits, and the same result type.
+        if atlas_ir::infer(&fused, &operands, &p.tables).as_ref() != Ok(&v.ty) {
+            continue;
+        }
+        out.values[i].def =
+            ValueDef::Node(atlas_ir::Node { op: fused, operands: vec![x, w, bias] });
+    }
+    out
 }
 
 /// Dead-code removal (see the module docs).
@@ -186,19 +250,17 @@ pub fn ranges(info: &ProgramInfo<'_>) -> Vec<(i128, i128)> {
                         .map(|o| r[o.index()])
                         .fold((i128::MAX, i128::MIN), |x, y| (x.0.min(y.0), x.1.max(y.1))),
                     Op::Rescale { shift, rounding, saturate, to } => {
-                        let s = u32::from(*shift);
-                        let shr = |x: i128| match rounding {
-                            Rounding::Floor => x >> s,
-                            Rounding::Nearest if s == 0 => x,
-                            Rounding::Nearest => (x + (1i128 << (s - 1))) >> s,
-                        };
-                        let iv = (shr(a.0), shr(a.1));
-                        if *saturate {
-                            let t = type_range(*to);
-                            (iv.0.clamp(t.0, t.1), iv.1.clamp(t.0, t.1))
-                        } else {
-                            iv
-                        }
+                        shr_range(a, *shift, *rounding, *saturate, *to)
+                    }
+                    Op::Affine { shift, rounding, saturate, to } => {
+                        let k = ty(0).shape.last().copied().unwrap_or(0) as i128;
+                        let (lo, hi) = mul(a, b);
+                        let c = node.operands.get(2).map_or((0, 0), |o| r[o.index()]);
+                        let up = u32::from(ty(0).elem.frac().unwrap_or(0))
+                            + u32::from(ty(1).elem.frac().unwrap_or(0))
+                            - u32::from(ty(2).elem.frac().unwrap_or(0));
+                        let sum = (lo * k + (c.0 << up), hi * k + (c.1 << up));
+                        shr_range(sum, *shift, *rounding, *saturate, *to)
                     }
                     Op::Cast { to } => {
                         let from = ty(0).elem;
@@ -223,6 +285,29 @@ pub fn ranges(info: &ProgramInfo<'_>) -> Vec<(i128, i128)> {
         r.push((iv.0.max(full.0), iv.1.min(full.1)));
     }
     r
+}
+
+/// The interval of a rescale of values in `a`.
+fn shr_range(
+    a: (i128, i128),
+    shift: u8,
+    rounding: Rounding,
+    saturate: bool,
+    to: ElemType,
+) -> (i128, i128) {
+    let s = u32::from(shift);
+    let shr = |x: i128| match rounding {
+        Rounding::Floor => x >> s,
+        Rounding::Nearest if s == 0 => x,
+        Rounding::Nearest => (x + (1i128 << (s - 1))) >> s,
+    };
+    let iv = (shr(a.0), shr(a.1));
+    if saturate {
+        let t = type_range(to);
+        (iv.0.clamp(t.0, t.1), iv.1.clamp(t.0, t.1))
+    } else {
+        iv
+    }
 }
 
 fn mul(a: (i128, i128), b: (i128, i128)) -> (i128, i128) {

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use atlas_ir::{
     bits_for, ElemType, Op as IrOp, ParamData as IrParamData, ProgramInfo, ReduceKind,
-    Rounding as IrRounding, TableRef, ValueDef, ValueId, ValueRef, Visibility,
+    Rounding as IrRounding, TableRef, TensorType, ValueDef, ValueId, ValueRef, Visibility,
 };
 use atlas_prover::F;
 use atlas_stdlib::{
@@ -116,7 +116,7 @@ pub fn lower_with_tables(
                 let simple = |op: Op| (op, name.clone(), shape.clone(), bits);
                 let one = |op| Some(simple(op));
                 let emit = match &node.op {
-                    IrOp::MatMul => one(Op::MatMul { a: ops[0], b: ops[1] }),
+                    IrOp::MatMul => one(Op::MatMul { a: ops[0], b: ops[1], bias: None }),
                     IrOp::Add => one(Op::Add { a: ops[0], b: ops[1] }),
                     IrOp::Sub => one(Op::Sub { a: ops[0], b: ops[1] }),
                     IrOp::Mul => one(Op::Mul { a: ops[0], b: ops[1] }),
@@ -163,20 +163,17 @@ pub fn lower_with_tables(
                     }
                     IrOp::Cast { to } => {
                         let from = info.ty(node.operands[0]).elem;
-                        let k = to.frac().unwrap_or(0).saturating_sub(from.frac().unwrap_or(0));
-                        if k == 0 {
+                        match l.scale_up(from, *to, &shape, &here)? {
                             // Value-preserving and no scale change: the same register.
-                            None
-                        } else if k > 61 {
-                            return Err(LowerError::Unsupported {
-                                node: here(),
-                                op: "cast",
-                                reason: format!("a scale of 2^{k} exceeds the VM's 2^61"),
-                            });
-                        } else {
-                            let c = l.splat(1i64 << k, k + 2, &shape);
-                            one(Op::Mul { a: ops[0], b: c })
+                            None => None,
+                            Some(c) => one(Op::Mul { a: ops[0], b: c }),
                         }
+                    }
+                    IrOp::Affine { shift, rounding, saturate, to } => {
+                        let r = l.affine(node, &ops, (*shift, *rounding, *saturate, *to), &here)?;
+                        l.alias_name(r, &v.name);
+                        l.regs.push(r);
+                        continue;
                     }
                 };
                 match emit {
@@ -314,6 +311,59 @@ impl Lowerer<'_, '_> {
             }
         }
         Ok(self.table(table.as_ref()))
+    }
+
+    /// The constant `2^k` of `shape` that scales a value of `from` up to `to`'s fractional bits,
+    /// `None` when they agree.
+    fn scale_up(
+        &mut self,
+        from: ElemType,
+        to: ElemType,
+        shape: &[usize],
+        here: &dyn Fn() -> ValueRef,
+    ) -> Result<Option<Reg>, LowerError> {
+        let k = to.frac().unwrap_or(0).saturating_sub(from.frac().unwrap_or(0));
+        if k == 0 {
+            Ok(None)
+        } else if k > 61 {
+            Err(LowerError::Unsupported {
+                node: here(),
+                op: "cast",
+                reason: format!("a scale of 2^{k} exceeds the VM's 2^61"),
+            })
+        } else {
+            Ok(Some(self.splat(1i64 << k, k + 2, shape)))
+        }
+    }
+
+    /// `affine x, w, b`: the bias scaled up to the product's fractional bits, one `matmul` with
+    /// that bias, then the rescale. The types are the ones `fuse` replaced, recomputed.
+    fn affine(
+        &mut self,
+        node: &atlas_ir::Node,
+        ops: &[Reg],
+        (shift, rounding, saturate, to): (u8, IrRounding, bool, ElemType),
+        here: &dyn Fn() -> ValueRef,
+    ) -> Result<Reg, LowerError> {
+        let ty = |k: usize| self.info.ty(node.operands[k]);
+        let (x, w, bias) = (ty(0), ty(1), ty(2));
+        let acc = atlas_ir::infer(&IrOp::MatMul, &[x, w], &[])
+            .expect("validated: an affine's matmul part types");
+        let up = atlas_ir::affine_bias_type(bias.elem, acc.elem)
+            .expect("validated: an affine's bias has at most the product's fractional bits");
+        let wide = TensorType::new(up, acc.shape.clone());
+        let sum = atlas_ir::infer(&IrOp::Add, &[&acc, &wide], &[])
+            .expect("validated: an affine's sum types");
+        let (bias_elem, bias_shape) = (bias.elem, bias.shape.clone());
+        let bias_bits = elem_bits(up, here)?;
+        let scaled = match self.scale_up(bias_elem, up, &bias_shape, here)? {
+            None => ops[2],
+            Some(c) => self.instr(Op::Mul { a: ops[2], b: c }, None, bias_shape, bias_bits),
+        };
+        let bits = elem_bits(sum.elem, here)?;
+        let op = Op::MatMul { a: ops[0], b: ops[1], bias: Some(scaled) };
+        let product = self.instr(op, None, acc.shape.clone(), bits);
+        self.rescale(product, sum.elem, shift, rounding, saturate, to, here)
     }
 
     /// `rescale`: shift (by lookup, or advice + remainder lookup), then saturate or check.

@@ -326,3 +326,43 @@ proptest! {
         }
     }
 }
+
+/// `affine` is its parts: the exact product, the bias cast up to the product's fractional bits on
+/// every row, then the rescale (rounding and saturation as `rescale`'s). Its text round-trips, and
+/// a bias of the wrong shape or with too many fractional bits is a typing error.
+#[test]
+fn affine_is_matmul_bias_rescale() {
+    let act = ElemType::fix(16, 8);
+    let op =
+        |saturate| crate::Op::Affine { shift: 8, rounding: Rounding::Nearest, saturate, to: act };
+    let build = |b: &mut ProgramBuilder, saturate| {
+        let x = input(b, "x", act, &[2, 2]);
+        let w = input(b, "w", act, &[2, 3]);
+        let bias = input(b, "b", ElemType::fix(8, 4), &[3]);
+        b.node(op(saturate), &[x, w, bias]).unwrap()
+    };
+    // x = [[1, 2], [0.5, -1]], w = [[1, 0, 2], [0, 1, 0.25]], b = [0.5, -0.25, 1] (reals).
+    let inputs = [vec![256, 512, 128, -256], vec![256, 0, 512, 0, 256, 64], vec![8, -4, 16]];
+    let y = run(|b| build(b, true), &inputs);
+    // Rows: [1.5, 1.75, 3.5] and [1, -1.25, 1.75], at 8 fractional bits.
+    assert_eq!(y, vec![384, 448, 896, 256, -320, 448]);
+    // Saturation clamps; without it an overflow is an error, as for `rescale`.
+    let big = [vec![32767; 4], vec![32767; 6], vec![127; 3]];
+    assert_eq!(run(|b| build(b, true), &big), vec![32767; 6]);
+    let mut b = ProgramBuilder::new("t");
+    let y = build(&mut b, false);
+    b.output(y);
+    let p = b.finish();
+    let info = validate(&p).unwrap();
+    assert!(eval(&info, &big, &TestEnv::default()).is_err());
+    assert_eq!(crate::parse(&crate::print(&p)), Ok(p.clone()));
+    assert!(crate::print(&p).contains("= affine %x, %w, %b shift=8 round=nearest\n"));
+
+    let mut b = ProgramBuilder::new("t");
+    let x = input(&mut b, "x", act, &[2, 2]);
+    let w = input(&mut b, "w", act, &[2, 3]);
+    let row = input(&mut b, "row", act, &[1, 3]);
+    let fine = input(&mut b, "fine", ElemType::fix(24, 20), &[3]);
+    assert!(b.node(op(true), &[x, w, row]).is_err(), "a [1, 3] bias");
+    assert!(b.node(op(true), &[x, w, fine]).is_err(), "20 fractional bits over a product's 16");
+}

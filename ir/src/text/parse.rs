@@ -621,7 +621,7 @@ impl Parser {
                 stride: attrs.pair("stride")?,
                 pad: attrs.pair("pad")?,
             },
-            "rescale" => {
+            "rescale" | "affine" => {
                 let shift = attrs.int("shift")?;
                 let shift = u8::try_from(shift)
                     .map_err(|_| err(attrs.at, format!("shift {shift} must be 0 to 255")))?;
@@ -635,7 +635,12 @@ impl Parser {
                         ))
                     }
                 };
-                Op::Rescale { shift, rounding, saturate: attrs.flag("saturate")?, to: ty.elem }
+                let saturate = attrs.flag("saturate")?;
+                if op_name == "rescale" {
+                    Op::Rescale { shift, rounding, saturate, to: ty.elem }
+                } else {
+                    Op::Affine { shift, rounding, saturate, to: ty.elem }
+                }
             }
             "cast" => Op::Cast { to: ty.elem },
             "lookup" => match table {

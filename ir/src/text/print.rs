@@ -117,7 +117,7 @@ fn write_attrs(out: &mut String, op: &Op) -> std::fmt::Result {
             Dims(stride),
             Dims(pad)
         ),
-        Op::Rescale { shift, rounding, saturate, .. } => {
+        Op::Rescale { shift, rounding, saturate, .. } | Op::Affine { shift, rounding, saturate, .. } => {
             let round = match rounding {
                 Rounding::Floor => "floor",
                 Rounding::Nearest => "nearest",

@@ -257,8 +257,15 @@ pub fn prove(
                 claims[a.index()].push((rho.clone(), e[0]));
                 claims[b.index()].push((rho, e[1]));
             }
-            Rule::MatMul { a, b, batch, m, k, n, b_batched } => {
+            Rule::MatMul { a, b, bias, batch, m, k, n, b_batched } => {
                 let (rb, rm, rn) = (&r[..*batch], &r[*batch..batch + m], &r[batch + m..]);
+                let mut v = v;
+                if let Some(c) = bias {
+                    let beta = eval(*c, rn);
+                    p.send("tensor/bias", &[beta]);
+                    v -= lay(instr.dst).valid_rows(&r) * beta;
+                    claims[c.index()].push((rn.to_vec(), beta));
+                }
                 let na = batch + m + k;
                 let nb = if *b_batched { batch + k + n } else { k + n };
                 let b_low: Vec<usize> = (nb - n..nb).collect();

@@ -115,7 +115,7 @@ fn layer() -> (B, Vec<Vec<i64>>) {
     let bias = b.param(&[3], 8, vec![3, -2, 7]);
     let rem = b.table(Box::new(RangeCheck::new(4).unwrap()));
     let relu = b.table(Box::new(Relu::new(16).unwrap()));
-    let y = b.op(&[2, 3], 20, Op::MatMul { a: x, b: w });
+    let y = b.op(&[2, 3], 20, Op::MatMul { a: x, b: w, bias: None });
     let bb = b.op(&[2, 3], 8, Op::Broadcast { src: bias });
     let s = b.op(&[2, 3], 21, Op::Add { a: y, b: bb });
     let q = b.op(
@@ -160,12 +160,16 @@ fn every_instruction_proves_and_verifies() {
     let cols =
         b.op(&[1, 6, 4], 8, Op::Im2Col { src: img, kernel: [2, 2], stride: [1, 1], pad: [0, 0] });
     let bm = b.op(&[2, 2, 2], 8, Op::Reshape { src: g });
-    let bmm = b.op(&[2, 2, 2], 17, Op::MatMul { a: bm, b: bm });
+    let bmm = b.op(&[2, 2, 2], 17, Op::MatMul { a: bm, b: bm, bias: None });
     let w = b.param(&[4, 2], 8, vec![1, -2, 3, 0, -1, 5, 2, 2]);
-    let mm = b.op(&[1, 6, 2], 19, Op::MatMul { a: cols, b: w });
+    let mm = b.op(&[1, 6, 2], 19, Op::MatMul { a: cols, b: w, bias: None });
+    // A bias on every row: 6 of 8 padded rows and 2 columns are real, and a batched one.
+    let bias = b.param(&[2], 8, vec![7, -3]);
+    let mmb = b.op(&[1, 6, 2], 19, Op::MatMul { a: cols, b: w, bias: Some(bias) });
+    let bmmb = b.op(&[2, 2, 2], 17, Op::MatMul { a: bm, b: bm, bias: Some(idx) });
     let total = b.op(&[], 21, Op::Sum { src: s0, axes: vec![0] });
     let sat = b.op(&[], 8, Op::Lookup { table: clamp, operands: vec![total] });
-    b.p.outputs.extend([s1, cc, c, bmm, mm, sat]);
+    b.p.outputs.extend([s1, cc, c, bmm, mm, sat, mmb, bmmb]);
     let inputs = vec![
         vec![1, -2, 3, 4, -5, 6, 7, -8, 9, 10, -11, 12],
         vec![3, 1, -4, 1, 5, -9, 2, 6, 5, -3, 5, 8],

@@ -274,7 +274,8 @@ fn write_program(w: &mut Writer, p: &Program) {
 
 fn write_op(w: &mut Writer, op: &Op) {
     match op {
-        Op::MatMul { a, b } => (w.u8(0), write_regs(w, &[*a, *b])).1,
+        Op::MatMul { a, b, bias: None } => (w.u8(0), write_regs(w, &[*a, *b])).1,
+        Op::MatMul { a, b, bias: Some(c) } => (w.u8(15), write_regs(w, &[*a, *b, *c])).1,
         Op::Add { a, b } => (w.u8(1), write_regs(w, &[*a, *b])).1,
         Op::Sub { a, b } => (w.u8(2), write_regs(w, &[*a, *b])).1,
         Op::Mul { a, b } => (w.u8(3), write_regs(w, &[*a, *b])).1,
@@ -355,7 +356,7 @@ fn read_op(r: &mut Reader<'_>) -> Result<Op, DecodeError> {
             let v = fixed(r, 2)?;
             let (a, b) = (v[0], v[1]);
             match tag {
-                0 => Op::MatMul { a, b },
+                0 => Op::MatMul { a, b, bias: None },
                 1 => Op::Add { a, b },
                 2 => Op::Sub { a, b },
                 _ => Op::Mul { a, b },
@@ -395,6 +396,10 @@ fn read_op(r: &mut Reader<'_>) -> Result<Op, DecodeError> {
             };
             let rem_table = TableIdx(r.u32()?);
             Op::Shr { src, shift, rounding, rem_table, rem_scale: r.u8()? }
+        }
+        15 => {
+            let v = fixed(r, 3)?;
+            Op::MatMul { a: v[0], b: v[1], bias: Some(v[2]) }
         }
         _ => return Err(bad("instruction tag")),
     })

@@ -99,6 +99,13 @@ impl Layout {
     pub fn valid(&self, point: &[F]) -> F {
         (0..self.dims.len()).map(|d| eq_prefix_sum(self.block(point, d), self.dims[d])).product()
     }
+
+    /// Like [`Layout::valid`] over every dimension but the last: the MLE of "this row is real",
+    /// what a bias added to every row of a matmul's result is weighted by.
+    pub fn valid_rows(&self, point: &[F]) -> F {
+        let rows = self.dims.len().saturating_sub(1);
+        (0..rows).map(|d| eq_prefix_sum(self.block(point, d), self.dims[d])).product()
+    }
 }
 
 /// `Σ_{i < n} eq(r, i)` over `r.len()` variables (MSB-first), in `O(r.len())`.

@@ -425,8 +425,14 @@ pub fn verify(
                 claims[a.index()].push((rho.clone(), e[0]));
                 claims[b.index()].push((rho, e[1]));
             }
-            Rule::MatMul { a, b, batch, m, k, b_batched, .. } => {
+            Rule::MatMul { a, b, bias, batch, m, k, b_batched, .. } => {
                 let (rb, rm, rn) = (&r[..*batch], &r[*batch..batch + m], &r[batch + m..]);
+                let mut v = v;
+                if let Some(c) = bias {
+                    let beta = s.scalars(1, "tensor/bias", &place, &mut t)?[0];
+                    v -= lay(instr.dst).valid_rows(&r) * beta;
+                    claims[c.index()].push((rn.to_vec(), beta));
+                }
                 if *b_batched {
                     let (rho, e) = product(
                         &mut s,

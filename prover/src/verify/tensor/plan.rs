@@ -25,10 +25,12 @@ pub enum Rule {
         a: Reg,
         b: Reg,
     },
-    /// `a[batch, m, k] × b[(batch,) k, n]`, variable counts per block.
+    /// `a[batch, m, k] × b[(batch,) k, n]`, variable counts per block, plus `bias[n]` on every
+    /// row: its value at the point's column block is sent, weighted by the row indicator.
     MatMul {
         a: Reg,
         b: Reg,
+        bias: Option<Reg>,
         batch: usize,
         m: usize,
         k: usize,
@@ -153,7 +155,7 @@ impl Plan {
                     same(*b)?;
                     Rule::Mul { a: *a, b: *b }
                 }
-                Op::MatMul { a, b } => {
+                Op::MatMul { a, b, bias } => {
                     let (la, lb) = (&layouts[a.index()], &layouts[b.index()]);
                     let ra = la.dims.len();
                     if ra < 2 || lb.dims.len() < 2 || out.dims.len() != ra {
@@ -175,10 +177,20 @@ impl Plan {
                             la.dims, lb.dims, out.dims
                         )));
                     }
+                    if let Some(c) = bias {
+                        let lc = &layouts[c.index()];
+                        if lc.dims != [n] {
+                            return Err(bad(format!(
+                                "matmul bias of {:?} for a result of {:?}",
+                                lc.dims, out.dims
+                            )));
+                        }
+                    }
                     let bv: usize = la.vars[..ra - 2].iter().sum();
                     Rule::MatMul {
                         a: *a,
                         b: *b,
+                        bias: *bias,
                         batch: bv,
                         m: la.vars[ra - 2],
                         k: la.vars[ra - 1],
