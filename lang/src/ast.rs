@@ -221,6 +221,8 @@ impl Item {
 pub enum Stmt {
     /// `let h: Act[1, 32] = x @ w1 + b1`; the type is optional.
     Let { name: NameId, ty: Option<TypeId>, value: ExprId },
+    /// `let a, b = f(x)`: one name per output of a multi-output `fn` (two or more names).
+    LetMany { names: Vec<NameId>, value: ExprId },
     /// `param w1: Act[64, 32] = load("mlp.safetensors", "w1")`
     Param { name: NameId, ty: TypeId, init: ParamInit },
     /// `return y` or `return y, z` for several outputs.

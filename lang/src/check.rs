@@ -142,7 +142,7 @@ impl Checker<'_> {
     fn body(&mut self, name: crate::ast::NameId, body: &[StmtId], is_model: bool) {
         for &stmt in body {
             match &self.ast.stmts[stmt] {
-                Stmt::Let { value, .. } => self.tensor_expr(*value),
+                Stmt::Let { value, .. } | Stmt::LetMany { value, .. } => self.tensor_expr(*value),
                 Stmt::Param { init, .. } => {
                     if !is_model {
                         self.report(

@@ -126,6 +126,10 @@ pub fn print_stmt(ast: &Ast, id: StmtId) -> String {
             let ty = ty.map(|t| format!(": {}", print_type(ast, t))).unwrap_or_default();
             format!("let {}{ty} = {}", ast.name(*name), print_expr(ast, *value))
         }
+        Stmt::LetMany { names, value } => {
+            let names: Vec<&str> = names.iter().map(|n| ast.name(*n)).collect();
+            format!("let {} = {}", names.join(", "), print_expr(ast, *value))
+        }
         Stmt::Param { name, ty, init } => {
             let init = match init {
                 ParamInit::Load { file, tensor } => {
@@ -390,6 +394,11 @@ impl Dumper<'_> {
             Stmt::Let { name, ty, value } => {
                 let ty = ty.map(|t| format!(": {}", self.ty(t))).unwrap_or_default();
                 self.line(&format!("Let {}{ty}", self.name(*name)), Some(id));
+                self.nested(|d| d.expr(*value));
+            }
+            Stmt::LetMany { names, value } => {
+                let names: Vec<String> = names.iter().map(|n| self.name(*n)).collect();
+                self.line(&format!("Let {}", names.join(", ")), Some(id));
                 self.nested(|d| d.expr(*value));
             }
             Stmt::Param { name, ty, init } => {

@@ -217,9 +217,16 @@ const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "not_supported_yet",
-        "fn two(x: Act[2]) -> (Act[2], Act[2]) {\n    return x, x\n}\n\n\
-         model m(x: Act[2]) -> Act[2] {\n    return x / x + two(x)\n}\n",
+        "import std.nn.{relu, softmax}\n\nmodel m(x: fix<11, 4>[2], y: i32[2]) -> Act[2] {\n    \
+         return relu(x) + softmax(y)\n}\n",
         &["E0508", "E0508"],
+    ),
+    (
+        "multi_output_fns_bind_with_let",
+        "fn two(x: Act[2]) -> (Act[2], Act[2]) {\n    return x, x\n}\n\n\
+         model m(x: Act[2]) -> Act[2] {\n    let a, b, c = two(x)\n    let d, e = x\n    \
+         return two(x)\n}\n",
+        &["E0503", "E0503", "E0503"],
     ),
 ];
 
@@ -288,7 +295,9 @@ fn check_reports_every_type_error_but_not_unsupported_lowering() {
     assert!(report.stderr.contains("error[E0401]"), "{}", report.stderr);
     assert!(report.stderr.ends_with("has 3 errors\n"), "{}", report.stderr);
 
-    let unsupported = with_act("model m(x: Act[2]) -> Act[2] {\n    return x / x\n}\n");
+    let unsupported = with_act(
+        "import std.nn.relu\n\nmodel m(x: fix<11, 4>[2]) -> fix<11, 4>[2] {\n    return relu(x)\n}\n",
+    );
     assert_eq!(check_source("input.atl", &unsupported, false).exit_code, 0);
 }
 

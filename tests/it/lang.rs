@@ -43,6 +43,7 @@ const CONSTRUCTS: &[(&str, &str)] = &[
         "fn_with_outputs",
         "fn split(x: i8[4]) -> (i8[2], i8[2]) {\n    let a: i8[2] = x[0:2]\n    let b = x[2:]\n    return a, b\n}\n",
     ),
+    ("let_many", "model m(x: i8[4]) -> i8[2] {\n    let a, b, = split(x)\n    return a + b\n}\n"),
     ("operator_precedence", "const P = a + b * c @ d - -e / f\n"),
     ("left_associativity", "const P = a - b - c / d / e\n"),
     ("parentheses", "const P = (a - (b - c)) * -(d + e)\n"),

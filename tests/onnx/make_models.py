@@ -166,6 +166,8 @@ def main():
     conv_model("conv_stride2", 0, 2, lambda i: [helper.make_node("Identity", [i], ["y"])], bias=False)
     conv_model("conv_bn_folded", 1, 1, lambda i: [helper.make_node("Identity", [i], ["y"])], bias=False, bn=True)
     conv_model("maxpool", 1, 1, lambda i: [helper.make_node("MaxPool", [i], ["y"], kernel_shape=[2, 2], strides=[2, 2])])
+    conv_model("maxpool_overlapping", 1, 1, lambda i: [helper.make_node("MaxPool", [i], ["y"], kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])])
+    conv_model("maxpool_stride2", 1, 1, lambda i: [helper.make_node("MaxPool", [i], ["y"], kernel_shape=[3, 3], strides=[2, 2])])
     conv_model("averagepool", 1, 1, lambda i: [helper.make_node("AveragePool", [i], ["y"], kernel_shape=[2, 2], strides=[2, 2])])
     conv_model("globalaveragepool", 1, 1, lambda i: [helper.make_node("GlobalAveragePool", [i], ["y"])])
     name = "batchnorm"

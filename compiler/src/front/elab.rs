@@ -897,6 +897,22 @@ impl<'a> Elab<'a> {
                         Err(Reported) => poison(scope, text),
                     }
                 }
+                Stmt::LetMany { names, value } => match self.let_many(names, *value, scope) {
+                    Ok(values) => {
+                        for (n, t) in names.iter().zip(values) {
+                            let text = self.name(*n);
+                            if in_model {
+                                self.name_value(&t, text);
+                            }
+                            scope.insert(text.to_string(), Val::Tensor(t));
+                        }
+                    }
+                    Err(Reported) => {
+                        for n in names {
+                            poison(scope, self.name(*n));
+                        }
+                    }
+                },
                 Stmt::Param { name, ty, init } => {
                     let text = self.name(*name);
                     match self.param(*name, *ty, init) {
@@ -1156,12 +1172,15 @@ impl<'a> Elab<'a> {
         if op.is_comparison() {
             return Err(self.unsupported_at(span, "a comparison outside a lookup", "use a lookup"));
         }
-        if op == BinOp::Div && matches!(r, Val::Tensor(_)) {
-            return Err(self.unsupported_at(
-                span,
-                "division by a tensor",
-                "write the reciprocal as a `lookup` and multiply by it",
-            ));
+        if let (BinOp::Div, Val::Tensor(d)) = (op, &r) {
+            let inv = self.reciprocal(d.clone(), sides.1)?;
+            return match l {
+                Val::Lit(c) => {
+                    let k = self.scalar_const(c, inv.nominal, sides.0)?;
+                    self.arith(BinOp::Mul, k, inv, span).map(Val::Tensor)
+                }
+                Val::Tensor(t) => self.arith(BinOp::Mul, t, inv, span).map(Val::Tensor),
+            };
         }
         let (l, r) = match (l, r) {
             (Val::Lit(a), Val::Lit(b)) => {
@@ -1213,6 +1232,16 @@ impl<'a> Elab<'a> {
             (Val::Tensor(a), Val::Tensor(b)) => (a, b),
         };
         self.arith(op, l, r, span).map(Val::Tensor)
+    }
+
+    /// `1/d` for a tensor divisor: `d` narrowed to its nominal type, then the stdlib `recip`
+    /// table back into that type (saturating where `|1/d|` exceeds it, `1/0` included).
+    fn reciprocal(&mut self, d: T, span: Span) -> R<T> {
+        let d = self.narrow(d, span)?;
+        let elem = d.ty.elem;
+        self.check_table_width("division by a tensor", elem, span)?;
+        let recip = self.approx_table(&atlas_stdlib::tables::recip::SPEC, elem, elem, span)?;
+        self.node(Op::Lookup { table: recip }, &[&d], elem, span)
     }
 
     /// `+ - * @` on two tensors, with the promotion rules of docs/language.md.
@@ -1524,6 +1553,57 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// `let a, b = f(x)`: `f` must be a `fn` with one output per name.
+    fn let_many(
+        &mut self,
+        names: &[NameId],
+        value: ExprId,
+        scope: &mut HashMap<String, Val>,
+    ) -> R<Vec<T>> {
+        let span = self.span_e(value);
+        let target = match &self.ast.exprs[value] {
+            Expr::Call { callee, args } => match self.globals.map.get(self.name(*callee)) {
+                Some(Global::Fn(item)) => Some((*item, args)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((item, args)) = target else {
+            // Checked for its own errors first, so a misspelt callee is reported as such.
+            let _ = self.expr(value, scope)?;
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!(
+                        "expected a call to a fn with {} outputs after `let {} =`, found a single value",
+                        names.len(),
+                        names.iter().map(|n| self.name(*n)).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .with_primary(span, "one value")
+                .with_help("bind one name with `let`, or call a fn declared with several outputs"),
+            ));
+        };
+        let Item::Fn { name, outputs, .. } = self.ast.item(item) else { return Err(Reported) };
+        if outputs.len() != names.len() {
+            let fname = self.name(*name);
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!(
+                        "expected {} names for the outputs of `{fname}`, found {}",
+                        outputs.len(),
+                        names.len()
+                    ),
+                )
+                .with_primary(span, format!("`{fname}` returns {} values", outputs.len()))
+                .with_secondary(self.ast.span(*name), "fn declared here")
+                .with_help("give one name per output"),
+            ));
+        }
+        self.call_fn_all(item, args, span, scope)
+    }
+
     fn call_fn(
         &mut self,
         item: ItemId,
@@ -1531,7 +1611,44 @@ impl<'a> Elab<'a> {
         span: Span,
         scope: &mut HashMap<String, Val>,
     ) -> R<Val> {
-        let Item::Fn { name, params, outputs, .. } = self.ast.item(item) else {
+        let Item::Fn { name, outputs, .. } = self.ast.item(item) else {
+            return Err(Reported);
+        };
+        if outputs.len() != 1 {
+            let fname = self.name(*name);
+            // The arguments are still checked, so their own errors are reported too.
+            for a in args {
+                let _ = self.expr(a.value, scope);
+            }
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!(
+                        "expected a single value, found a call to `{fname}`, which returns {}",
+                        outputs.len()
+                    ),
+                )
+                .with_primary(span, "several values")
+                .with_secondary(self.ast.span(*name), "fn declared here")
+                .with_help(format!(
+                    "bind them first: `let {} = {fname}(…)`",
+                    (0..outputs.len()).map(|i| format!("y{i}")).collect::<Vec<_>>().join(", ")
+                )),
+            ));
+        }
+        let mut outs = self.call_fn_all(item, args, span, scope)?;
+        outs.pop().map(Val::Tensor).ok_or(Reported)
+    }
+
+    /// A call to the `fn` `item`, inlined; one value per declared output.
+    fn call_fn_all(
+        &mut self,
+        item: ItemId,
+        args: &[Arg],
+        span: Span,
+        scope: &mut HashMap<String, Val>,
+    ) -> R<Vec<T>> {
+        let Item::Fn { name, params, .. } = self.ast.item(item) else {
             return Err(Reported);
         };
         let fname = self.name(*name);
@@ -1556,15 +1673,7 @@ impl<'a> Elab<'a> {
         if !ok {
             return Err(Reported);
         }
-        if outputs.len() != 1 {
-            return Err(self.unsupported_at(
-                span,
-                format!("a call to `{fname}`, which has {} outputs", outputs.len()).as_str(),
-                "calls in expressions take single-output fns",
-            ));
-        }
-        let mut outs = self.inline_fn(item, values, span)?;
-        outs.pop().map(Val::Tensor).ok_or(Reported)
+        self.inline_fn(item, values, span)
     }
 
     fn call_lookup(
@@ -2115,42 +2224,65 @@ impl<'a> Elab<'a> {
         self.node(Op::Reshape { shape: vec![n, ws[0], oh, ow] }, &[&yt], nominal, span)
     }
 
+    /// `max_pool2d(x, kernel, stride = kernel, padding = 0)` over `x[n, c, h, w]`, floor mode.
+    /// Windows that tile the input (stride = kernel, no padding, sizes multiples of the kernel)
+    /// are a reshape, a transpose and a `reduce_max`; any other windows are rows of an `im2col`
+    /// (after padding with the type's minimum, which never wins a maximum), then a `reduce_max`.
     fn max_pool2d(&mut self, args: &[Arg], span: Span, scope: &mut HashMap<String, Val>) -> R<T> {
-        let a = self.bind_args("max_pool2d", &["x", "kernel", "stride"], 2, args, span)?;
+        let names = ["x", "kernel", "stride", "padding"];
+        let a = self.bind_args("max_pool2d", &names, 2, args, span)?;
         let x = self.tensor_arg(a[0].ok_or(Reported)?, "the input `x`", scope)?;
         let k = self.opt_usize(a[1], 1, "a kernel size")?;
         let s = self.opt_usize(a[2], k, "a stride")?;
+        let p = self.opt_usize(a[3], 0, "a padding")?;
         let xs = x.ty.shape.clone();
-        if xs.len() != 4 || k == 0 || xs[2] % k != 0 || xs[3] % k != 0 {
+        if xs.len() != 4 || k == 0 || s == 0 || xs[2] + 2 * p < k || xs[3] + 2 * p < k {
             return Err(self.err(
                 Diagnostic::error(
                     codes::SHAPE_MISMATCH,
-                    format!("max_pool2d expects x[n, c, h, w] with h and w multiples of the kernel {k}, found {xs:?}"),
+                    format!(
+                        "max_pool2d expects x[n, c, h, w] of at least the kernel {k} (with padding {p}) and a stride of at least 1, found {xs:?} and stride {s}"
+                    ),
                 )
-                .with_primary(span, "does not tile")
-                .with_help("pad or slice the input so the windows tile it"),
+                .with_primary(span, "no window fits")
+                .with_help("use a kernel no larger than the padded input, and a non-zero stride"),
             ));
         }
-        if s != k {
-            return Err(self.unsupported_at(
-                span,
-                "max_pool2d with a stride other than its kernel",
-                "only non-overlapping windows are lowered",
-            ));
-        }
-        // Non-overlapping windows: split each spatial axis into (blocks, k), bring the two window
-        // axes last, flatten them and take the maximum.
-        let (n, c, h, w) = (xs[0], xs[1], xs[2] / k, xs[3] / k);
         let nom = x.nominal;
-        let t = self.node(Op::Reshape { shape: vec![n, c, h, k, w, k] }, &[&x], nom, span)?;
-        let t = self.node(Op::Transpose { perm: vec![0, 1, 2, 4, 3, 5] }, &[&t], nom, span)?;
-        let t = self.node(Op::Reshape { shape: vec![n, c, h, w, k * k] }, &[&t], nom, span)?;
-        self.node(
-            Op::Reduce { kind: ReduceKind::Max, axes: vec![4], keep_dims: false },
-            &[&t],
-            nom,
-            span,
-        )
+        let (n, c) = (xs[0], xs[1]);
+        if s == k && p == 0 && xs[2] % k == 0 && xs[3] % k == 0 {
+            // Non-overlapping windows: split each spatial axis into (blocks, k), bring the two
+            // window axes last, flatten them and take the maximum.
+            let (h, w) = (xs[2] / k, xs[3] / k);
+            let t = self.node(Op::Reshape { shape: vec![n, c, h, k, w, k] }, &[&x], nom, span)?;
+            let t = self.node(Op::Transpose { perm: vec![0, 1, 2, 4, 3, 5] }, &[&t], nom, span)?;
+            let t = self.node(Op::Reshape { shape: vec![n, c, h, w, k * k] }, &[&t], nom, span)?;
+            let max = Op::Reduce { kind: ReduceKind::Max, axes: vec![4], keep_dims: false };
+            return self.node(max, &[&t], nom, span);
+        }
+        let mut x = x;
+        if p > 0 {
+            let elem = x.ty.elem;
+            let (lo, _) = elem.range().unwrap_or((0, 0));
+            let min = lo as f64 / f64::powi(2.0, i32::from(elem.frac().unwrap_or(0)));
+            for axis in [2, 3] {
+                let mut edge_shape = x.ty.shape.clone();
+                edge_shape[axis] = p;
+                let edge = self.scalar_const(min, elem, span)?;
+                let edge = self.broadcast_to(edge, &edge_shape, span)?;
+                let edge = T { nominal: nom, ..edge };
+                x = self.node(Op::Concat { axis }, &[&edge, &x, &edge], nom, span)?;
+            }
+        }
+        let (h, w) = (x.ty.shape[2], x.ty.shape[3]);
+        let (oh, ow) = ((h - k) / s + 1, (w - k) / s + 1);
+        let im2col = Op::Im2Col { kernel: [k, k], stride: [s, s], pad: [0, 0] };
+        let t = self.node(im2col, &[&x], nom, span)?;
+        let t = self.node(Op::Reshape { shape: vec![n, oh * ow, c, k * k] }, &[&t], nom, span)?;
+        let max = Op::Reduce { kind: ReduceKind::Max, axes: vec![3], keep_dims: false };
+        let t = self.node(max, &[&t], nom, span)?;
+        let t = self.node(Op::Transpose { perm: vec![0, 2, 1] }, &[&t], nom, span)?;
+        self.node(Op::Reshape { shape: vec![n, c, oh, ow] }, &[&t], nom, span)
     }
 }
 

@@ -401,6 +401,32 @@ fn pool_kernel(n: &Node) -> Result<usize, String> {
     Ok(k[0] as usize)
 }
 
+/// A `MaxPool`'s square window: `(kernel, stride, padding)`, one stride for both axes and one
+/// padding on all four sides (padded cells never win a maximum), floor mode, no dilation.
+fn max_pool_window(n: &Node) -> Result<(usize, usize, usize), String> {
+    let k = n.ints("kernel_shape")?.ok_or("expected attribute `kernel_shape`")?;
+    if k.len() != 2 || k[0] != k[1] || k[0] < 1 {
+        return Err(format!("expected a square 2-D window, found kernel_shape {k:?}"));
+    }
+    let s = n.ints("strides")?.unwrap_or(vec![1; 2]);
+    if s.len() != 2 || s[0] != s[1] || s[0] < 1 {
+        return Err(format!("expected one positive stride for both axes, found strides {s:?}"));
+    }
+    let pads = n.ints("pads")?.unwrap_or(vec![0; 4]);
+    if pads.len() != 4 || pads.iter().any(|&p| p != pads[0] || p < 0) {
+        return Err(format!("expected the same padding on all four sides, found pads {pads:?}"));
+    }
+    if n.int("ceil_mode", 0)? != 0 {
+        return Err("expected `ceil_mode` = 0".into());
+    }
+    if let Some(d) = n.ints("dilations")? {
+        if d.iter().any(|&x| x != 1) {
+            return Err(format!("expected `dilations` of 1, found {d:?}"));
+        }
+    }
+    Ok((k[0] as usize, s[0] as usize, pads[0] as usize))
+}
+
 /// Windows of `k × k` as a trailing axis: `[n, c, h/k, w/k, k·k]` (floor mode drops the rest).
 fn windows(x: &Tensor, k: usize) -> Result<Tensor, String> {
     let s = &x.shape;
@@ -422,7 +448,33 @@ fn eval_maxpool(n: &Node, i: &[Option<&Tensor>], _: i64) -> Result<Vec<Tensor>, 
     if n.outputs.len() > 1 && !n.outputs[1].is_empty() {
         return Err("the `Indices` output of MaxPool is not supported".into());
     }
-    Ok(vec![windows(input(i, 0)?, pool_kernel(n)?)?.reduce(ReduceKind::Max, &[4], false)?])
+    let x = input(i, 0)?;
+    let (k, s, p) = max_pool_window(n)?;
+    let xs = &x.shape;
+    if xs.len() != 4 || xs[2] + 2 * p < k || xs[3] + 2 * p < k {
+        return Err(format!("expected an [n, c, h, w] input of at least the window, found {xs:?}"));
+    }
+    let (oh, ow) = ((xs[2] + 2 * p - k) / s + 1, (xs[3] + 2 * p - k) / s + 1);
+    let mut out = Vec::with_capacity(xs[0] * xs[1] * oh * ow);
+    for plane in x.data.chunks(xs[2] * xs[3]) {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut m = f64::NEG_INFINITY;
+                for dy in 0..k {
+                    for dx in 0..k {
+                        let (y, xx) = ((oy * s + dy).checked_sub(p), (ox * s + dx).checked_sub(p));
+                        if let (Some(y), Some(xx)) = (y, xx) {
+                            if y < xs[2] && xx < xs[3] {
+                                m = m.max(plane[y * xs[3] + xx]);
+                            }
+                        }
+                    }
+                }
+                out.push(m);
+            }
+        }
+    }
+    Ok(vec![Tensor::new(vec![xs[0], xs[1], oh, ow], out, x.kind)])
 }
 
 fn eval_avgpool(n: &Node, i: &[Option<&Tensor>], _: i64) -> Result<Vec<Tensor>, String> {
@@ -898,11 +950,14 @@ fn whole_windows(e: &mut Emitter<'_>, n: &Node, k: usize) -> Result<(String, Vec
 }
 
 fn lower_maxpool(e: &mut Emitter<'_>, n: &Node) -> Result<Vec<Out>, String> {
-    let k = pool_kernel(n)?;
+    let (k, s, p) = max_pool_window(n)?;
     let src = e.operand(&n.inputs[0])?;
-    let (x, _) = whole_windows(e, n, k)?;
     e.imports.insert("max_pool2d");
-    Ok(same(format!("max_pool2d({x}, kernel = {k})"), &src))
+    if s == k && p == 0 {
+        let (x, _) = whole_windows(e, n, k)?;
+        return Ok(same(format!("max_pool2d({x}, kernel = {k})"), &src));
+    }
+    Ok(same(format!("max_pool2d({src}, kernel = {k}, stride = {s}, padding = {p})"), &src))
 }
 
 fn lower_avgpool(e: &mut Emitter<'_>, n: &Node) -> Result<Vec<Out>, String> {
