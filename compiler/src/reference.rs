@@ -177,21 +177,10 @@ fn node_reals(
         }
         Op::Cast { .. } => arg(0).to_vec(),
         Op::Affine { saturate, to, .. } => {
-            let acc = atlas_ir::infer(&Op::MatMul, &[args[0].1, args[1].1], &[])
-                .map_err(|e| e.to_string())?;
-            let product = match atlas_ir::structural(&Op::MatMul, &args[..2], &acc) {
-                Some(Ok(p)) => p,
-                _ => return Err("an affine without its matmul".into()),
-            };
+            // Reals: the bias's cast changes no value.
             let (lo, hi) = real_range(*to);
-            let bias = arg(2);
-            let cols = bias.len().max(1);
-            product
-                .into_iter()
-                .enumerate()
-                .map(|(i, x)| x + bias[i % cols])
-                .map(|x| if *saturate { x.clamp(lo, hi) } else { x })
-                .collect()
+            let sum = atlas_ir::affine_sum(args, 1.0);
+            sum.into_iter().map(|x| if *saturate { x.clamp(lo, hi) } else { x }).collect()
         }
         Op::Lookup { .. } => {
             let t = table.ok_or("a lookup without its table")?;

@@ -383,6 +383,21 @@ pub fn structural<T: Scalar>(
     }))
 }
 
+/// The un-rescaled value of an [`Affine`](Op::Affine), `x @ w` plus `bias · scale` on every row,
+/// over the row-major operands `[x, w, bias]` of a validated node. One definition for the exact
+/// evaluator (`scale = 2^Δ`, the bias's cast) and the compiler's float reference (`scale = 1`).
+pub fn affine_sum<T: Scalar>(args: &[(&[T], &TensorType)], scale: T) -> Vec<T> {
+    let acc = crate::infer(&Op::MatMul, &[args[0].1, args[1].1], &[])
+        .expect("validated: an affine's matmul part types");
+    let product = match structural(&Op::MatMul, &args[..2], &acc) {
+        Some(Ok(p)) => p,
+        _ => unreachable!("matmul is structural and reads no indices"),
+    };
+    let bias = args[2].0;
+    let cols = bias.len().max(1);
+    product.into_iter().enumerate().map(|(i, x)| x + bias[i % cols] * scale).collect()
+}
+
 /// The node's exact results (before the result type's range is applied), as `i128`.
 fn node_values(
     table: Option<&TableRef>,
@@ -396,11 +411,14 @@ fn node_values(
     let elementwise = |f: &dyn Fn(i128, i128) -> i128| -> Vec<i128> {
         arg(0).iter().zip(arg(1)).map(|(&a, &b)| f(a.into(), b.into())).collect()
     };
+    let wide: Vec<Vec<i128>> = if is_structural(op) || matches!(op, Op::Affine { .. }) {
+        args.iter().map(|a| a.0.iter().map(|&x| i128::from(x)).collect()).collect()
+    } else {
+        Vec::new()
+    };
+    let wide_args: Vec<(&[i128], &TensorType)> =
+        wide.iter().zip(args).map(|(w, a)| (w.as_slice(), a.1)).collect();
     if is_structural(op) {
-        let wide: Vec<Vec<i128>> =
-            args.iter().map(|a| a.0.iter().map(|&x| i128::from(x)).collect()).collect();
-        let wide_args: Vec<(&[i128], &TensorType)> =
-            wide.iter().zip(args).map(|(w, a)| (w.as_slice(), a.1)).collect();
         if let Some(result) = structural(op, &wide_args, out) {
             return result.map_err(|e| NodeError::Index {
                 index: i64::try_from(e.index).unwrap_or(i64::MIN),
@@ -422,22 +440,11 @@ fn node_values(
             arg(0).iter().map(|&x| shr(i128::from(x), *shift, *rounding)).collect()
         }
         Op::Affine { shift, rounding, .. } => {
-            let wide: Vec<Vec<i128>> =
-                args[..2].iter().map(|a| a.0.iter().map(|&x| i128::from(x)).collect()).collect();
-            let acc_ty = crate::infer(&Op::MatMul, &[args[0].1, args[1].1], &[])
-                .expect("validated: the affine's matmul part types");
-            let parts = [(wide[0].as_slice(), args[0].1), (wide[1].as_slice(), args[1].1)];
-            let acc = match structural(&Op::MatMul, &parts, &acc_ty) {
-                Some(Ok(acc)) => acc,
-                _ => unreachable!("matmul is structural and has no indices"),
-            };
-            let up = acc_ty.elem.frac().unwrap_or(0) - args[2].1.elem.frac().unwrap_or(0);
-            let bias = arg(2);
-            let cols = bias.len().max(1);
-            acc.into_iter()
-                .enumerate()
-                .map(|(i, a)| shr(a + (i128::from(bias[i % cols]) << up), *shift, *rounding))
-                .collect()
+            let frac = |k: usize| u32::from(args[k].1.elem.frac().unwrap_or(0));
+            // The bias is cast up to the product's fractional bits (validated: never down).
+            let up = frac(0) + frac(1) - frac(2);
+            let sum = affine_sum(&wide_args, 1i128 << up);
+            sum.into_iter().map(|a| shr(a, *shift, *rounding)).collect()
         }
         Op::Cast { to } => {
             let up = to.frac().unwrap_or(0).saturating_sub(args[0].1.elem.frac().unwrap_or(0));

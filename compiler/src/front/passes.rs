@@ -330,14 +330,9 @@ pub fn drop_provable_saturation(info: &ProgramInfo<'_>) -> Program {
             if !*saturate {
                 continue;
             }
-            let s = u32::from(*shift);
-            let shr = |x: i128| match rounding {
-                Rounding::Floor => x >> s,
-                Rounding::Nearest if s == 0 => x,
-                Rounding::Nearest => (x + (1i128 << (s - 1))) >> s,
-            };
+            let (lo, hi) = shr_range(a, *shift, *rounding, false, *to);
             let t = type_range(*to);
-            if shr(a.0) >= t.0 && shr(a.1) <= t.1 {
+            if lo >= t.0 && hi <= t.1 {
                 *saturate = false;
             }
         }
