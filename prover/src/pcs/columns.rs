@@ -51,16 +51,49 @@ impl HyperKzg {
         indices: &[usize],
         num_columns: usize,
     ) -> Result<HyperKzgCommitment, PcsError> {
-        let bases = pk.bases(indices.len() * num_columns)?;
+        let mut c = Self::commit_one_hot_blocks(pk, indices, num_columns, num_columns)?;
+        Ok(c.remove(0))
+    }
+
+    /// The `T × K` one-hot matrix cut into `K / block_columns` blocks of consecutive columns, each
+    /// committed as a `T × block_columns` matrix like [`HyperKzg::commit_one_hot_matrix`] (a block
+    /// row is zero where the row's one lies in another block). `T` point additions in all.
+    pub fn commit_one_hot_blocks(
+        pk: &HyperKzgProverKey,
+        indices: &[usize],
+        num_columns: usize,
+        block_columns: usize,
+    ) -> Result<Vec<HyperKzgCommitment>, PcsError> {
+        if block_columns == 0 || num_columns % block_columns != 0 {
+            return Err(PcsError::OneHotBlocks { columns: num_columns, block: block_columns });
+        }
+        let bases = pk.bases(indices.len() * block_columns)?;
         if let Some(&bad) = indices.iter().find(|&&i| i >= num_columns) {
             return Err(PcsError::OneHotIndex { index: bad, columns: num_columns });
         }
-        let sum = indices
-            .par_iter()
+        let blocks = num_columns / block_columns;
+        const CHUNK: usize = 1 << 12;
+        let sums = indices
+            .par_chunks(CHUNK)
             .enumerate()
-            .fold(|| G1Projective::ZERO, |acc, (j, &i)| acc + bases[j * num_columns + i])
-            .reduce(|| G1Projective::ZERO, |a, b| a + b);
-        Ok(HyperKzgCommitment(sum.into_affine()))
+            .fold(
+                || vec![G1Projective::ZERO; blocks],
+                |mut acc, (c, idx)| {
+                    for (i, &a) in idx.iter().enumerate() {
+                        let j = c * CHUNK + i;
+                        acc[a / block_columns] += bases[j * block_columns + a % block_columns];
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || vec![G1Projective::ZERO; blocks],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        Ok(G1Projective::normalize_batch(&sums).into_iter().map(HyperKzgCommitment).collect())
     }
 }
 
@@ -94,5 +127,28 @@ mod tests {
         let c = HyperKzg::commit_one_hot_matrix(&pk, &indices, 8).unwrap();
         assert_eq!(c, HyperKzg::commit(&pk, &MultilinearPoly::U8(table)).unwrap());
         assert!(HyperKzg::commit_one_hot_matrix(&pk, &[8], 8).is_err());
+    }
+
+    #[test]
+    fn block_commitments_equal_the_commitments_of_the_blocks() {
+        let (pk, _) = keys();
+        let indices: Vec<usize> = (0..16).map(|j| (j * 5 + 1) % 32).collect();
+        let blocks = HyperKzg::commit_one_hot_blocks(&pk, &indices, 32, 8).unwrap();
+        assert_eq!(blocks.len(), 4);
+        for (b, c) in blocks.iter().enumerate() {
+            let mut table = vec![0u8; 16 * 8];
+            for (j, &i) in indices.iter().enumerate() {
+                if i / 8 == b {
+                    table[j * 8 + i % 8] = 1;
+                }
+            }
+            assert_eq!(
+                *c,
+                HyperKzg::commit(&pk, &MultilinearPoly::U8(table)).unwrap(),
+                "block {b}"
+            );
+        }
+        assert!(HyperKzg::commit_one_hot_blocks(&pk, &indices, 32, 6).is_err());
+        assert!(HyperKzg::commit_one_hot_blocks(&pk, &[32], 32, 8).is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ark_bn254::{G1Affine, G1Projective};
 use ark_ec::CurveGroup;
-use ark_ff::{Field, Zero};
+use ark_ff::{Field, One, Zero};
 use rayon::prelude::*;
 
 use super::msm;
@@ -171,6 +171,118 @@ impl CommitmentScheme for HyperKzg {
     }
 }
 
+/// A polynomial handed to [`HyperKzg::batch_open_extended`] at its own size; the opening treats it
+/// as zero-extended (zeros appended, which keeps its commitment) to the point's dimension.
+#[derive(Clone, Copy, Debug)]
+pub enum Opening<'a> {
+    Table(&'a MultilinearPoly),
+    /// A `T × columns` block of a one-hot matrix, rows first: entry `j·columns + indices[j] − first`
+    /// is 1 where `first ≤ indices[j] < first + columns`, and row `j` is zero otherwise (what
+    /// [`HyperKzg::commit_one_hot_blocks`] commits to). Never written out.
+    OneHotBlock {
+        indices: &'a [usize],
+        first: usize,
+        columns: usize,
+    },
+}
+
+impl Opening<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Opening::Table(p) => p.len(),
+            Opening::OneHotBlock { indices, columns, .. } => indices.len() * columns,
+        }
+    }
+}
+
+impl HyperKzg {
+    /// [`CommitmentScheme::batch_open`] for polynomials of different sizes, each zero-extended to
+    /// `point.len()` variables, with their evaluations at `point` already known to the caller
+    /// (who got them from the sumcheck that produced `point`). The work is proportional to the
+    /// polynomials' own sizes (a one-hot matrix costs its row count), not to `polys.len()·2^n`; the
+    /// proof is exactly the one `batch_open` makes for the extended tables.
+    pub fn batch_open_extended(
+        pk: &HyperKzgProverKey,
+        polys: &[Opening<'_>],
+        commitments: &[HyperKzgCommitment],
+        point: &[F],
+        evals: &[F],
+        transcript: &mut Transcript,
+    ) -> Result<HyperKzgProof, PcsError> {
+        let n = point.len();
+        if polys.is_empty() {
+            return Err(PcsError::EmptyBatch);
+        }
+        if commitments.len() != polys.len() {
+            return Err(PcsError::CommitmentCount {
+                expected: polys.len(),
+                got: commitments.len(),
+            });
+        }
+        if evals.len() != polys.len() {
+            return Err(PcsError::EvalCount { expected: polys.len(), got: evals.len() });
+        }
+        if n > pk.max_num_vars {
+            return Err(PcsError::TooManyVariables { max: pk.max_num_vars, got: n });
+        }
+        for (index, p) in polys.iter().enumerate() {
+            let len = p.len();
+            if len == 0 {
+                return Err(PcsError::EmptyPolynomial { index });
+            }
+            let vars = len.trailing_zeros() as usize;
+            if !len.is_power_of_two() || vars > n {
+                return Err(PcsError::NumVarsMismatch { index, expected: n, got: vars });
+            }
+        }
+        let rho = absorb_batch_claim(transcript, commitments, point, evals);
+        if n == 0 {
+            return Ok(HyperKzgProof::default());
+        }
+        let f0 = combine(polys, &powers(rho, polys.len()), n);
+        open_combined(pk, f0, point, transcript)
+    }
+}
+
+/// `Σ_k w_k·p_k` over `2^n` entries, each `p_k` zero-extended; zeros of small tables cost no
+/// multiplication and a one-hot matrix costs one addition per row.
+fn combine(polys: &[Opening<'_>], weights: &[F], n: usize) -> Vec<F> {
+    if let [Opening::Table(p)] = polys {
+        if p.len() == 1 << n && weights[0].is_one() {
+            return p.to_field();
+        }
+    }
+    let mut f0 = vec![F::zero(); 1 << n];
+    const CHUNK: usize = 1 << 12;
+    for (p, w) in polys.iter().zip(weights) {
+        match p {
+            Opening::Table(p) => {
+                f0[..p.len()].par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
+                    for (i, x) in out.iter_mut().enumerate() {
+                        let idx = c * CHUNK + i;
+                        match p.get_small(idx) {
+                            Some(0) => {}
+                            Some(1) => *x += w,
+                            _ => *x += *w * p.get(idx),
+                        }
+                    }
+                });
+            }
+            Opening::OneHotBlock { indices, first, columns } => {
+                f0[..indices.len() * columns]
+                    .par_chunks_mut(*columns)
+                    .zip(indices.par_iter())
+                    .for_each(|(row, &c)| {
+                        if let Some(x) = c.checked_sub(*first).and_then(|i| row.get_mut(i)) {
+                            *x += w;
+                        }
+                    });
+            }
+        }
+    }
+    f0
+}
+
 /// The opening proper, absorbing `evals` as the claims. Split out so tests can play a prover that
 /// claims false evaluations and otherwise follows the protocol. Shapes are checked by the caller.
 fn open_with_claims(
@@ -186,16 +298,20 @@ fn open_with_claims(
     if n == 0 {
         return Ok(HyperKzgProof::default());
     }
+    let tables: Vec<Opening<'_>> = polys.iter().map(|p| Opening::Table(p)).collect();
+    let f0 = combine(&tables, &powers(rho, k), n);
+    open_combined(pk, f0, point, transcript)
+}
 
-    // f⁽⁰⁾ = Σ_k ρ^k p_k, then the folds f⁽¹⁾ … f⁽ⁿ⁻¹⁾ (binding x_{n-1} first).
-    let rho_pows = powers(rho, k);
-    let f0: Vec<F> = match polys {
-        [p] => p.to_field(),
-        _ => (0..1usize << n)
-            .into_par_iter()
-            .map(|i| polys.iter().zip(&rho_pows).map(|(p, w)| *w * p.get(i)).sum())
-            .collect(),
-    };
+/// The folds, evaluations and quotient witnesses of `f⁽⁰⁾ = f0` (after the batch claim is absorbed).
+fn open_combined(
+    pk: &HyperKzgProverKey,
+    f0: Vec<F>,
+    point: &[F],
+    transcript: &mut Transcript,
+) -> Result<HyperKzgProof, PcsError> {
+    let n = point.len();
+    // The folds f⁽¹⁾ … f⁽ⁿ⁻¹⁾ of f⁽⁰⁾ (binding x_{n-1} first).
     let mut layers = vec![f0];
     for j in 0..n - 1 {
         let u = point[n - 1 - j];
@@ -458,6 +574,58 @@ pub(crate) mod tests {
         let c = to_bytes(&coms[0]);
         assert_eq!(c.len(), 33, "version byte + compressed G1 point");
         assert_eq!(from_bytes::<HyperKzgCommitment>(&c).unwrap(), coms[0]);
+    }
+
+    /// Invariant: opening tables at their own sizes (one-hot blocks never written out) sends
+    /// exactly the proof of opening their zero-extensions.
+    #[test]
+    fn extended_opening_equals_the_opening_of_zero_extended_tables() {
+        let (pk, vk) = keys();
+        let mut rng = rng(7);
+        let n = 9;
+        let small = MultilinearPoly::I64((0..64).map(|i| (i * 13 % 41) - 20).collect());
+        let dense = MultilinearPoly::Dense((0..1 << n).map(|_| F::rand(&mut rng)).collect());
+        // A 32 × 16 one-hot matrix, and its block of columns 4..8 (rows elsewhere are zero).
+        let indices: Vec<usize> = (0..32).map(|j| (j * 7 + 2) % 16).collect();
+        let full_table = |first: usize, cols: usize| {
+            let mut t = vec![0u8; 1 << n];
+            for (j, &a) in indices.iter().enumerate() {
+                if (first..first + cols).contains(&a) {
+                    t[j * cols + a - first] = 1;
+                }
+            }
+            MultilinearPoly::U8(t)
+        };
+        let extended = [
+            {
+                let mut v: Vec<i64> = (0..64).map(|i| (i * 13 % 41) - 20).collect();
+                v.resize(1 << n, 0);
+                MultilinearPoly::I64(v)
+            },
+            dense.clone(),
+            full_table(0, 16),
+            full_table(4, 4),
+        ];
+        let refs: Vec<&MultilinearPoly> = extended.iter().collect();
+        let point = random_point(&mut rng, n);
+        let (coms, evals, proof) = open(&pk, &refs, &point);
+        let blocks = HyperKzg::commit_one_hot_blocks(&pk, &indices, 16, 4).unwrap();
+        assert_eq!(blocks[1], coms[3], "a block commits like its zero-extended table");
+        let openings = [
+            Opening::Table(&small),
+            Opening::Table(&dense),
+            Opening::OneHotBlock { indices: &indices, first: 0, columns: 16 },
+            Opening::OneHotBlock { indices: &indices, first: 4, columns: 4 },
+        ];
+        let mut t = Transcript::new(b"atlas/pcs-test");
+        let ext =
+            HyperKzg::batch_open_extended(&pk, &openings, &coms, &point, &evals, &mut t).unwrap();
+        assert_eq!(to_bytes(&ext), to_bytes(&proof));
+        verify(&vk, &coms, &point, &evals, &ext).unwrap();
+        let mut t = Transcript::new(b"atlas/pcs-test");
+        let wrong =
+            HyperKzg::batch_open_extended(&pk, &openings, &coms[1..], &point, &evals, &mut t);
+        assert!(matches!(wrong, Err(PcsError::CommitmentCount { .. })));
     }
 
     #[test]

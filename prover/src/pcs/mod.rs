@@ -60,6 +60,8 @@ pub enum PcsError {
     CommitmentCount { expected: usize, got: usize },
     #[error("expected {expected} claimed evaluations (one per commitment), got {got}")]
     EvalCount { expected: usize, got: usize },
+    #[error("a one-hot matrix of {columns} columns cannot be cut into blocks of {block}")]
+    OneHotBlocks { columns: usize, block: usize },
     #[error("malformed proof: expected {expected} {what}, got {got}")]
     ProofShape { what: &'static str, expected: usize, got: usize },
     #[error(

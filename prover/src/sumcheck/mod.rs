@@ -3,6 +3,7 @@
 //! The protocol, the batching convention and the transcript schedule are documented once, on the
 //! verifier side ([`crate::verify::sumcheck`]); this driver mirrors it step for step.
 
+mod one_hot;
 mod product;
 mod reduction;
 

@@ -2,6 +2,7 @@
 
 use ark_ff::{One, Zero};
 
+use super::one_hot::OneHotReduction;
 use super::{ProductSumcheck, SumcheckInstance};
 use crate::field::F;
 use crate::poly::{eq_evals, MultilinearPoly, UniPoly};
@@ -17,8 +18,8 @@ use crate::verify::sumcheck::{ClaimReduction, Term};
 /// round polynomial is `a·b·(1 − X)^2`. The messages are those of the zero-extended instance,
 /// bit for bit; only the memory (`2^m` instead of `2^n` field elements) differs.
 pub struct ReductionSumcheck {
-    /// The instance over the first `m` rounds (`None` when `m = 0`).
-    inner: Option<ProductSumcheck>,
+    /// The instance over the first `m` rounds (`None` when `m = 0`): final evaluations `[P, E]`.
+    inner: Option<Box<dyn SumcheckInstance>>,
     /// Rounds over the zero-extension.
     tail: usize,
     bound: usize,
@@ -80,11 +81,40 @@ impl ReductionSumcheck {
             crate::verify::SumcheckClaim::input_claim(&reduced),
         )
         .expect("two polynomials of one size and a degree-2 term form a valid instance");
-        ReductionSumcheck { inner: Some(inner), tail: n - m, bound: 0, ends: None }
+        ReductionSumcheck { inner: Some(Box::new(inner)), tail: n - m, bound: 0, ends: None }
+    }
+
+    /// [`ReductionSumcheck::zero_extended`] for the one-hot matrix whose row `j` has its one at
+    /// column `addresses[j] < 2^k`, or no one where it is `None` (rows first, `addresses.len()` a
+    /// power of two, at least 2), without writing the `T·2^k` matrix out: `O(T + 2^k)` memory,
+    /// same messages.
+    pub fn one_hot(
+        addresses: Vec<Option<usize>>,
+        k: usize,
+        claim: &ClaimReduction,
+        n: usize,
+    ) -> Self {
+        let m = addresses.len().trailing_zeros() as usize + k;
+        assert!(m <= n, "cannot reduce a polynomial of {m} variables over {n}");
+        let low: Vec<Vec<F>> = claim
+            .points
+            .iter()
+            .map(|z| {
+                assert_eq!(z.len(), n, "claim reduction point has the wrong dimension");
+                assert!(
+                    z[..n - m].iter().all(Zero::is_zero),
+                    "a claim on a zero-extended polynomial has zeros in its extension coordinates"
+                );
+                z[n - m..].to_vec()
+            })
+            .collect();
+        let weights = crate::poly::powers(claim.gamma, low.len());
+        let inner = OneHotReduction::new(addresses, k, &low, &weights);
+        ReductionSumcheck { inner: Some(Box::new(inner)), tail: n - m, bound: 0, ends: None }
     }
 
     fn inner_rounds(&self) -> usize {
-        self.inner.as_ref().map_or(0, ProductSumcheck::num_rounds)
+        self.inner.as_ref().map_or(0, |i| i.num_rounds())
     }
 }
 

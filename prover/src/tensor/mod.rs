@@ -12,6 +12,7 @@ use atlas_vm::{ParamData, Program, Reg, TableError, TableMle, Trace};
 
 use crate::field::{from_i64, F};
 use crate::lookup::{prove_lookups, LookupWitness};
+use crate::pcs::hyperkzg::Opening;
 use crate::pcs::{CommitmentScheme, HyperKzg, HyperKzgProverKey, PcsError, Srs};
 use crate::poly::{eq_evals, MultilinearPoly};
 use crate::sumcheck::{prove_sumcheck, ProductSumcheck, ReductionSumcheck, SumcheckInstance};
@@ -20,10 +21,10 @@ use crate::verify::lookup::LookupOutput;
 use crate::verify::sumcheck::{ClaimReduction, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
-    absorb_statement, committed_polys, dedupe, extend_claims, interleave, known_values, layout,
-    lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2, push_chunks,
-    Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey,
-    Weights, TENSOR_DOMAIN,
+    absorb_statement, block_bits, committed_polys, dedupe, extend_claims, interleave, known_values,
+    layout, lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2,
+    push_chunks, Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof,
+    VerifyingKey, Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -169,6 +170,7 @@ pub fn prove(
     }
     let committed_weights = matches!(pk.vk.weights, Weights::Committed(_));
     let polys = committed_polys(program, &plan, committed_weights);
+    let blocks = block_bits(program, &plan, committed_weights);
     let publics: Vec<usize> =
         (0..program.inputs.len()).filter(|&i| program.inputs[i].public).collect();
     let public_inputs: Vec<Vec<i64>> = publics.iter().map(|&i| inputs[i].clone()).collect();
@@ -204,13 +206,21 @@ pub fn prove(
                 p.items.push(Item::Commitments(vec![c]));
                 commitments.push(c);
             }
-            Committed::Chunk { site, chunk } => {
-                if *chunk == 0 {
+            Committed::Chunk { site, chunk, block } => {
+                if *chunk == 0 && *block == 0 {
                     let w = &witnesses[*site].witness;
-                    let k = 1usize << w.decomposition().chunk_bits;
+                    let kb = w.decomposition().chunk_bits as usize;
                     let cs = (0..w.decomposition().num_chunks)
-                        .map(|c| HyperKzg::commit_one_hot_matrix(&pk.pcs, &w.chunk_indices(c), k))
-                        .collect::<Result<Vec<_>, _>>()?;
+                        .map(|c| {
+                            HyperKzg::commit_one_hot_blocks(
+                                &pk.pcs,
+                                &w.chunk_indices(c),
+                                1 << kb,
+                                1 << blocks[*site],
+                            )
+                        })
+                        .collect::<Result<Vec<_>, _>>()?
+                        .concat();
                     for c in &cs {
                         p.t.append_point("lookup_chunk_commitment", c);
                     }
@@ -357,7 +367,13 @@ pub fn prove(
                     })?;
                     claims[reg.index()].push(c);
                 }
-                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+                p.chunk_blocks(
+                    &mut pc_claims,
+                    &poly_index,
+                    (*site, blocks[*site]),
+                    &sw.witness,
+                    &o,
+                )?;
             }
             Rule::Shr { site, src, shift, bias, scale } => {
                 let sw = &witnesses[*site];
@@ -370,7 +386,13 @@ pub fn prove(
                 let x = pow2(u32::from(*shift)) * v + u * unscale - from_i64(*bias);
                 let o = p.lookup(&sw.witness, point, u);
                 claims[src.index()].push((r, x));
-                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+                p.chunk_blocks(
+                    &mut pc_claims,
+                    &poly_index,
+                    (*site, blocks[*site]),
+                    &sw.witness,
+                    &o,
+                )?;
             }
         }
     }
@@ -389,26 +411,34 @@ pub fn prove(
         }
     }
 
-    // The final opening.
-    let poly_of = |c: Committed| -> MultilinearPoly {
+    // The final opening: every committed polynomial at its own size (zero-extended to the largest
+    // by the protocol, never in memory), one-hot chunks never written out.
+    enum Source {
+        Table(MultilinearPoly),
+        /// Columns `[first, first + 2^bits)` of a chunk's one-hot matrix.
+        OneHot {
+            indices: Vec<usize>,
+            first: usize,
+            bits: usize,
+        },
+    }
+    let source_of = |c: Committed| -> Source {
         match c {
-            Committed::Param(i) => MultilinearPoly::I64(
+            Committed::Param(i) => Source::Table(MultilinearPoly::I64(
                 plan.layouts[program.params[i].reg.index()].pad(&pk.weights[i]),
-            ),
-            Committed::PrivateInput(i) => MultilinearPoly::I64(padded(program.inputs[i].reg)),
-            Committed::Chunk { site, chunk } => {
+            )),
+            Committed::PrivateInput(i) => {
+                Source::Table(MultilinearPoly::I64(padded(program.inputs[i].reg)))
+            }
+            Committed::Chunk { site, chunk, block } => {
                 let w = &witnesses[site].witness;
-                let k = 1usize << w.decomposition().chunk_bits;
-                let mut table = vec![0u8; w.addresses().len() * k];
-                for (j, idx) in w.chunk_indices(chunk).into_iter().enumerate() {
-                    table[j * k + idx] = 1;
-                }
-                MultilinearPoly::U8(table)
+                let bits = blocks[site];
+                Source::OneHot { indices: w.chunk_indices(chunk), first: block << bits, bits }
             }
         }
     };
     let n = opening_vars(&polys, &pc_claims);
-    let mut opened: Vec<(usize, MultilinearPoly)> = Vec::new();
+    let mut opened: Vec<(usize, Source)> = Vec::new();
     let mut reductions = Vec::new();
     for (q, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
@@ -417,59 +447,62 @@ pub fn prove(
         let claims = dedupe(extend_claims(claims, n)).ok_or_else(|| {
             ProveError::Internal(format!("committed polynomial {q}: claims disagree"))
         })?;
-        let poly = poly_of(polys[q].0);
+        let source = source_of(polys[q].0);
         let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
         let gamma = ClaimReduction::draw_gamma(&values, &mut p.t);
+        let reduction = ClaimReduction { points, values, gamma };
         if n > 0 {
-            // At the table's own size: the zero-extension only costs memory.
-            reductions.push(ReductionSumcheck::zero_extended(
-                poly.clone(),
-                &ClaimReduction { points, values, gamma },
-                n,
-            ));
+            reductions.push(match &source {
+                Source::Table(poly) => {
+                    ReductionSumcheck::zero_extended(poly.clone(), &reduction, n)
+                }
+                Source::OneHot { indices, first, bits } => {
+                    let rows = indices
+                        .iter()
+                        .map(|a| a.checked_sub(*first).filter(|i| *i < 1 << bits))
+                        .collect();
+                    ReductionSumcheck::one_hot(rows, *bits, &reduction, n)
+                }
+            });
         }
-        opened.push((q, zero_extend(poly, n)));
+        opened.push((q, source));
     }
     if !opened.is_empty() {
-        let mut point = Vec::new();
-        if n > 0 {
+        let (point, evals): (Vec<F>, Vec<F>) = if n > 0 {
             let mut refs: Vec<&mut dyn SumcheckInstance> =
                 reductions.iter_mut().map(|r| r as &mut dyn SumcheckInstance).collect();
             let (proof, out) = prove_sumcheck(&mut refs, &mut p.t);
             p.items.push(Item::Sumcheck(proof));
-            point = out.point;
-        }
-        let refs: Vec<&MultilinearPoly> = opened.iter().map(|e| &e.1).collect();
+            (out.point, out.final_evals.iter().map(|e| e[0]).collect())
+        } else {
+            // Scalars: each polynomial is its own evaluation.
+            let evals = opened
+                .iter()
+                .map(|(_, s)| match s {
+                    Source::Table(poly) => poly.get(0),
+                    Source::OneHot { indices, first, .. } => {
+                        F::from(u64::from(indices[0] == *first))
+                    }
+                })
+                .collect();
+            (Vec::new(), evals)
+        };
+        let refs: Vec<Opening<'_>> = opened
+            .iter()
+            .map(|(_, s)| match s {
+                Source::Table(poly) => Opening::Table(poly),
+                Source::OneHot { indices, first, bits } => {
+                    Opening::OneHotBlock { indices, first: *first, columns: 1 << bits }
+                }
+            })
+            .collect();
         let comms: Vec<_> = opened.iter().map(|e| commitments[e.0]).collect();
-        let (_, proof) = HyperKzg::batch_open(&pk.pcs, &refs, &comms, &point, &mut p.t)?;
+        let proof =
+            HyperKzg::batch_open_extended(&pk.pcs, &refs, &comms, &point, &evals, &mut p.t)?;
         p.items.push(Item::Opening(proof));
     }
     lap("open", &mut timings);
     Ok((TensorProof { items: p.items }, timings))
-}
-
-/// The table padded with zeros to `2^n` entries (same commitment, see the verifier's
-/// `open_committed`).
-fn zero_extend(poly: MultilinearPoly, n: usize) -> MultilinearPoly {
-    let len = 1usize << n;
-    match poly {
-        MultilinearPoly::U8(mut v) => {
-            v.resize(len, 0);
-            MultilinearPoly::U8(v)
-        }
-        MultilinearPoly::I32(mut v) => {
-            v.resize(len, 0);
-            MultilinearPoly::I32(v)
-        }
-        MultilinearPoly::I64(mut v) => {
-            v.resize(len, 0);
-            MultilinearPoly::I64(v)
-        }
-        MultilinearPoly::Dense(mut v) => {
-            v.resize(len, F::zero());
-            MultilinearPoly::Dense(v)
-        }
-    }
 }
 
 fn dense(v: Vec<F>) -> MultilinearPoly {
@@ -525,6 +558,36 @@ impl Prover {
         let (proof, out) = prove_sumcheck(&mut [&mut inst], &mut self.t);
         self.items.push(Item::Sumcheck(proof));
         (out.point, out.final_evals[0].clone())
+    }
+
+    /// The prover's side of [`push_chunks`]: sends each chunk's column-block values at the chunk
+    /// point (when its chunks are cut into blocks) and files the claims on the committed blocks.
+    fn chunk_blocks(
+        &mut self,
+        pc: &mut [Vec<Claim>],
+        index: &dyn Fn(Committed) -> Option<usize>,
+        (site, b): (usize, usize),
+        w: &LookupWitness<'_>,
+        o: &LookupOutput,
+    ) -> Result<(), ProveError> {
+        let d = w.decomposition();
+        let kb = d.chunk_bits as usize;
+        let mut values = Vec::new();
+        if b < kb {
+            let (rows, address) = o.chunk_point.split_at(o.chunk_point.len() - kb);
+            let (er, el) = (eq_evals(rows), eq_evals(&address[kb - b..]));
+            let mask = (1usize << b) - 1;
+            for c in 0..d.num_chunks {
+                let mut v = vec![F::zero(); 1 << (kb - b)];
+                for (j, a) in w.chunk_indices(c).into_iter().enumerate() {
+                    v[a >> b] += er[j] * el[a & mask];
+                }
+                values.extend(v);
+            }
+            self.send("tensor/chunk_blocks", &values);
+        }
+        push_chunks(pc, index, site, (kb, b), o, &values)
+            .map_err(|e| ProveError::Internal(format!("lookup site {site}: {e}")))
     }
 
     fn lookup(&mut self, w: &LookupWitness<'_>, point: Vec<F>, value: F) -> LookupOutput {

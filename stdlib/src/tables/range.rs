@@ -83,8 +83,10 @@ mod tests {
         assert_eq!(t.eval(200), 200);
         assert!(t.domain().encode(&[256]).is_err());
         assert!(t.domain().encode(&[-1]).is_err());
-        assert_eq!(t.decomposition().num_chunks, 1);
-        assert_eq!(RangeCheck::new(32).unwrap().decomposition().num_chunks, 4);
+        // 4-bit chunks: two for 8 bits, eight for 32; 7 bits stay one chunk.
+        assert_eq!(t.decomposition().num_chunks, 2);
+        assert_eq!(RangeCheck::new(32).unwrap().decomposition().num_chunks, 8);
+        assert_eq!(RangeCheck::new(7).unwrap().decomposition().num_chunks, 1);
     }
 
     #[test]

@@ -257,13 +257,15 @@ impl Decomposition {
         Decomposition { chunk_bits: k, num_chunks: 2, subtables, combine }
     }
 
-    /// Chunk width for an address of `bits` bits: the largest divisor in 4..=8, or the whole
-    /// address when it has at most 8 bits.
+    /// Chunk width for an address of `bits` bits: the smallest divisor in 4..=8, or the whole
+    /// address when it has fewer than 8 bits. Narrow chunks make small one-hot matrices (`T·2^k`
+    /// entries each, committed and opened by the prover); the extra chunks only add `T`-sized
+    /// work to the lookup argument, which costs far less than opening wider matrices.
     pub fn chunk_bits_for(bits: u32) -> Result<u32, TableError> {
-        if bits <= 8 {
+        if bits < 8 {
             return Ok(bits.max(1));
         }
-        (4..=8).rev().find(|k| bits % k == 0).ok_or(TableError::Unchunkable { bits })
+        (4..=8).find(|k| bits % k == 0).ok_or(TableError::Unchunkable { bits })
     }
 
     /// Chunk width for a [`Domain::Pair`] of two `operand_bits`-bit operands: like
@@ -392,9 +394,16 @@ mod tests {
             Decomposition::chunk_bits_for_pair(7),
             Err(TableError::Unchunkable { bits: 14 })
         );
-        // 21-bit operands: 42 = 6 · 7, so the pair rule takes 6 where the plain rule takes 7.
-        assert_eq!(Decomposition::chunk_bits_for(42), Ok(7));
+        // 21-bit operands: 42 = 6 · 7; both rules take 6.
+        assert_eq!(Decomposition::chunk_bits_for(42), Ok(6));
         assert_eq!(Decomposition::chunk_bits_for_pair(21), Ok(6));
+        // The plain rule prefers narrow chunks (12 → 4), the pair rule wide ones (12 → 6, 24 → 8):
+        // a comparison's combine has one factor per chunk.
+        assert_eq!(Decomposition::chunk_bits_for(12), Ok(4));
+        assert_eq!(Decomposition::chunk_bits_for_pair(6), Ok(6));
+        assert_eq!(Decomposition::chunk_bits_for_pair(12), Ok(8));
+        assert_eq!(Decomposition::chunk_bits_for(8), Ok(4));
+        assert_eq!(Decomposition::chunk_bits_for(7), Ok(7));
         for (bits, k) in [(1, 2), (3, 6), (4, 8), (8, 8), (9, 6), (16, 8), (32, 8)] {
             assert_eq!(Decomposition::chunk_bits_for_pair(bits), Ok(k), "{bits}-bit operands");
         }

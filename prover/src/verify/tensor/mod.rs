@@ -86,9 +86,43 @@ pub enum Committed {
     Param(usize),
     /// A private input, committed at the start of the proof.
     PrivateInput(usize),
-    /// Chunk `chunk` of lookup site `site`: its one-hot `T × 2^k` matrix as one polynomial over
-    /// (query, chunk value) variables, query variables first.
-    Chunk { site: usize, chunk: usize },
+    /// Column block `block` of chunk `chunk` of lookup site `site`: the one-hot `T × 2^k` matrix
+    /// cut into blocks of `2^b` consecutive columns ([`block_bits`], often one block), each one polynomial over
+    /// (query, column within the block) variables, query variables first.
+    Chunk { site: usize, chunk: usize, block: usize },
+}
+
+/// The final opening is never made over fewer variables than this when chunks would need cutting
+/// to stay below it: a `2^12`-entry opening costs a few milliseconds.
+pub const OPENING_FLOOR_VARS: usize = 12;
+
+/// Column bits of the committed blocks of each lookup site's chunks (see [`Committed::Chunk`]).
+///
+/// The largest committed polynomial sets the size of the final opening's MSMs (folds and three
+/// quotients of that size), and a site's `T × 2^k` one-hot chunk is often by far the largest. Cut
+/// into blocks of `2^b` columns, it costs `2^(k−b)` commitments and as many sent values, and the
+/// verifier recombines the chunk's claim itself: `ra(ρ_j, (ρ_hi, ρ_lo)) = Σ_b eq(ρ_hi, b)·
+/// ra_b(ρ_j, ρ_lo)`. So a chunk is cut only as far as needed to fit the opening that the program
+/// pays anyway — the largest weight or private input, or the largest chunk cut to 4-bit blocks,
+/// and at least [`OPENING_FLOOR_VARS`] — into at most 16 blocks.
+pub fn block_bits(program: &Program, plan: &Plan, committed_weights: bool) -> Vec<usize> {
+    const MIN_BLOCK_BITS: usize = 4;
+    const MAX_BLOCKS_LOG: usize = 4;
+    let tables = program
+        .params
+        .iter()
+        .filter(|_| committed_weights)
+        .map(|p| plan.vars(p.reg))
+        .chain(program.inputs.iter().filter(|i| !i.public).map(|i| plan.vars(i.reg)));
+    let chunks = plan.sites.iter().map(|s| s.vars + s.chunk_bits.min(MIN_BLOCK_BITS));
+    let target = tables.chain(chunks).max().unwrap_or(0).max(OPENING_FLOOR_VARS);
+    plan.sites
+        .iter()
+        .map(|s| {
+            let fit = target.saturating_sub(s.vars).max(MIN_BLOCK_BITS);
+            fit.max(s.chunk_bits.saturating_sub(MAX_BLOCKS_LOG)).min(s.chunk_bits)
+        })
+        .collect()
 }
 
 /// Every committed polynomial with its variable count, in a fixed order: weights (committed mode),
@@ -109,9 +143,12 @@ pub fn committed_polys(
             out.push((Committed::PrivateInput(i), plan.vars(input.reg)));
         }
     }
-    for (s, site) in plan.sites.iter().enumerate() {
+    let blocks = block_bits(program, plan, committed_weights);
+    for ((s, site), &b) in plan.sites.iter().enumerate().zip(&blocks) {
         for c in 0..site.num_chunks {
-            out.push((Committed::Chunk { site: s, chunk: c }, site.vars + site.chunk_bits));
+            for block in 0..1 << (site.chunk_bits - b) {
+                out.push((Committed::Chunk { site: s, chunk: c, block }, site.vars + b));
+            }
         }
     }
     out
@@ -340,6 +377,7 @@ pub fn verify(
     }
     let committed_weights = matches!(vk.weights, Weights::Committed(_));
     let polys = committed_polys(program, &plan, committed_weights);
+    let blocks = block_bits(program, &plan, committed_weights);
 
     let mut t = Transcript::new(TENSOR_DOMAIN);
     absorb_statement(&mut t, &vk.digest(), public_inputs, outputs);
@@ -364,9 +402,10 @@ pub fn verify(
                 t.append_point("private_input_commitment", &c);
                 commitments.push(c);
             }
-            Committed::Chunk { site, chunk } => {
-                if *chunk == 0 {
-                    let n = plan.sites[*site].num_chunks;
+            Committed::Chunk { site, chunk, block } => {
+                if *chunk == 0 && *block == 0 {
+                    let st = &plan.sites[*site];
+                    let n = st.num_chunks << (st.chunk_bits - blocks[*site]);
                     let cs = s.commitments(n, &format!("lookup site {site} chunk commitments"))?;
                     for c in cs {
                         t.append_point("lookup_chunk_commitment", c);
@@ -550,7 +589,16 @@ pub fn verify(
                     })?;
                     claims[reg.index()].push(c);
                 }
-                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+                chunk_blocks(
+                    &mut s,
+                    &mut t,
+                    &mut pc_claims,
+                    &poly_index,
+                    &plan,
+                    (*site, blocks[*site]),
+                    &o,
+                    &place,
+                )?;
             }
             Rule::Shr { site, src, shift, bias, scale } => {
                 let u = s.scalars(1, "tensor/remainder", &place, &mut t)?[0];
@@ -562,7 +610,16 @@ pub fn verify(
                 let point = if r.is_empty() { vec![F::zero()] } else { r.clone() };
                 let o = lookup(&mut s, &mut t, &place, table, plan.sites[*site].vars, point, u)?;
                 claims[src.index()].push((r, x));
-                push_chunks(&mut pc_claims, &poly_index, *site, &o);
+                chunk_blocks(
+                    &mut s,
+                    &mut t,
+                    &mut pc_claims,
+                    &poly_index,
+                    &plan,
+                    (*site, blocks[*site]),
+                    &o,
+                    &place,
+                )?;
             }
         }
     }
@@ -770,12 +827,74 @@ pub fn push_chunks(
     pc: &mut [Vec<Claim>],
     index: &dyn Fn(Committed) -> Option<usize>,
     site: usize,
+    (chunk_bits, b): (usize, usize),
     o: &LookupOutput,
-) {
-    for (c, v) in o.chunk_values.iter().enumerate() {
-        if let Some(p) = index(Committed::Chunk { site, chunk: c }) {
-            pc[p].push((o.chunk_point.clone(), *v));
+    blocks: &[F],
+) -> Result<(), &'static str> {
+    let per_chunk = 1usize << (chunk_bits - b);
+    if per_chunk == 1 {
+        for (c, v) in o.chunk_values.iter().enumerate() {
+            if let Some(p) = index(Committed::Chunk { site, chunk: c, block: 0 }) {
+                pc[p].push((o.chunk_point.clone(), *v));
+            }
         }
+        return Ok(());
+    }
+    if blocks.len() != per_chunk * o.chunk_values.len() || o.chunk_point.len() < chunk_bits {
+        return Err("wrong number of chunk block values");
+    }
+    let (rows, address) = o.chunk_point.split_at(o.chunk_point.len() - chunk_bits);
+    let (hi, lo) = address.split_at(chunk_bits - b);
+    let eh = eq_evals_serial(hi);
+    #[cfg(test)]
+    LAST_BLOCK_WEIGHTS.with(|w| w.borrow_mut().clone_from(&eh));
+    let point = [rows, lo].concat();
+    for (c, (v, vals)) in o.chunk_values.iter().zip(blocks.chunks(per_chunk)).enumerate() {
+        if eh.iter().zip(vals).map(|(e, x)| *e * x).sum::<F>() != *v {
+            return Err("the chunk's column blocks do not add up to its claim");
+        }
+        for (block, x) in vals.iter().enumerate() {
+            if let Some(p) = index(Committed::Chunk { site, chunk: c, block }) {
+                pc[p].push((point.clone(), *x));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The recombination weights `eq(ρ_hi, ·)` of the last chunk cut into blocks, so that a test
+    /// can forge block values that still recombine.
+    pub(crate) static LAST_BLOCK_WEIGHTS: std::cell::RefCell<Vec<F>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The verifier's side of [`push_chunks`]: reads the site's block values (if its chunks are cut
+/// into blocks), checks that they recombine to each chunk's claim and files the block claims.
+#[allow(clippy::too_many_arguments, reason = "the walk's state, passed through")]
+fn chunk_blocks(
+    s: &mut Stream<'_>,
+    t: &mut Transcript,
+    pc: &mut [Vec<Claim>],
+    index: &dyn Fn(Committed) -> Option<usize>,
+    plan: &Plan,
+    (site, b): (usize, usize),
+    o: &LookupOutput,
+    place: &str,
+) -> Result<(), TensorError> {
+    let st = &plan.sites[site];
+    let n = block_value_count(st.chunk_bits, b, st.num_chunks);
+    let blocks = if n == 0 { Vec::new() } else { s.scalars(n, "tensor/chunk_blocks", place, t)? };
+    push_chunks(pc, index, site, (st.chunk_bits, b), o, &blocks)
+        .map_err(|what| TensorError::Check { place: place.into(), what })
+}
+
+/// How many values a site's chunk blocks send after its lookup (0 when chunks are one block).
+pub fn block_value_count(chunk_bits: usize, block_bits: usize, num_chunks: usize) -> usize {
+    match chunk_bits - block_bits {
+        0 => 0,
+        e => num_chunks << e,
     }
 }
 
