@@ -23,8 +23,8 @@ use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
     absorb_statement, block_bits, committed_polys, dedupe, extend_claims, interleave, known_values,
     layout, lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2,
-    push_chunks, Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof,
-    VerifyingKey, Weights, TENSOR_DOMAIN,
+    push_chunks, weight_blocks, Claim, Committed, Item, LocalTable, Plan, Rule, TensorError,
+    TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -105,17 +105,18 @@ pub fn setup(
         .collect::<Result<Vec<_>, _>>()?;
     let vk_weights = match mode {
         WeightMode::Public => Weights::Public(weights.clone()),
-        WeightMode::Committed => Weights::Committed(
-            program
-                .params
-                .iter()
-                .zip(&weights)
-                .map(|(p, w)| {
-                    let poly = MultilinearPoly::I64(plan.layouts[p.reg.index()].pad(w));
-                    HyperKzg::commit(&pcs, &poly)
-                })
-                .collect::<Result<_, _>>()?,
-        ),
+        WeightMode::Committed => {
+            let mut cs = Vec::new();
+            for ((p, w), h) in
+                program.params.iter().zip(&weights).zip(weight_blocks(program, &plan))
+            {
+                let padded = plan.layouts[p.reg.index()].pad(w);
+                for block in padded.chunks(padded.len() >> h) {
+                    cs.push(HyperKzg::commit(&pcs, &MultilinearPoly::I64(block.to_vec()))?);
+                }
+            }
+            Weights::Committed(cs)
+        }
     };
     let mut stripped = program.clone();
     for (i, p) in stripped.params.iter_mut().enumerate() {
@@ -170,7 +171,7 @@ pub fn prove(
     }
     let committed_weights = matches!(pk.vk.weights, Weights::Committed(_));
     let polys = committed_polys(program, &plan, committed_weights);
-    let blocks = block_bits(program, &plan, committed_weights);
+    let blocks = block_bits(program, &plan);
     let publics: Vec<usize> =
         (0..program.inputs.len()).filter(|&i| program.inputs[i].public).collect();
     let public_inputs: Vec<Vec<i64>> = publics.iter().map(|&i| inputs[i].clone()).collect();
@@ -191,8 +192,13 @@ pub fn prove(
     let mut commitments = Vec::with_capacity(polys.len());
     for (c, _) in &polys {
         match c {
-            Committed::Param(i) => match &pk.vk.weights {
-                Weights::Committed(cs) => commitments.push(cs[*i]),
+            Committed::Param { .. } => match &pk.vk.weights {
+                // Parameter blocks come first in `polys`, in the key's order.
+                Weights::Committed(cs) => {
+                    commitments.push(*cs.get(commitments.len()).ok_or_else(|| {
+                        ProveError::Internal("a weight block has no commitment".into())
+                    })?)
+                }
                 Weights::Public(_) => {
                     return Err(ProveError::Internal("public weight listed as committed".into()))
                 }
@@ -404,10 +410,32 @@ pub fn prove(
             pc_claims[q].extend(pending);
         }
     }
+    let wblocks = weight_blocks(program, &plan);
     for (i, param) in program.params.iter().enumerate() {
         let pending = std::mem::take(&mut claims[param.reg.index()]);
-        if let Some(q) = poly_index(Committed::Param(i)) {
-            pc_claims[q].extend(pending);
+        if !committed_weights {
+            continue;
+        }
+        let h = wblocks[i];
+        let table = plan.layouts[param.reg.index()].pad(&pk.weights[i]);
+        for (z, v) in pending {
+            let claims = if h == 0 {
+                vec![(z, v)]
+            } else {
+                // Each block's value at the low coordinates, sent; the verifier recombines them.
+                let el = eq_evals(&z[h..]);
+                let vals: Vec<F> = table
+                    .chunks(table.len() >> h)
+                    .map(|b| b.iter().zip(&el).map(|(x, e)| from_i64(*x) * e).sum())
+                    .collect();
+                p.send("tensor/weight_blocks", &vals);
+                vals.into_iter().map(|x| (z[h..].to_vec(), x)).collect()
+            };
+            for (block, c) in claims.into_iter().enumerate() {
+                if let Some(q) = poly_index(Committed::Param { index: i, block }) {
+                    pc_claims[q].push(c);
+                }
+            }
         }
     }
 
@@ -424,9 +452,11 @@ pub fn prove(
     }
     let source_of = |c: Committed| -> Source {
         match c {
-            Committed::Param(i) => Source::Table(MultilinearPoly::I64(
-                plan.layouts[program.params[i].reg.index()].pad(&pk.weights[i]),
-            )),
+            Committed::Param { index, block } => {
+                let table = plan.layouts[program.params[index].reg.index()].pad(&pk.weights[index]);
+                let len = table.len() >> wblocks[index];
+                Source::Table(MultilinearPoly::I64(table[block * len..(block + 1) * len].to_vec()))
+            }
             Committed::PrivateInput(i) => {
                 Source::Table(MultilinearPoly::I64(padded(program.inputs[i].reg)))
             }

@@ -383,3 +383,73 @@ fn block_values_that_still_recombine_are_rejected_by_the_opening() {
         "{err}"
     );
 }
+
+/// `relu(x @ w)` with a `[128, 64]` weight: `2^13` entries, above the opening floor that the small
+/// lookups leave, so in committed mode the weight is cut into two blocks of 64 rows.
+fn wide_weight() -> (B, Vec<Vec<i64>>) {
+    let mut b = B::new("wide-weight");
+    let x = b.input(&[1, 128], 8, true);
+    let w = b.param(&[128, 64], 8, (0..128 * 64).map(|i| (i * 7 % 23) - 11).collect());
+    let relu = b.table(Box::new(Relu::new(24).unwrap()));
+    let y = b.op(&[1, 64], 24, Op::MatMul { a: x, b: w, bias: None });
+    let out = b.op(&[1, 64], 24, Op::Lookup { table: relu, operands: vec![y] });
+    b.p.outputs.push(out);
+    (b, vec![(0..128).map(|i| (i * 5 % 17) - 8).collect()])
+}
+
+/// The index of the (single) weight-block item.
+fn weight_block_item(proved: &Proved) -> usize {
+    let plan = plan_of(proved);
+    assert_eq!(weight_blocks(&proved.pk.vk.program, &plan), vec![1]);
+    proved
+        .proof
+        .items
+        .iter()
+        .rposition(|i| matches!(i, Item::Scalars(v) if v.len() == 2))
+        .expect("the weight's two blocks send a value each")
+}
+
+#[test]
+fn wide_weights_are_committed_in_blocks() {
+    let (b, inputs) = wide_weight();
+    let proved = prove_program(b, inputs, WeightMode::Committed);
+    match &proved.pk.vk.weights {
+        Weights::Committed(cs) => assert_eq!(cs.len(), 2),
+        Weights::Public(_) => panic!("committed mode"),
+    }
+    weight_block_item(&proved);
+    proved.verify().unwrap();
+}
+
+/// Invariant: a weight's blocks recombine to the claim on the weight.
+/// Mutation: change one block value.
+#[test]
+fn a_tampered_weight_block_value_is_rejected() {
+    let (b, inputs) = wide_weight();
+    let mut proved = prove_program(b, inputs, WeightMode::Committed);
+    let k = weight_block_item(&proved);
+    if let Item::Scalars(v) = &mut proved.proof.items[k] {
+        v[1] += F::from(1u64);
+    }
+    assert!(matches!(proved.verify(), Err(TensorError::Check { .. })));
+}
+
+/// Invariant: each weight block value is a claim on its committed block (made in preprocessing).
+/// Mutation: move value between the two blocks so that their recombination is unchanged.
+#[test]
+fn weight_block_values_that_still_recombine_are_rejected_by_the_opening() {
+    let (b, inputs) = wide_weight();
+    let mut proved = prove_program(b, inputs, WeightMode::Committed);
+    let k = weight_block_item(&proved);
+    proved.verify().unwrap();
+    let w = crate::verify::tensor::LAST_BLOCK_WEIGHTS.with(|w| w.borrow().clone());
+    if let Item::Scalars(v) = &mut proved.proof.items[k] {
+        v[0] += w[1];
+        v[1] -= w[0];
+    }
+    let err = proved.verify().unwrap_err();
+    assert!(
+        matches!(&err, TensorError::Sumcheck { place, .. } if place.starts_with("opening")),
+        "{err}"
+    );
+}

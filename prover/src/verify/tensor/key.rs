@@ -13,7 +13,7 @@ use crate::verify::codec::{DecodeError, Reader, Writer};
 use crate::verify::hyperkzg::{HyperKzgCommitment, HyperKzgVerifierKey};
 
 /// Encoding version of [`VerifyingKey`].
-pub const VK_VERSION: u8 = 1;
+pub const VK_VERSION: u8 = 2;
 
 /// A program-local table: its domain and entries (indexed by address), which its id does not
 /// determine.
@@ -26,8 +26,8 @@ pub struct LocalTable {
 /// How the verifier learns the weights.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Weights {
-    /// One commitment per parameter (program order), made once in preprocessing; the verifier never
-    /// reads the weights.
+    /// One commitment per parameter block (program order, then block order; see
+    /// [`super::weight_blocks`]), made once in preprocessing; the verifier never reads the weights.
     Committed(Vec<HyperKzgCommitment>),
     /// The weights themselves, one row-major vector per parameter; the verifier evaluates their
     /// multilinear extensions.

@@ -82,8 +82,9 @@ pub enum TensorError {
 /// A polynomial the prover is bound to by a commitment, in the order of [`committed_polys`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Committed {
-    /// A weight, committed in preprocessing (committed mode only).
-    Param(usize),
+    /// Block `block` of weight `index`, committed in preprocessing (committed mode only): the
+    /// padded table cut into `2^h` equal consecutive parts ([`weight_blocks`], often one).
+    Param { index: usize, block: usize },
     /// A private input, committed at the start of the proof.
     PrivateInput(usize),
     /// Column block `block` of chunk `chunk` of lookup site `site`: the one-hot `T × 2^k` matrix
@@ -92,30 +93,32 @@ pub enum Committed {
     Chunk { site: usize, chunk: usize, block: usize },
 }
 
-/// The final opening is never made over fewer variables than this when chunks would need cutting
+/// The final opening is never made over fewer variables than this when tables would need cutting
 /// to stay below it: a `2^12`-entry opening costs a few milliseconds.
 pub const OPENING_FLOOR_VARS: usize = 12;
 
+/// The number of variables the final opening aims at. Its cost is a few MSMs of that size (the
+/// folds and three quotients), while a table cut into blocks only costs a commitment and a sent
+/// value per block; so large tables are cut to fit the size the program pays anyway: the largest
+/// private input, or the largest lookup chunk cut into 4-bit column blocks, and at least
+/// [`OPENING_FLOOR_VARS`].
+fn opening_target(program: &Program, plan: &Plan) -> usize {
+    let inputs = program.inputs.iter().filter(|i| !i.public).map(|i| plan.vars(i.reg));
+    let chunks = plan.sites.iter().map(|s| s.vars + s.chunk_bits.min(MIN_BLOCK_BITS));
+    inputs.chain(chunks).max().unwrap_or(0).max(OPENING_FLOOR_VARS)
+}
+
+const MIN_BLOCK_BITS: usize = 4;
+
 /// Column bits of the committed blocks of each lookup site's chunks (see [`Committed::Chunk`]).
 ///
-/// The largest committed polynomial sets the size of the final opening's MSMs (folds and three
-/// quotients of that size), and a site's `T × 2^k` one-hot chunk is often by far the largest. Cut
-/// into blocks of `2^b` columns, it costs `2^(k−b)` commitments and as many sent values, and the
-/// verifier recombines the chunk's claim itself: `ra(ρ_j, (ρ_hi, ρ_lo)) = Σ_b eq(ρ_hi, b)·
-/// ra_b(ρ_j, ρ_lo)`. So a chunk is cut only as far as needed to fit the opening that the program
-/// pays anyway — the largest weight or private input, or the largest chunk cut to 4-bit blocks,
-/// and at least [`OPENING_FLOOR_VARS`] — into at most 16 blocks.
-pub fn block_bits(program: &Program, plan: &Plan, committed_weights: bool) -> Vec<usize> {
-    const MIN_BLOCK_BITS: usize = 4;
+/// A site's `T × 2^k` one-hot chunk cut into blocks of `2^b` columns costs `2^(k−b)` commitments
+/// and as many sent values, and the verifier recombines the chunk's claim itself:
+/// `ra(ρ_j, (ρ_hi, ρ_lo)) = Σ_b eq(ρ_hi, b)·ra_b(ρ_j, ρ_lo)`. A chunk is cut only as far as the
+/// [`opening_target`] needs, into at most 16 blocks.
+pub fn block_bits(program: &Program, plan: &Plan) -> Vec<usize> {
     const MAX_BLOCKS_LOG: usize = 4;
-    let tables = program
-        .params
-        .iter()
-        .filter(|_| committed_weights)
-        .map(|p| plan.vars(p.reg))
-        .chain(program.inputs.iter().filter(|i| !i.public).map(|i| plan.vars(i.reg)));
-    let chunks = plan.sites.iter().map(|s| s.vars + s.chunk_bits.min(MIN_BLOCK_BITS));
-    let target = tables.chain(chunks).max().unwrap_or(0).max(OPENING_FLOOR_VARS);
+    let target = opening_target(program, plan);
     plan.sites
         .iter()
         .map(|s| {
@@ -123,6 +126,28 @@ pub fn block_bits(program: &Program, plan: &Plan, committed_weights: bool) -> Ve
             fit.max(s.chunk_bits.saturating_sub(MAX_BLOCKS_LOG)).min(s.chunk_bits)
         })
         .collect()
+}
+
+/// Per parameter, `h` such that its committed table is cut into `2^h` blocks along its top `h`
+/// variables (committed mode; see [`Committed::Param`]): as far as the [`opening_target`] needs,
+/// into at most 64 blocks. A claim `w(z) = v` becomes one sent value per block,
+/// `v = Σ_b eq(z_hi, b)·w_b(z_lo)`, checked by the verifier.
+pub fn weight_blocks(program: &Program, plan: &Plan) -> Vec<usize> {
+    const MAX_BLOCKS_LOG: usize = 6;
+    let target = opening_target(program, plan);
+    program
+        .params
+        .iter()
+        .map(|p| plan.vars(p.reg).saturating_sub(target).min(MAX_BLOCKS_LOG))
+        .collect()
+}
+
+/// `Σ_b eq(hi, b)·values[b]`: the value of a table cut into blocks along the variables `hi`.
+pub fn recombine(hi: &[F], values: &[F]) -> F {
+    let weights = eq_evals_serial(hi);
+    #[cfg(test)]
+    LAST_BLOCK_WEIGHTS.with(|w| w.borrow_mut().clone_from(&weights));
+    weights.iter().zip(values).map(|(e, x)| *e * x).sum()
 }
 
 /// Every committed polynomial with its variable count, in a fixed order: weights (committed mode),
@@ -134,8 +159,10 @@ pub fn committed_polys(
 ) -> Vec<(Committed, usize)> {
     let mut out = Vec::new();
     if committed_weights {
-        for (i, p) in program.params.iter().enumerate() {
-            out.push((Committed::Param(i), plan.vars(p.reg)));
+        for ((index, p), h) in program.params.iter().enumerate().zip(weight_blocks(program, plan)) {
+            for block in 0..1 << h {
+                out.push((Committed::Param { index, block }, plan.vars(p.reg) - h));
+            }
         }
     }
     for (i, input) in program.inputs.iter().enumerate() {
@@ -143,7 +170,7 @@ pub fn committed_polys(
             out.push((Committed::PrivateInput(i), plan.vars(input.reg)));
         }
     }
-    let blocks = block_bits(program, plan, committed_weights);
+    let blocks = block_bits(program, plan);
     for ((s, site), &b) in plan.sites.iter().enumerate().zip(&blocks) {
         for c in 0..site.num_chunks {
             for block in 0..1 << (site.chunk_bits - b) {
@@ -377,7 +404,17 @@ pub fn verify(
     }
     let committed_weights = matches!(vk.weights, Weights::Committed(_));
     let polys = committed_polys(program, &plan, committed_weights);
-    let blocks = block_bits(program, &plan, committed_weights);
+    let blocks = block_bits(program, &plan);
+    let wblocks = weight_blocks(program, &plan);
+    if let Weights::Committed(cs) = &vk.weights {
+        let expected = polys.iter().filter(|(c, _)| matches!(c, Committed::Param { .. })).count();
+        if cs.len() != expected {
+            return Err(TensorError::Key(format!(
+                "{} weight commitments, the program's weight blocks need {expected}",
+                cs.len()
+            )));
+        }
+    }
 
     let mut t = Transcript::new(TENSOR_DOMAIN);
     absorb_statement(&mut t, &vk.digest(), public_inputs, outputs);
@@ -387,11 +424,16 @@ pub fn verify(
     let mut commitments: Vec<HyperKzgCommitment> = Vec::with_capacity(polys.len());
     for (c, _) in &polys {
         match c {
-            Committed::Param(i) => {
+            Committed::Param { index, block } => {
                 match &vk.weights {
-                    Weights::Committed(cs) => commitments.push(*cs.get(*i).ok_or_else(|| {
-                        TensorError::Key(format!("no commitment for parameter {i}"))
-                    })?),
+                    // Parameter blocks come first in `polys`, in the key's order.
+                    Weights::Committed(cs) => {
+                        commitments.push(*cs.get(commitments.len()).ok_or_else(|| {
+                            TensorError::Key(format!(
+                                "no commitment for weight {index} block {block}"
+                            ))
+                        })?)
+                    }
                     Weights::Public(_) => {
                         return Err(TensorError::Key("a public weight listed as committed".into()))
                     }
@@ -659,8 +701,26 @@ pub fn verify(
                 check_known(l, data, pending, &format!("weight {i}"))?;
             }
             Weights::Committed(_) => {
-                if let Some(p) = poly_index(Committed::Param(i)) {
-                    pc_claims[p].extend(pending);
+                let h = wblocks[i];
+                for (z, v) in pending {
+                    let claims = if h == 0 {
+                        vec![(z, v)]
+                    } else {
+                        let place = format!("weight {i}");
+                        let vals = s.scalars(1 << h, "tensor/weight_blocks", &place, &mut t)?;
+                        if z.len() < h || recombine(&z[..h], &vals) != v {
+                            return Err(TensorError::Check {
+                                place,
+                                what: "the weight's blocks do not add up to its claim",
+                            });
+                        }
+                        vals.into_iter().map(|x| (z[h..].to_vec(), x)).collect()
+                    };
+                    for (block, c) in claims.into_iter().enumerate() {
+                        if let Some(p) = poly_index(Committed::Param { index: i, block }) {
+                            pc_claims[p].push(c);
+                        }
+                    }
                 }
             }
         }
@@ -702,9 +762,6 @@ fn check_key(vk: &VerifyingKey, tables: &[&dyn TableMle<F>]) -> Result<(), Tenso
         }
     }
     match &vk.weights {
-        Weights::Committed(cs) if cs.len() != vk.program.params.len() => Err(TensorError::Key(
-            format!("{} weight commitments for {} parameters", cs.len(), vk.program.params.len()),
-        )),
         Weights::Public(ws) if ws.len() != vk.program.params.len() => Err(TensorError::Key(
             format!("{} weight tensors for {} parameters", ws.len(), vk.program.params.len()),
         )),
@@ -845,12 +902,9 @@ pub fn push_chunks(
     }
     let (rows, address) = o.chunk_point.split_at(o.chunk_point.len() - chunk_bits);
     let (hi, lo) = address.split_at(chunk_bits - b);
-    let eh = eq_evals_serial(hi);
-    #[cfg(test)]
-    LAST_BLOCK_WEIGHTS.with(|w| w.borrow_mut().clone_from(&eh));
     let point = [rows, lo].concat();
     for (c, (v, vals)) in o.chunk_values.iter().zip(blocks.chunks(per_chunk)).enumerate() {
-        if eh.iter().zip(vals).map(|(e, x)| *e * x).sum::<F>() != *v {
+        if recombine(hi, vals) != *v {
             return Err("the chunk's column blocks do not add up to its claim");
         }
         for (block, x) in vals.iter().enumerate() {
@@ -864,8 +918,8 @@ pub fn push_chunks(
 
 #[cfg(test)]
 thread_local! {
-    /// The recombination weights `eq(ρ_hi, ·)` of the last chunk cut into blocks, so that a test
-    /// can forge block values that still recombine.
+    /// The weights `eq(hi, ·)` of the last [`recombine`], so that a test can forge block values
+    /// that still recombine.
     pub(crate) static LAST_BLOCK_WEIGHTS: std::cell::RefCell<Vec<F>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
