@@ -43,18 +43,7 @@ impl ReductionSumcheck {
     pub fn zero_extended(poly: MultilinearPoly, claim: &ClaimReduction, n: usize) -> Self {
         let m = poly.num_vars();
         assert!(m <= n, "cannot reduce a polynomial of {m} variables over {n}");
-        let low: Vec<Vec<F>> = claim
-            .points
-            .iter()
-            .map(|z| {
-                assert_eq!(z.len(), n, "claim reduction point has the wrong dimension");
-                assert!(
-                    z[..n - m].iter().all(Zero::is_zero),
-                    "a claim on a zero-extended polynomial has zeros in its extension coordinates"
-                );
-                z[n - m..].to_vec()
-            })
-            .collect();
+        let low = low_points(claim, m, n);
         let reduced =
             ClaimReduction { points: low, values: claim.values.clone(), gamma: claim.gamma };
         let mut e = vec![F::zero(); poly.len()];
@@ -96,18 +85,7 @@ impl ReductionSumcheck {
     ) -> Self {
         let m = addresses.len().trailing_zeros() as usize + k;
         assert!(m <= n, "cannot reduce a polynomial of {m} variables over {n}");
-        let low: Vec<Vec<F>> = claim
-            .points
-            .iter()
-            .map(|z| {
-                assert_eq!(z.len(), n, "claim reduction point has the wrong dimension");
-                assert!(
-                    z[..n - m].iter().all(Zero::is_zero),
-                    "a claim on a zero-extended polynomial has zeros in its extension coordinates"
-                );
-                z[n - m..].to_vec()
-            })
-            .collect();
+        let low = low_points(claim, m, n);
         let weights = crate::poly::powers(claim.gamma, low.len());
         let inner = OneHotReduction::new(addresses, k, &low, &weights);
         ReductionSumcheck { inner: Some(Box::new(inner)), tail: n - m, bound: 0, ends: None }
@@ -116,6 +94,23 @@ impl ReductionSumcheck {
     fn inner_rounds(&self) -> usize {
         self.inner.as_ref().map_or(0, |i| i.num_rounds())
     }
+}
+
+/// The claims' points without their `n − m` zero extension coordinates. Panics if a point does
+/// not have `n` coordinates or the extension coordinates are not zero: the caller builds them.
+fn low_points(claim: &ClaimReduction, m: usize, n: usize) -> Vec<Vec<F>> {
+    claim
+        .points
+        .iter()
+        .map(|z| {
+            assert_eq!(z.len(), n, "claim reduction point has the wrong dimension");
+            assert!(
+                z[..n - m].iter().all(Zero::is_zero),
+                "a claim on a zero-extended polynomial has zeros in its extension coordinates"
+            );
+            z[n - m..].to_vec()
+        })
+        .collect()
 }
 
 impl SumcheckInstance for ReductionSumcheck {
