@@ -17,8 +17,8 @@ use crate::poly::{eq_evals, MultilinearPoly, UniPoly};
 use crate::verify::sumcheck::Term;
 
 pub(crate) struct OneHotReduction {
-    /// The column of each row's one (`None`: the row is zero).
-    addresses: Vec<Option<usize>>,
+    /// `(row, column)` of every one; rows not listed are zero.
+    ones: Vec<(usize, usize)>,
     k: usize,
     t: usize,
     /// Each claim's point split into `(row part, address part)`, and its weight `g_i`.
@@ -33,17 +33,19 @@ pub(crate) struct OneHotReduction {
 }
 
 impl OneHotReduction {
-    /// `addresses[j] < 2^k` for every row; `T = addresses.len()` a power of two, at least 2; every point has
-    /// `t + k` coordinates. The caller (the tensor prover) guarantees all three.
+    /// A `num_rows × 2^k` matrix with a one at each `(row, column)` of `ones` (at most one per row,
+    /// `row < num_rows`, `column < 2^k`); `num_rows` a power of two, at least 2; every point has
+    /// `t + k` coordinates. The caller (the tensor prover) guarantees all of it.
     pub(crate) fn new(
-        addresses: Vec<Option<usize>>,
+        num_rows: usize,
+        ones: Vec<(usize, usize)>,
         k: usize,
         points: &[Vec<F>],
         weights: &[F],
     ) -> Self {
-        let t = addresses.len().trailing_zeros() as usize;
+        let t = num_rows.trailing_zeros() as usize;
         assert!(
-            addresses.len().is_power_of_two() && t > 0,
+            num_rows.is_power_of_two() && t > 0,
             "one-hot rows are padded to a power of two, at least 2"
         );
         assert!(k > 0, "a one-hot reduction needs at least one address bit");
@@ -60,10 +62,8 @@ impl OneHotReduction {
             .map(|(zr, _, _)| {
                 let er = eq_evals(zr);
                 let mut h = vec![F::zero(); 1 << k];
-                for (j, a) in addresses.iter().enumerate() {
-                    if let Some(a) = a {
-                        h[*a] += er[j];
-                    }
+                for &(j, a) in &ones {
+                    h[a] += er[j];
                 }
                 h
             })
@@ -73,15 +73,18 @@ impl OneHotReduction {
             .zip(&folded)
             .map(|((_, za, g), h)| *g * h.iter().zip(eq_evals(za)).map(|(x, e)| *x * e).sum::<F>())
             .sum();
-        OneHotReduction { addresses, k, t, claims, folded, bound: Vec::new(), rows: None, claim }
+        OneHotReduction { ones, k, t, claims, folded, bound: Vec::new(), rows: None, claim }
     }
 
     /// Starts the row phase: `P(j) = eq(r_a, addr_j)`, `E(j) = Σ_i g_i·eq(za_i, r_a)·eq(zr_i, j)`.
     fn start_rows(&mut self, claim: F) {
         let r_a: Vec<F> = self.bound.iter().rev().copied().collect();
         let ea = eq_evals(&r_a);
-        let p: Vec<F> = self.addresses.iter().map(|a| a.map_or(F::zero(), |a| ea[a])).collect();
-        let mut e = vec![F::zero(); self.addresses.len()];
+        let mut p = vec![F::zero(); 1 << self.t];
+        for &(j, a) in &self.ones {
+            p[j] = ea[a];
+        }
+        let mut e = vec![F::zero(); 1 << self.t];
         for (zr, za, g) in &self.claims {
             let scale = *g * crate::poly::eq_eval(za, &r_a);
             for (acc, v) in e.iter_mut().zip(eq_evals(zr)) {
@@ -195,7 +198,9 @@ mod tests {
             let terms = vec![Term::product(vec![0, 1])];
             let sum = ProductSumcheck::sum(&polys, &terms, None).unwrap();
             let mut dense = ProductSumcheck::new(polys, terms, None, sum).unwrap();
-            let mut sparse = OneHotReduction::new(addresses, k, &points, &weights);
+            let ones =
+                addresses.iter().enumerate().filter_map(|(j, a)| a.map(|a| (j, a))).collect();
+            let mut sparse = OneHotReduction::new(1 << t, ones, k, &points, &weights);
             assert_eq!(sparse.input_claim(), sum, "t = {t}, k = {k}");
             let run = |inst: &mut dyn SumcheckInstance| {
                 let mut tr = Transcript::new(b"one-hot-test");

@@ -73,21 +73,22 @@ impl ReductionSumcheck {
         ReductionSumcheck { inner: Some(Box::new(inner)), tail: n - m, bound: 0, ends: None }
     }
 
-    /// [`ReductionSumcheck::zero_extended`] for the one-hot matrix whose row `j` has its one at
-    /// column `addresses[j] < 2^k`, or no one where it is `None` (rows first, `addresses.len()` a
-    /// power of two, at least 2), without writing the `T·2^k` matrix out: `O(T + 2^k)` memory,
-    /// same messages.
+    /// [`ReductionSumcheck::zero_extended`] for the `num_rows × 2^k` matrix (rows first) with a one
+    /// at each `(row, column)` of `ones` and zeros elsewhere — a one-hot matrix, or a block of its
+    /// columns — without writing it out: `O(num_rows + 2^k)` memory, same messages. `num_rows` is a
+    /// power of two, at least 2.
     pub fn one_hot(
-        addresses: Vec<Option<usize>>,
+        num_rows: usize,
+        ones: Vec<(usize, usize)>,
         k: usize,
         claim: &ClaimReduction,
         n: usize,
     ) -> Self {
-        let m = addresses.len().trailing_zeros() as usize + k;
+        let m = num_rows.trailing_zeros() as usize + k;
         assert!(m <= n, "cannot reduce a polynomial of {m} variables over {n}");
         let low = low_points(claim, m, n);
         let weights = crate::poly::powers(claim.gamma, low.len());
-        let inner = OneHotReduction::new(addresses, k, &low, &weights);
+        let inner = OneHotReduction::new(num_rows, ones, k, &low, &weights);
         ReductionSumcheck { inner: Some(Box::new(inner)), tail: n - m, bound: 0, ends: None }
     }
 

@@ -23,8 +23,8 @@ use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
     absorb_statement, block_bits, committed_polys, dedupe, extend_claims, interleave, known_values,
     layout, lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2,
-    push_chunks, weight_blocks, Claim, Committed, Item, LocalTable, Plan, Rule, TensorError,
-    TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
+    push_chunks, push_weight_blocks, weight_blocks, Claim, Committed, Item, LocalTable, Plan, Rule,
+    TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -189,6 +189,26 @@ pub fn prove(
         .enumerate()
         .map(|(s, site)| site_witness(program, &plan, tables, &trace.values, s, site.instr))
         .collect::<Result<Vec<_>, _>>()?;
+    // Each chunk's column per query, computed once: committed, sent as block values, opened.
+    let chunk_idx: Vec<Vec<Vec<usize>>> = witnesses
+        .iter()
+        .map(|sw| {
+            (0..sw.witness.decomposition().num_chunks)
+                .map(|c| sw.witness.chunk_indices(c))
+                .collect()
+        })
+        .collect();
+    // Each committed weight's padded table, once.
+    let weight_tables: Vec<Vec<i64>> = if committed_weights {
+        program
+            .params
+            .iter()
+            .zip(&pk.weights)
+            .map(|(p, w)| plan.layouts[p.reg.index()].pad(w))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut commitments = Vec::with_capacity(polys.len());
     for (c, _) in &polys {
         match c {
@@ -216,11 +236,12 @@ pub fn prove(
                 if *chunk == 0 && *block == 0 {
                     let w = &witnesses[*site].witness;
                     let kb = w.decomposition().chunk_bits as usize;
-                    let cs = (0..w.decomposition().num_chunks)
-                        .map(|c| {
+                    let cs = chunk_idx[*site]
+                        .iter()
+                        .map(|idx| {
                             HyperKzg::commit_one_hot_blocks(
                                 &pk.pcs,
-                                &w.chunk_indices(c),
+                                idx,
                                 1 << kb,
                                 1 << blocks[*site],
                             )
@@ -376,8 +397,8 @@ pub fn prove(
                 p.chunk_blocks(
                     &mut pc_claims,
                     &poly_index,
-                    (*site, blocks[*site]),
-                    &sw.witness,
+                    (*site, plan.sites[*site].chunk_bits, blocks[*site]),
+                    &chunk_idx[*site],
                     &o,
                 )?;
             }
@@ -395,8 +416,8 @@ pub fn prove(
                 p.chunk_blocks(
                     &mut pc_claims,
                     &poly_index,
-                    (*site, blocks[*site]),
-                    &sw.witness,
+                    (*site, plan.sites[*site].chunk_bits, blocks[*site]),
+                    &chunk_idx[*site],
                     &o,
                 )?;
             }
@@ -416,44 +437,38 @@ pub fn prove(
         if !committed_weights {
             continue;
         }
-        let h = wblocks[i];
-        let table = plan.layouts[param.reg.index()].pad(&pk.weights[i]);
+        let (h, table) = (wblocks[i], &weight_tables[i]);
         for (z, v) in pending {
-            let claims = if h == 0 {
-                vec![(z, v)]
-            } else {
+            let mut vals = Vec::new();
+            if h > 0 {
                 // Each block's value at the low coordinates, sent; the verifier recombines them.
                 let el = eq_evals(&z[h..]);
-                let vals: Vec<F> = table
+                vals = table
                     .chunks(table.len() >> h)
                     .map(|b| b.iter().zip(&el).map(|(x, e)| from_i64(*x) * e).sum())
                     .collect();
                 p.send("tensor/weight_blocks", &vals);
-                vals.into_iter().map(|x| (z[h..].to_vec(), x)).collect()
-            };
-            for (block, c) in claims.into_iter().enumerate() {
-                if let Some(q) = poly_index(Committed::Param { index: i, block }) {
-                    pc_claims[q].push(c);
-                }
             }
+            push_weight_blocks(&mut pc_claims, &poly_index, (i, h), (z, v), &vals)
+                .map_err(|e| ProveError::Internal(format!("weight {i}: {e}")))?;
         }
     }
 
     // The final opening: every committed polynomial at its own size (zero-extended to the largest
     // by the protocol, never in memory), one-hot chunks never written out.
-    enum Source {
+    enum Source<'a> {
         Table(MultilinearPoly),
         /// Columns `[first, first + 2^bits)` of a chunk's one-hot matrix.
         OneHot {
-            indices: Vec<usize>,
+            indices: &'a [usize],
             first: usize,
             bits: usize,
         },
     }
-    let source_of = |c: Committed| -> Source {
+    let source_of = |c: Committed| -> Source<'_> {
         match c {
             Committed::Param { index, block } => {
-                let table = plan.layouts[program.params[index].reg.index()].pad(&pk.weights[index]);
+                let table = &weight_tables[index];
                 let len = table.len() >> wblocks[index];
                 Source::Table(MultilinearPoly::I64(table[block * len..(block + 1) * len].to_vec()))
             }
@@ -461,14 +476,13 @@ pub fn prove(
                 Source::Table(MultilinearPoly::I64(padded(program.inputs[i].reg)))
             }
             Committed::Chunk { site, chunk, block } => {
-                let w = &witnesses[site].witness;
                 let bits = blocks[site];
-                Source::OneHot { indices: w.chunk_indices(chunk), first: block << bits, bits }
+                Source::OneHot { indices: &chunk_idx[site][chunk], first: block << bits, bits }
             }
         }
     };
     let n = opening_vars(&polys, &pc_claims);
-    let mut opened: Vec<(usize, Source)> = Vec::new();
+    let mut opened: Vec<(usize, Source<'_>)> = Vec::new();
     let mut reductions = Vec::new();
     for (q, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
@@ -487,11 +501,14 @@ pub fn prove(
                     ReductionSumcheck::zero_extended(poly.clone(), &reduction, n)
                 }
                 Source::OneHot { indices, first, bits } => {
-                    let rows = indices
+                    let ones = indices
                         .iter()
-                        .map(|a| a.checked_sub(*first).filter(|i| *i < 1 << bits))
+                        .enumerate()
+                        .filter_map(|(j, a)| {
+                            a.checked_sub(*first).filter(|c| *c < 1 << bits).map(|c| (j, c))
+                        })
                         .collect();
-                    ReductionSumcheck::one_hot(rows, *bits, &reduction, n)
+                    ReductionSumcheck::one_hot(indices.len(), ones, *bits, &reduction, n)
                 }
             });
         }
@@ -596,20 +613,18 @@ impl Prover {
         &mut self,
         pc: &mut [Vec<Claim>],
         index: &dyn Fn(Committed) -> Option<usize>,
-        (site, b): (usize, usize),
-        w: &LookupWitness<'_>,
+        (site, kb, b): (usize, usize, usize),
+        chunk_idx: &[Vec<usize>],
         o: &LookupOutput,
     ) -> Result<(), ProveError> {
-        let d = w.decomposition();
-        let kb = d.chunk_bits as usize;
         let mut values = Vec::new();
         if b < kb {
             let (rows, address) = o.chunk_point.split_at(o.chunk_point.len() - kb);
             let (er, el) = (eq_evals(rows), eq_evals(&address[kb - b..]));
             let mask = (1usize << b) - 1;
-            for c in 0..d.num_chunks {
+            for idx in chunk_idx {
                 let mut v = vec![F::zero(); 1 << (kb - b)];
-                for (j, a) in w.chunk_indices(c).into_iter().enumerate() {
+                for (j, &a) in idx.iter().enumerate() {
                     v[a >> b] += er[j] * el[a & mask];
                 }
                 values.extend(v);

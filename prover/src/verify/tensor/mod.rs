@@ -701,26 +701,14 @@ pub fn verify(
                 check_known(l, data, pending, &format!("weight {i}"))?;
             }
             Weights::Committed(_) => {
-                let h = wblocks[i];
-                for (z, v) in pending {
-                    let claims = if h == 0 {
-                        vec![(z, v)]
-                    } else {
-                        let place = format!("weight {i}");
-                        let vals = s.scalars(1 << h, "tensor/weight_blocks", &place, &mut t)?;
-                        if z.len() < h || recombine(&z[..h], &vals) != v {
-                            return Err(TensorError::Check {
-                                place,
-                                what: "the weight's blocks do not add up to its claim",
-                            });
-                        }
-                        vals.into_iter().map(|x| (z[h..].to_vec(), x)).collect()
+                let (h, place) = (wblocks[i], format!("weight {i}"));
+                for claim in pending {
+                    let vals = match h {
+                        0 => Vec::new(),
+                        _ => s.scalars(1 << h, "tensor/weight_blocks", &place, &mut t)?,
                     };
-                    for (block, c) in claims.into_iter().enumerate() {
-                        if let Some(p) = poly_index(Committed::Param { index: i, block }) {
-                            pc_claims[p].push(c);
-                        }
-                    }
+                    push_weight_blocks(&mut pc_claims, &poly_index, (i, h), claim, &vals)
+                        .map_err(|what| TensorError::Check { place: place.clone(), what })?;
                 }
             }
         }
@@ -911,6 +899,32 @@ pub fn push_chunks(
             if let Some(p) = index(Committed::Chunk { site, chunk: c, block }) {
                 pc[p].push((point.clone(), *x));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Files a claim on weight `index`, cut into `2^h` blocks along its top variables
+/// ([`weight_blocks`]): with `h = 0` the claim itself, else one claim per block at the low
+/// coordinates, after checking that the sent block values recombine to the claim.
+pub fn push_weight_blocks(
+    pc: &mut [Vec<Claim>],
+    poly_index: &dyn Fn(Committed) -> Option<usize>,
+    (index, h): (usize, usize),
+    (z, v): Claim,
+    values: &[F],
+) -> Result<(), &'static str> {
+    let claims = if h == 0 {
+        vec![(z, v)]
+    } else {
+        if z.len() < h || values.len() != 1 << h || recombine(&z[..h], values) != v {
+            return Err("the weight's blocks do not add up to its claim");
+        }
+        values.iter().map(|x| (z[h..].to_vec(), *x)).collect()
+    };
+    for (block, c) in claims.into_iter().enumerate() {
+        if let Some(p) = poly_index(Committed::Param { index, block }) {
+            pc[p].push(c);
         }
     }
     Ok(())
