@@ -51,7 +51,7 @@ pub(crate) fn commit_field(bases: &[G1Affine], evals: &[F]) -> G1Projective {
 }
 
 /// Below this many points the batched-affine MSM's bookkeeping does not pay.
-const BATCH_AFFINE_FROM: usize = 1 << 10;
+const BATCH_AFFINE_FROM: usize = 1 << 13;
 
 /// The full-width MSM.
 pub(crate) fn dense(bases: &[G1Affine], evals: &[F]) -> G1Projective {

@@ -13,7 +13,7 @@ use crate::verify::codec::{DecodeError, Reader, Writer};
 use crate::verify::hyperkzg::{HyperKzgCommitment, HyperKzgVerifierKey};
 
 /// Encoding version of [`VerifyingKey`].
-pub const VK_VERSION: u8 = 2;
+pub const VK_VERSION: u8 = 3;
 
 /// A program-local table: its domain and entries (indexed by address), which its id does not
 /// determine.
@@ -61,7 +61,7 @@ impl VerifyingKey {
                 Some(t) => {
                     w.u8(1);
                     write_domain(&mut w, t.domain);
-                    write_i64s(&mut w, &t.entries);
+                    w.ints(&t.entries);
                 }
             }
         }
@@ -77,7 +77,7 @@ impl VerifyingKey {
                 w.u8(1);
                 w.len(ws.len());
                 for v in ws {
-                    write_i64s(&mut w, v);
+                    w.ints(v);
                 }
             }
         }
@@ -98,7 +98,7 @@ impl VerifyingKey {
                 0 => None,
                 1 => {
                     let domain = read_domain(&mut r)?;
-                    Some(LocalTable { domain, entries: read_i64s(&mut r)? })
+                    Some(LocalTable { domain, entries: r.ints("table entries")? })
                 }
                 _ => return Err(DecodeError::Invalid { what: "table entry tag", at }),
             });
@@ -120,7 +120,7 @@ impl VerifyingKey {
             }
             1 => {
                 let n = r.count("weight count", 4)?;
-                Weights::Public((0..n).map(|_| read_i64s(&mut r)).collect::<Result<_, _>>()?)
+                Weights::Public((0..n).map(|_| r.ints("weight entries")).collect::<Result<_, _>>()?)
             }
             _ => return Err(DecodeError::Invalid { what: "weight mode", at }),
         };
@@ -175,25 +175,6 @@ fn write_blob(w: &mut Writer, b: &[u8]) {
 fn read_blob<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], DecodeError> {
     let n = r.count("blob length", 1)?;
     r.take(n)
-}
-
-fn write_i64s(w: &mut Writer, v: &[i64]) {
-    w.len(v.len());
-    for x in v {
-        w.raw(&x.to_le_bytes());
-    }
-}
-
-fn read_i64(r: &mut Reader<'_>) -> Result<i64, DecodeError> {
-    let b = r.take(8)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(b);
-    Ok(i64::from_le_bytes(a))
-}
-
-fn read_i64s(r: &mut Reader<'_>) -> Result<Vec<i64>, DecodeError> {
-    let n = r.count("integer count", 8)?;
-    (0..n).map(|_| read_i64(r)).collect()
 }
 
 fn write_usizes(w: &mut Writer, v: &[usize]) {
@@ -262,7 +243,7 @@ fn write_program(w: &mut Writer, p: &Program) {
     w.len(p.consts.len());
     for c in &p.consts {
         w.u32(c.reg.0);
-        write_i64s(w, &c.data);
+        w.ints(&c.data);
     }
     w.len(p.instrs.len());
     for instr in &p.instrs {
@@ -445,7 +426,7 @@ fn read_program(r: &mut Reader<'_>) -> Result<Program, DecodeError> {
     let mut consts = Vec::with_capacity(n);
     for _ in 0..n {
         let reg = reg(r)?;
-        consts.push(Const { reg, data: read_i64s(r)? });
+        consts.push(Const { reg, data: r.ints("constant entries")? });
     }
     let n = r.count("instruction count", 5)?;
     let mut instrs = Vec::with_capacity(n);

@@ -350,8 +350,7 @@ pub fn absorb_statement(
 
 /// The MLE of a known tensor at `point`: `Σ_x eq(point, x) · v[x]` over its real entries.
 pub fn known_eval(layout: &Layout, values: &[i64], point: &[F]) -> F {
-    let eq = eq_evals_serial(point);
-    values.iter().zip(layout.padded_indices()).map(|(v, i)| eq[i] * from_i64(*v)).sum()
+    layout.evaluate(values, point)
 }
 
 /// Checks a whole-program proof.

@@ -165,10 +165,11 @@ pub struct ProofFile {
 pub const PROOF_MAGIC: &[u8; 8] = b"ATLASPRF";
 
 /// Encoding version of [`ProofFile`].
-pub const PROOF_FILE_VERSION: u8 = 1;
+pub const PROOF_FILE_VERSION: u8 = 2;
 
 impl ProofFile {
-    /// `magic · version · inputs · outputs · proof`, tensors as length-prefixed i64 vectors.
+    /// `magic · version · inputs · outputs · proof`, tensors as packed integer vectors
+    /// ([`Writer::ints`]).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.raw(PROOF_MAGIC);
@@ -176,8 +177,7 @@ impl ProofFile {
         for group in [&self.public_inputs, &self.outputs] {
             w.len(group.len());
             for v in group {
-                w.len(v.len());
-                v.iter().for_each(|x| w.raw(&x.to_le_bytes()));
+                w.ints(v);
             }
         }
         let proof = self.proof.to_bytes();
@@ -200,15 +200,7 @@ impl ProofFile {
             let n = r.count("tensor count", 4)?;
             let mut group = Vec::with_capacity(n);
             for _ in 0..n {
-                let k = r.count("value count", 8)?;
-                let mut v = Vec::with_capacity(k);
-                for _ in 0..k {
-                    let b = r.take(8)?;
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(b);
-                    v.push(i64::from_le_bytes(a));
-                }
-                group.push(v);
+                group.push(r.ints("tensor values")?);
             }
             groups.push(group);
         }
