@@ -18,7 +18,8 @@ use crate::poly::{powers, MultilinearPoly};
 use crate::transcript::Transcript;
 use crate::verify::absorb_batch_claim;
 use crate::verify::hyperkzg::{
-    batch_verify, HyperKzgCommitment, HyperKzgProof, HyperKzgVerifierKey,
+    batch_verify, interpolate, opening_points, HyperKzgCommitment, HyperKzgProof,
+    HyperKzgVerifierKey,
 };
 
 /// The prover's part of the SRS: `[τ^i]₁` for `i < 2^max_num_vars` (shared, not copied).
@@ -102,7 +103,8 @@ fn eval_univariate(coeffs: &[F], z: F) -> F {
     parts.iter().rev().fold(F::zero(), |acc, x| acc * step + x)
 }
 
-/// The quotient of `b(X) − b(z)` by `X − z` (synthetic division), `b.len() − 1` coefficients.
+/// The quotient of `b(X) − b(z)` by `X − z` (synthetic division), `b.len() − 1` coefficients;
+/// exact when `b(z) = 0`.
 fn divide_by_linear(b: &[F], z: F) -> Vec<F> {
     let mut h = vec![F::zero(); b.len().saturating_sub(1)];
     let mut acc = F::zero();
@@ -327,11 +329,7 @@ fn open_combined(
         transcript.append_point("hyperkzg/fold", c);
     }
     let r = transcript.challenge_scalar("hyperkzg/r");
-    if r.is_zero() {
-        return Err(PcsError::DegenerateChallenge { label: "hyperkzg/r" });
-    }
-
-    let z = [r, -r, r.square()];
+    let z = opening_points(r)?;
     let open_evals: Vec<[F; 3]> = layers
         .iter()
         .map(|l| [eval_univariate(l, z[0]), eval_univariate(l, z[1]), eval_univariate(l, z[2])])
@@ -340,9 +338,10 @@ fn open_combined(
     transcript.append_scalars("hyperkzg/evals", &flat);
     let q = transcript.challenge_scalar("hyperkzg/q");
 
-    // B = Σ_j q^j f⁽ʲ⁾ (layer j has 2^(n-j) coefficients), opened at r, −r, r².
+    // B = Σ_j q^j f⁽ʲ⁾ (layer j has 2^(n-j) coefficients), at least 3 coefficients so that the
+    // quadratic I can be subtracted.
     let q_pows = powers(q, n);
-    let b: Vec<F> = (0..1usize << n)
+    let mut b: Vec<F> = (0..(1usize << n).max(3))
         .into_par_iter()
         .map(|i| {
             layers
@@ -353,19 +352,20 @@ fn open_combined(
                 .sum()
         })
         .collect();
-    let quotients: Vec<Vec<F>> = z.par_iter().map(|zt| divide_by_linear(&b, *zt)).collect();
-    let witnesses = quotients
-        .iter()
-        .map(|h| Ok(msm::commit_field(pk.bases(h.len())?, h)))
-        .collect::<Result<Vec<G1Projective>, PcsError>>()?;
-    let witnesses = G1Projective::normalize_batch(&witnesses);
-    for w in &witnesses {
-        transcript.append_point("hyperkzg/witness", w);
+    // W = (B − I)/((X − r)(X + r)(X − r²)), I the quadratic through B's values at the three
+    // points: one witness for all three (see `crate::verify::hyperkzg`).
+    let mut b_at = [F::zero(); 3];
+    for (t, v) in b_at.iter_mut().enumerate() {
+        *v = q_pows.iter().zip(&open_evals).map(|(w, e)| *w * e[t]).sum();
     }
-    // The verifier draws d here; drawing it too keeps both transcripts in the same state.
-    let _d = transcript.challenge_scalar("hyperkzg/d");
+    for (c, i) in b.iter_mut().zip(interpolate(&z, &b_at)?) {
+        *c -= i;
+    }
+    let w = z.iter().fold(b, |acc, zt| divide_by_linear(&acc, *zt));
+    let witness = msm::commit_field(pk.bases(w.len())?, &w).into_affine();
+    transcript.append_point("hyperkzg/witness", &witness);
 
-    Ok(HyperKzgProof { folds, evals: open_evals, witnesses })
+    Ok(HyperKzgProof { folds, evals: open_evals, witnesses: vec![witness] })
 }
 
 #[cfg(test)]
@@ -555,8 +555,7 @@ pub(crate) mod tests {
                      Scalars    pcs/point [3]\nScalars    pcs/evals [2]\nChallenge  pcs/batch\n\
                      Point      hyperkzg/fold\nPoint      hyperkzg/fold\nChallenge  hyperkzg/r\n\
                      Scalars    hyperkzg/evals [9]\nChallenge  hyperkzg/q\n\
-                     Point      hyperkzg/witness\nPoint      hyperkzg/witness\n\
-                     Point      hyperkzg/witness\nChallenge  hyperkzg/d\n"
+                     Point      hyperkzg/witness\n"
                 );
             }
         }
@@ -734,5 +733,17 @@ pub(crate) mod tests {
         let x = F::rand(&mut rng);
         // b(x) − b(z) = (x − z)·h(x).
         assert_eq!(eval_univariate(&coeffs, x) - naive, (x - z) * eval_univariate(&h, x));
+        // The quadratic through three points of the opening.
+        let pts = opening_points(z).unwrap();
+        let b = [F::rand(&mut rng), F::rand(&mut rng), F::rand(&mut rng)];
+        let i = interpolate(&pts, &b).unwrap();
+        for (zt, bt) in pts.iter().zip(b) {
+            assert_eq!(eval_univariate(&i, *zt), bt);
+        }
+        // r = 0, ±1 would make two points coincide.
+        for r in [F::zero(), F::one(), -F::one()] {
+            let e = opening_points(r).err();
+            assert_eq!(e, Some(PcsError::DegenerateChallenge { label: "hyperkzg/r" }));
+        }
     }
 }

@@ -52,6 +52,8 @@ pub enum PtauError {
     SectionSize { name: &'static str, power: u32, expected: u64, found: u64 },
     #[error("the file holds powers for up to {available} variables, {requested} were requested")]
     TooSmall { requested: usize, available: usize },
+    #[error("the file has power {power}: the verifier needs [tau^i]_2 for i < 4, so power >= 2")]
+    FewG2Powers { power: u32 },
     #[error("{section} point {index} is invalid: {reason}")]
     InvalidPoint { section: &'static str, index: usize, reason: &'static str },
     #[error("the powers are inconsistent: {what}")]
@@ -62,8 +64,10 @@ pub enum PtauError {
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub g1_powers: Vec<G1Affine>,
-    pub g2: G2Affine,
-    pub tau_g2: G2Affine,
+    /// `[τ^i]₁` for `i < 3`, whatever `num_vars` asked for.
+    pub low_g1: [G1Affine; 3],
+    /// `[τ^i]₂` for `i < 4`.
+    pub g2_powers: [G2Affine; 4],
 }
 
 const N8: u32 = 32;
@@ -188,14 +192,18 @@ pub(crate) fn read<R: Read + Seek>(reader: R, num_vars: usize) -> Result<Loaded,
             return Err(PtauError::SectionSize { name, power, expected, found: s.size });
         }
     }
-    // `power ≥ 1` so that [τ]₂ exists; 2^num_vars ≤ 2^(power+1) − 1 powers means num_vars ≤ power.
-    if power == 0 || num_vars > power as usize {
+    // `power ≥ 2` so that [τ³]₂ exists; 2^num_vars ≤ 2^(power+1) − 1 powers means
+    // num_vars ≤ power.
+    if power < 2 {
+        return Err(PtauError::FewG2Powers { power });
+    }
+    if num_vars > power as usize {
         return Err(PtauError::TooSmall { requested: num_vars, available: power as usize });
     }
 
     let r_inv = mont_r_inv();
-    // At least two G1 powers, for the consistency checks below.
-    let count = (1usize << num_vars).max(2);
+    // At least three G1 powers: the verifier key's, and enough for the consistency checks below.
+    let count = (1usize << num_vars).max(3);
     input.seek(tau_g1.start)?;
     let raw = input.bytes(count * G1_BYTES, "tauG1")?;
     let g1: Vec<G1Affine> = raw
@@ -204,13 +212,18 @@ pub(crate) fn read<R: Read + Seek>(reader: R, num_vars: usize) -> Result<Loaded,
         .map(|(i, b)| g1_point(b, &r_inv, i))
         .collect::<Result<_, _>>()?;
     input.seek(tau_g2.start)?;
-    let raw = input.bytes(2 * G2_BYTES, "tauG2")?;
-    let g2 = g2_point(&raw[..G2_BYTES], &r_inv, 0)?;
-    let tau_g2 = g2_point(&raw[G2_BYTES..], &r_inv, 1)?;
+    let raw = input.bytes(4 * G2_BYTES, "tauG2")?;
+    let mut g2_powers = [G2Affine::identity(); 4];
+    for (i, p) in g2_powers.iter_mut().enumerate() {
+        *p = g2_point(&raw[i * G2_BYTES..(i + 1) * G2_BYTES], &r_inv, i)?;
+    }
+    let [g2, tau_g2, ..] = g2_powers;
 
-    // The G2 element against the first two G1 powers: e([τ]₁, H) = e(G, [τ]₂).
-    if !Bn254::multi_pairing([g1[1], -g1[0]], [g2, tau_g2]).is_zero() {
-        return Err(PtauError::Inconsistent { what: "[tau]_2 does not match [tau]_1" });
+    // The G2 powers against the first two G1 powers: e([τ]₁, [τ^i]₂) = e(G, [τ^{i+1}]₂).
+    for i in 0..3 {
+        if !Bn254::multi_pairing([g1[1], -g1[0]], [g2_powers[i], g2_powers[i + 1]]).is_zero() {
+            return Err(PtauError::Inconsistent { what: "the G2 powers are not [tau^i]_2" });
+        }
     }
     // All G1 powers at once, with random weights ρ^i: Σ ρ^i·[τ^{i+1}]₁ = τ·Σ ρ^i·[τ^i]₁.
     if count > 2 {
@@ -222,9 +235,10 @@ pub(crate) fn read<R: Read + Seek>(reader: R, num_vars: usize) -> Result<Loaded,
             return Err(PtauError::Inconsistent { what: "the G1 powers are not [tau^i]_1" });
         }
     }
+    let low_g1 = [g1[0], g1[1], g1[2]];
     let mut g1_powers = g1;
     g1_powers.truncate(1 << num_vars);
-    Ok(Loaded { g1_powers, g2, tau_g2 })
+    Ok(Loaded { g1_powers, low_g1, g2_powers })
 }
 
 /// `2^-256 mod q`: a Montgomery-form coordinate `m` is the field element `m·2^-256`.
@@ -368,10 +382,19 @@ pub(crate) mod tests {
             for (i, p) in l.g1_powers.iter().enumerate() {
                 assert_eq!(*p, (G1Projective::generator() * tau.pow([i as u64])).into_affine());
             }
-            assert_eq!(l.g2, G2Projective::generator().into_affine());
-            assert_eq!(l.tau_g2, (G2Projective::generator() * tau).into_affine());
+            for (i, p) in l.g2_powers.iter().enumerate() {
+                assert_eq!(*p, (G2Projective::generator() * tau.pow([i as u64])).into_affine());
+            }
         }
-        assert_eq!(load(bytes, 0).unwrap().g1_powers.len(), 1);
+        let l = load(bytes, 0).unwrap();
+        assert_eq!(l.g1_powers.len(), 1);
+        assert_eq!(l.low_g1[2], (G1Projective::generator() * tau.square()).into_affine());
+    }
+
+    #[test]
+    fn rejects_a_ceremony_without_four_g2_powers() {
+        let bytes = PtauWriter::new(F::from(5u64), 1).write();
+        assert_eq!(load(bytes, 1).err(), Some(PtauError::FewG2Powers { power: 1 }));
     }
 
     /// Pins the Montgomery convention to known bytes rather than to this file's own writer: in a
@@ -467,6 +490,23 @@ pub(crate) mod tests {
         let mut w = PtauWriter::new(F::from(5u64), 2);
         w.tau_g2 = F::from(6u64);
         assert!(matches!(load(w.write(), 2), Err(PtauError::Inconsistent { .. })));
+    }
+
+    /// Invariant: the key's `[τ²]₂, [τ³]₂` continue the sequence (the multi-point opening
+    /// checks against them). Mutation: swap them; each point is valid, `[τ]₂` still matches.
+    #[test]
+    fn rejects_g2_powers_out_of_sequence() {
+        let power = 2;
+        let mut bytes = PtauWriter::new(F::from(5u64), power).write();
+        let g2_start = TAU_G1_START + ((1 << (power + 1)) - 1) * G1_BYTES + 12;
+        let (a, b) = (g2_start + 2 * G2_BYTES, g2_start + 3 * G2_BYTES);
+        let p2 = bytes[a..a + G2_BYTES].to_vec();
+        bytes.copy_within(b..b + G2_BYTES, a);
+        bytes[b..b + G2_BYTES].copy_from_slice(&p2);
+        assert_eq!(
+            load(bytes, 2).err(),
+            Some(PtauError::Inconsistent { what: "the G2 powers are not [tau^i]_2" })
+        );
     }
 
     #[test]

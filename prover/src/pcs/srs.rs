@@ -59,15 +59,16 @@ impl std::fmt::Debug for Srs {
 /// The largest development SRS: 2^28 powers is 8 GiB already.
 pub const MAX_DEV_NUM_VARS: usize = 28;
 
-/// Powers `[τ^i]₁` for `i < 2^max_num_vars`, and `H`, `[τ]₂`.
+/// Powers `[τ^i]₁` for `i < 2^max_num_vars`, the verifier's `[τ^i]₁` for `i < 3` (kept apart: a
+/// tiny SRS may have fewer powers), and `[τ^i]₂` for `i < 4`.
 ///
-/// Invariant: `g1_powers.len() == 1 << max_num_vars`, and `g1_powers[0]` is the `G` that the
-/// verifier key carries.
+/// Invariant: `g1_powers.len() == 1 << max_num_vars`, and `g1_powers` starts with the prefix of
+/// `low_g1` it has room for.
 #[derive(Clone)]
 pub struct Srs {
     g1_powers: Arc<Vec<G1Affine>>,
-    g2: G2Affine,
-    tau_g2: G2Affine,
+    low_g1: [G1Affine; 3],
+    g2_powers: [G2Affine; 4],
     max_num_vars: usize,
     development: bool,
 }
@@ -80,14 +81,17 @@ impl Srs {
             return Err(PcsError::TooManyVariables { max: MAX_DEV_NUM_VARS, got: max_num_vars });
         }
         let tau = dev_tau();
-        let scalars = powers(tau, 1 << max_num_vars);
+        let scalars = powers(tau, (1 << max_num_vars).max(3));
         // Fixed-base windowed multiplication: one table for G, then ~254/w additions per power.
-        let g1_powers = G1Projective::generator().batch_mul(&scalars);
+        let mut g1_powers = G1Projective::generator().batch_mul(&scalars);
+        let low_g1 = [g1_powers[0], g1_powers[1], g1_powers[2]];
+        g1_powers.truncate(1 << max_num_vars);
         let g2 = G2Projective::generator();
+        let g2_powers = powers(tau, 4);
         Ok(Srs {
             g1_powers: Arc::new(g1_powers),
-            g2: g2.into_affine(),
-            tau_g2: (g2 * tau).into_affine(),
+            low_g1,
+            g2_powers: [0, 1, 2, 3].map(|i| (g2 * g2_powers[i]).into_affine()),
             max_num_vars,
             development: true,
         })
@@ -110,8 +114,8 @@ impl Srs {
         let loaded = ptau::read(reader, max_num_vars)?;
         Ok(Srs {
             g1_powers: Arc::new(loaded.g1_powers),
-            g2: loaded.g2,
-            tau_g2: loaded.tau_g2,
+            low_g1: loaded.low_g1,
+            g2_powers: loaded.g2_powers,
             max_num_vars,
             development: false,
         })
@@ -127,13 +131,12 @@ impl Srs {
         self.max_num_vars
     }
 
-    /// The verifier's part: `G`, `H`, `[τ]₂`. It does not depend on the polynomial size.
+    /// The verifier's part: `[τ^i]₁` for `i < 3`, `[τ^i]₂` for `i < 4`. It does not depend on the
+    /// polynomial size.
     pub fn verifier_key(&self) -> HyperKzgVerifierKey {
-        HyperKzgVerifierKey {
-            g1: self.g1_powers.first().copied().unwrap_or_default(),
-            g2: self.g2,
-            tau_g2: self.tau_g2,
-        }
+        let [g1, tau_g1, tau2_g1] = self.low_g1;
+        let [g2, tau_g2, tau2_g2, tau3_g2] = self.g2_powers;
+        HyperKzgVerifierKey { g1, tau_g1, tau2_g1, g2, tau_g2, tau2_g2, tau3_g2 }
     }
 
     /// The prover key for polynomials of up to `num_vars` variables (shares the SRS's powers).
@@ -167,13 +170,23 @@ mod tests {
         assert_eq!(a.g1_powers, b.g1_powers);
         assert_eq!(a.g1_powers.len(), 8);
         assert!(DEV_SRS_WARNING.contains("NOT FOR PRODUCTION"));
-        // Consecutive powers differ by τ: e([τ^{i+1}]₁, H) = e([τ^i]₁, [τ]₂).
+        // Consecutive powers differ by τ: e([τ^{i+1}]₁, H) = e([τ^i]₁, [τ]₂), in G2 likewise.
+        let [h, tau_h, _, _] = a.g2_powers;
         for i in 0..7 {
             assert_eq!(
-                Bn254::pairing(a.g1_powers[i + 1], a.g2),
-                Bn254::pairing(a.g1_powers[i], a.tau_g2)
+                Bn254::pairing(a.g1_powers[i + 1], h),
+                Bn254::pairing(a.g1_powers[i], tau_h)
             );
         }
+        for i in 0..3 {
+            assert_eq!(
+                Bn254::pairing(a.g1_powers[0], a.g2_powers[i + 1]),
+                Bn254::pairing(a.g1_powers[1], a.g2_powers[i])
+            );
+        }
+        assert_eq!(a.low_g1[..], a.g1_powers[..3]);
+        // A one-power SRS still gives the verifier its three G1 powers.
+        assert_eq!(Srs::development(0).unwrap().low_g1, a.low_g1);
         assert_eq!(a.g1_powers[0], G1Projective::generator().into_affine());
     }
 
@@ -182,7 +195,7 @@ mod tests {
         let srs = Srs::development(1).unwrap();
         assert!(srs.verifier_key().is_development());
         assert!(format!("{srs:?}").contains("NOT FOR PRODUCTION"));
-        let other = crate::pcs::ptau::tests::PtauWriter::new(F::from(77u64), 1).write();
+        let other = crate::pcs::ptau::tests::PtauWriter::new(F::from(77u64), 2).write();
         let real = Srs::from_ptau_reader(std::io::Cursor::new(other), 1).unwrap();
         assert!(!real.is_development());
         assert!(!real.verifier_key().is_development());

@@ -12,18 +12,22 @@
 //! `2r · f⁽ʲ⁺¹⁾(r²) = (1−u)·r·(f⁽ʲ⁾(r) + f⁽ʲ⁾(−r)) + u·(f⁽ʲ⁾(r) − f⁽ʲ⁾(−r))`.
 //!
 //! The verifier checks this for every round on evaluations the prover claims at `r, −r, r²`, and
-//! checks all `3n` claimed evaluations at once with a batched KZG opening (three witnesses, one
-//! pairing equation).
+//! checks all `3n` claimed evaluations at once: the batched polynomial `B = Σ_j q^j f⁽ʲ⁾` minus the
+//! quadratic `I` through its three claimed values is divisible by `Z(X) = (X−r)(X+r)(X−r²)`, and
+//! one KZG witness `W = [(B − I)/Z (τ)]₁` shows it: `e(C_B − [I(τ)]₁, H) = e(W, [Z(τ)]₂)` (Kate et
+//! al.'s multi-point opening). That needs `[τ]₁, [τ²]₁` and `[τ²]₂, [τ³]₂` in the key, and saves
+//! the prover two of the three witness MSMs that one witness per point would cost.
 //!
 //! # Transcript (after [`super::absorb_batch_claim`])
 //!
 //! For `n ≥ 1`: the fold commitments `f⁽¹⁾ … f⁽ⁿ⁻¹⁾` (`hyperkzg/fold` each), challenge
 //! `hyperkzg/r`; the `3n` evaluations `[f⁽ʲ⁾(r), f⁽ʲ⁾(−r), f⁽ʲ⁾(r²)]` for `j = 0..n` (`hyperkzg/evals`),
-//! challenge `hyperkzg/q`; the three witnesses (`hyperkzg/witness` each), challenge `hyperkzg/d`.
+//! challenge `hyperkzg/q`; the witness (`hyperkzg/witness`).
 //! For `n = 0` nothing follows: the commitment of a constant `c` is `c·G`, checked directly.
 //!
 //! This module uses no rayon and never panics. (Arkworks' pairing runs its Miller loop through
-//! `cfg_chunks_mut!`; with two pairs that is a single chunk on the calling thread.)
+//! `cfg_chunks_mut!(pairs, 4)`; with the four pairs here that is a single chunk on the calling
+//! thread.)
 
 use ark_bn254::{Bn254, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
@@ -54,17 +58,22 @@ impl Default for HyperKzgCommitment {
     }
 }
 
-/// What the verifier needs from the SRS: `G`, `H` and `τ·H`.
+/// What the verifier needs from the SRS: `G, [τ]₁, [τ²]₁` (to commit to the quadratic `I`) and
+/// `H, [τ]₂, [τ²]₂, [τ³]₂` (to check against the cubic `Z`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, CanonicalSerialize, CanonicalDeserialize)]
 pub struct HyperKzgVerifierKey {
     pub g1: G1Affine,
+    pub tau_g1: G1Affine,
+    pub tau2_g1: G1Affine,
     pub g2: G2Affine,
     pub tau_g2: G2Affine,
+    pub tau2_g2: G2Affine,
+    pub tau3_g2: G2Affine,
 }
 
 /// A HyperKZG opening proof for a point with `n` coordinates.
 ///
-/// Shape for `n ≥ 1`: `n − 1` fold commitments, `n` evaluation triples, 3 witnesses; for `n = 0`
+/// Shape for `n ≥ 1`: `n − 1` fold commitments, `n` evaluation triples, 1 witness; for `n = 0`
 /// all three are empty. The verifier checks the shape before anything else.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct HyperKzgProof {
@@ -72,14 +81,14 @@ pub struct HyperKzgProof {
     pub folds: Vec<G1Affine>,
     /// `[f⁽ʲ⁾(r), f⁽ʲ⁾(−r), f⁽ʲ⁾(r²)]` for `j = 0..n`.
     pub evals: Vec<[F; 3]>,
-    /// KZG witnesses of the batched polynomial at `r`, `−r`, `r²`.
+    /// The KZG witness of the batched polynomial at `r`, `−r`, `r²` together (one entry).
     pub witnesses: Vec<G1Affine>,
 }
 
 impl HyperKzgProof {
     /// Checks the vectors' lengths against a point of `n` coordinates; reports the first mismatch.
     fn check_shape(&self, n: usize) -> Result<(), PcsError> {
-        let (folds, witnesses) = if n == 0 { (0, 0) } else { (n - 1, 3) };
+        let (folds, witnesses) = if n == 0 { (0, 0) } else { (n - 1, 1) };
         let shape = |what, expected, got| {
             if expected == got {
                 Ok(())
@@ -168,7 +177,7 @@ impl CanonicalDeserialize for HyperKzgProof {
             }
             evals.push(triple);
         }
-        let witnesses = points(&mut reader, 3)?;
+        let witnesses = points(&mut reader, 1)?;
         Ok(HyperKzgProof { folds, evals, witnesses })
     }
 }
@@ -220,9 +229,7 @@ pub fn batch_verify(
         transcript.append_point("hyperkzg/fold", f);
     }
     let r = transcript.challenge_scalar("hyperkzg/r");
-    if r.is_zero() {
-        return Err(PcsError::DegenerateChallenge { label: "hyperkzg/r" });
-    }
+    let z = opening_points(r)?;
     let flat: Vec<F> = proof.evals.iter().flatten().copied().collect();
     transcript.append_scalars("hyperkzg/evals", &flat);
     let q = transcript.challenge_scalar("hyperkzg/q");
@@ -240,42 +247,65 @@ pub fn batch_verify(
         }
     }
 
-    for w in &proof.witnesses {
-        transcript.append_point("hyperkzg/witness", w);
-    }
-    let d = transcript.challenge_scalar("hyperkzg/d");
+    let w = proof.witnesses[0];
+    transcript.append_point("hyperkzg/witness", &w);
 
-    // Batched polynomial B = Σ_j q^j f⁽ʲ⁾ (f⁽⁰⁾ = Σ_k ρ^k p_k), opened at z_t ∈ {r, −r, r²} with
-    // witnesses W_t: τ·W_t = C_B − B(z_t)·G + z_t·W_t. Summed with weights d^t:
-    // e(Σ d^t (C_B − B(z_t)·G + z_t·W_t), H) = e(Σ d^t W_t, τ·H).
-    let z = [r, -r, r.square()];
-    let dw = [F::one(), d, d.square()];
+    // Batched polynomial B = Σ_j q^j f⁽ʲ⁾ (f⁽⁰⁾ = Σ_k ρ^k p_k), claimed to take the values b_t at
+    // z_t; I interpolates them. With Z(X) = X³ − r²X² − r²X + r⁴, the check
+    // e(C_B − [I(τ)]₁, H) = e(W, [Z(τ)]₂) becomes, with the constant term moved to the left,
+    // e(C_B − [I(τ)]₁ − r⁴W, H) · e(−W, [τ³]₂) · e(r²W, [τ²]₂) · e(r²W, [τ]₂) = 1.
     let q_pows = powers(q, n);
     let mut b_at = [F::zero(); 3];
     for (t, b) in b_at.iter_mut().enumerate() {
         *b = q_pows.iter().zip(&proof.evals).map(|(w, e)| *w * e[t]).sum();
     }
-    let d_sum: F = dw.iter().sum();
-    let b_term: F = dw.iter().zip(&b_at).map(|(w, b)| *w * b).sum();
+    let i = interpolate(&z, &b_at)?;
+    let r2 = z[2];
 
     let mut bases = Vec::with_capacity(k + n + 3);
     let mut scalars = Vec::with_capacity(k + n + 3);
     bases.extend_from_slice(&coms);
-    scalars.extend(rho_pows.iter().map(|w| d_sum * w));
+    scalars.extend_from_slice(&rho_pows);
     bases.extend_from_slice(&proof.folds);
-    scalars.extend(q_pows[1..].iter().map(|w| d_sum * w));
-    bases.push(vk.g1);
-    scalars.push(-b_term);
-    bases.extend_from_slice(&proof.witnesses);
-    scalars.extend(dw.iter().zip(&z).map(|(w, z)| *w * z));
+    scalars.extend_from_slice(&q_pows[1..]);
+    bases.extend([vk.g1, vk.tau_g1, vk.tau2_g1, w]);
+    scalars.extend([-i[0], -i[1], -i[2], -r2.square()]);
     let lhs = lincomb(&bases, &scalars);
-    let rhs = lincomb(&proof.witnesses, &dw);
+    let w_r2 = (w.into_group() * r2).into_affine();
 
-    let pairing =
-        Bn254::multi_pairing([lhs.into_affine(), (-rhs).into_affine()], [vk.g2, vk.tau_g2]);
+    let pairing = Bn254::multi_pairing(
+        [lhs.into_affine(), -w, w_r2, w_r2],
+        [vk.g2, vk.tau3_g2, vk.tau2_g2, vk.tau_g2],
+    );
     if pairing.is_zero() {
         Ok(())
     } else {
         Err(PcsError::PairingCheck)
     }
+}
+
+/// The three opening points `r, −r, r²`; refuses the `r` (0, ±1) that would make two coincide.
+pub(crate) fn opening_points(r: F) -> Result<[F; 3], PcsError> {
+    if r.is_zero() || r.is_one() || r == -F::one() {
+        return Err(PcsError::DegenerateChallenge { label: "hyperkzg/r" });
+    }
+    Ok([r, -r, r.square()])
+}
+
+/// Coefficients `[c0, c1, c2]` of the quadratic through `(z_t, b_t)` (Lagrange form), for distinct
+/// `z` (which [`opening_points`] guarantees).
+pub(crate) fn interpolate(z: &[F; 3], b: &[F; 3]) -> Result<[F; 3], PcsError> {
+    let mut c = [F::zero(); 3];
+    for t in 0..3 {
+        let (s, u) = (z[(t + 1) % 3], z[(t + 2) % 3]);
+        let denom = ((z[t] - s) * (z[t] - u))
+            .inverse()
+            .ok_or(PcsError::DegenerateChallenge { label: "hyperkzg/r" })?;
+        let w = b[t] * denom;
+        // (X − s)(X − u) = X² − (s + u)X + su
+        c[0] += w * s * u;
+        c[1] -= w * (s + u);
+        c[2] += w;
+    }
+    Ok(c)
 }
