@@ -577,6 +577,10 @@ impl Prover {
         let mut claims = dedupe(claims).ok_or_else(|| {
             ProveError::Internal(format!("{place}: two claims at one point disagree"))
         })?;
+        #[cfg(test)]
+        if DROP_MERGED_CLAIMS.get() {
+            claims.truncate(1);
+        }
         if claims.len() == 1 {
             return Ok(claims.remove(0));
         }
@@ -740,6 +744,13 @@ pub fn fix_vars(values: &[i64], n: usize, positions: &[usize], point: &[F]) -> V
             acc
         })
         .collect()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Makes the prover keep only the first claim on a register read several times, as a prover
+    /// that skips the merge would (an attack test sets it).
+    static DROP_MERGED_CLAIMS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[cfg(test)]

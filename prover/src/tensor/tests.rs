@@ -89,22 +89,72 @@ impl Proved {
 }
 
 fn prove_program(b: B, inputs: Vec<Vec<i64>>, mode: WeightMode) -> Proved {
+    let trace = execute(&b.p, &inputs, &Set(&b.tables)).expect("the program runs");
+    prove_trace(b, inputs, mode, &trace).expect("an honest trace proves")
+}
+
+/// Sets up `b`'s keys and proves `trace` with them, whatever the trace holds: what a malicious
+/// prover with the honest proving key can do.
+fn prove_trace(
+    b: B,
+    inputs: Vec<Vec<i64>>,
+    mode: WeightMode,
+    trace: &Trace,
+) -> Result<Proved, ProveError> {
     let B { p, tables } = b;
-    let trace = execute(&p, &inputs, &Set(&tables)).expect("the program runs");
     let refs: Vec<&dyn TableMle<F>> =
         tables.iter().map(|t| t.as_ref() as &dyn TableMle<F>).collect();
     let n = required_vars(&p, &refs, mode).unwrap();
     let srs = Srs::development(n.max(1)).unwrap();
     let local = vec![None; p.tables.len()];
     let pk = setup(&p, &refs, local, &srs, mode).unwrap();
-    let (proof, _) = prove(&pk, &refs, &inputs, &trace).unwrap();
+    let (proof, _) = prove(&pk, &refs, &inputs, trace)?;
     // The proof survives its byte encoding.
     let proof = TensorProof::from_bytes(&proof.to_bytes()).unwrap();
     let public_inputs =
         p.inputs.iter().zip(&inputs).filter(|(i, _)| i.public).map(|(_, v)| v.clone()).collect();
     let outputs = trace.outputs(&p);
     drop(refs);
-    Proved { pk, tables, proof, public_inputs, outputs }
+    Ok(Proved { pk, tables, proof, public_inputs, outputs })
+}
+
+/// The trace of `b` with instruction `k`'s result replaced by `tamper(result)` and every later
+/// instruction recomputed from it: consistent everywhere except at instruction `k` (which must not
+/// be a lookup, whose addresses this does not forge).
+fn tampered_trace(b: &B, inputs: &[Vec<i64>], k: usize, tamper: impl Fn(&mut [i64])) -> Trace {
+    assert!(b.p.instrs[k].op.table().is_none(), "instruction {k} is a lookup");
+    let honest = execute(&b.p, inputs, &Set(&b.tables)).expect("the program runs");
+    let dst = b.p.instrs[k].dst;
+    let mut value = honest.values[dst.index()].clone();
+    tamper(&mut value);
+    assert_ne!(value, honest.values[dst.index()], "the tampering changes something");
+    // The same program with `dst` an input instead of instruction k's result.
+    let mut p = b.p.clone();
+    p.instrs.remove(k);
+    p.inputs.push(Input { reg: dst, public: false });
+    let mut all = inputs.to_vec();
+    all.push(value);
+    let mut trace = execute(&p, &all, &Set(&b.tables)).expect("the tampered program runs");
+    for l in &mut trace.lookups {
+        if l.instr >= k {
+            l.instr += 1;
+        }
+    }
+    trace
+}
+
+/// Proves a dishonest trace: either the prover refuses, or the verifier rejects its proof.
+fn assert_rejected(b: B, inputs: Vec<Vec<i64>>, mode: WeightMode, trace: &Trace) -> String {
+    crate::sumcheck::DISHONEST_PROVER.set(true);
+    let proved = prove_trace(b, inputs, mode, trace);
+    crate::sumcheck::DISHONEST_PROVER.set(false);
+    match proved {
+        Ok(proved) => match proved.verify() {
+            Ok(()) => panic!("a proof of a dishonest trace verified ({mode:?})"),
+            Err(e) => e.to_string(),
+        },
+        Err(e) => panic!("the prover refused the trace instead of proving it: {e}"),
+    }
 }
 
 /// `relu(shr(x @ w + b, 4))` on a `[2, 5] × [5, 3]` product: a layer of an MLP.
@@ -208,6 +258,81 @@ fn a_tampered_output_is_rejected() {
     let mut proved = prove_program(b, inputs, WeightMode::Committed);
     proved.outputs[0][1] += 1;
     assert!(proved.verify().is_err());
+}
+
+/// Invariant: every instruction's result satisfies its relation with its operands.
+/// Mutation: add 16 to one element of the matmul's result (in range, and visible after the
+/// rescale), recompute everything after it, and prove that trace with the honest key.
+#[test]
+fn a_tampered_intermediate_reproved_from_there_on_is_rejected() {
+    for mode in [WeightMode::Committed, WeightMode::Public] {
+        let (b, inputs) = layer();
+        let trace = tampered_trace(&b, &inputs, 0, |y| y[3] += 16);
+        assert_ne!(trace.outputs(&b.p), prove_program(layer().0, inputs.clone(), mode).outputs);
+        let err = assert_rejected(b, inputs, mode, &trace);
+        assert!(err.contains("matmul"), "{mode:?}: rejected elsewhere: {err}");
+    }
+}
+
+/// Invariant: a lookup's address chunks encode its operand.
+/// Mutation: look element 0 of the final relu up at the address of `q + 1` and output the table's
+/// value there, so that the read and the output agree and only the address is wrong.
+#[test]
+fn a_wrong_lookup_address_is_rejected() {
+    let (b, inputs) = layer();
+    let mut trace = execute(&b.p, &inputs, &Set(&b.tables)).expect("the program runs");
+    let k = b.p.instrs.len() - 1;
+    let Op::Lookup { table, operands } = &b.p.instrs[k].op else {
+        panic!("the layer ends in relu")
+    };
+    let relu = &b.tables[table.0 as usize];
+    let q = trace.values[operands[0].index()].clone();
+    let e = q.iter().position(|&v| v >= 0).expect("a non-negative pre-activation");
+    let address = relu.domain().encode(&[q[e] + 1]).expect("q + 1 is in the domain");
+    let site = trace.lookups.iter_mut().find(|l| l.instr == k).expect("the relu's queries");
+    site.addresses[e] = address;
+    let dst = b.p.instrs[k].dst;
+    trace.values[dst.index()][e] = relu.eval(address);
+    let err = assert_rejected(b, inputs, WeightMode::Committed, &trace);
+    assert!(err.contains("instruction 4 (lookup"), "rejected elsewhere: {err}");
+}
+
+/// Invariant: the weights the proof uses are the ones the key commits to (or holds).
+/// Mutation: swap two entries of the weight matrix, run the model on that, and prove it with the
+/// honest key.
+#[test]
+fn a_swapped_weight_is_rejected() {
+    for mode in [WeightMode::Committed, WeightMode::Public] {
+        let (b, inputs) = layer();
+        let (mut swapped, _) = layer();
+        let ParamData::Inline(w) = &mut swapped.p.params[0].data else { panic!("inline weights") };
+        assert_ne!(w[0], w[1]);
+        w.swap(0, 1);
+        let trace = execute(&swapped.p, &inputs, &Set(&swapped.tables)).expect("it runs");
+        let err = assert_rejected(b, inputs, mode, &trace);
+        // Caught where the weight's claim meets the key: the final opening (committed) or the
+        // verifier's own evaluation (public).
+        assert!(err.contains("opening") || err.contains("known data"), "{mode:?}: {err}");
+    }
+}
+
+/// Invariant: every claim on a register read several times enters its merge.
+/// Mutation: the prover keeps only the first reader's claim and reduces from that one.
+#[test]
+fn a_dropped_claim_merge_is_rejected() {
+    let mut b = B::new("fanout");
+    let x = b.input(&[4], 8, true);
+    let sq = b.op(&[4], 16, Op::Mul { a: x, b: x });
+    let t = b.op(&[4], 17, Op::Add { a: sq, b: x });
+    let u = b.op(&[4], 18, Op::Sub { a: t, b: sq });
+    b.p.outputs.extend([u, sq]);
+    let inputs = vec![vec![1, -3, 5, 7]];
+    let trace = execute(&b.p, &inputs, &Set(&b.tables)).expect("the program runs");
+    DROP_MERGED_CLAIMS.set(true);
+    let proved = prove_trace(b, inputs, WeightMode::Public, &trace);
+    DROP_MERGED_CLAIMS.set(false);
+    let err = proved.expect("the prover does not notice").verify().unwrap_err();
+    assert!(err.to_string().contains("claim merge"), "rejected elsewhere: {err}");
 }
 
 /// Invariant: the public inputs are part of the statement.
