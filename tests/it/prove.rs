@@ -4,8 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use atlas_compiler::prove::{prepare_file, prove_prepared, read_inputs, verify_bytes, Proved};
+use atlas_compiler::prove::{
+    prepare_file, prove_prepared, read_inputs, tables_from_vk, verify_bytes, Proved,
+};
 use atlas_prover::tensor::WeightMode;
+use atlas_prover::verify::tensor::verify_schedule;
+use atlas_prover::F;
+use atlas_vm::TableMle;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -54,16 +59,92 @@ fn public_weights_prove_and_verify() {
 }
 
 /// The prover draws nothing but Fiat–Shamir challenges, so the same model and input give the same
-/// bytes; the proof's shape (items and sizes) is pinned per example.
+/// bytes; the proof's shape (items and sizes) and its Fiat–Shamir schedule (every absorbed item
+/// and challenge, in order, as the verifier replays it) are pinned per example, so that a change
+/// to either is reviewed like code.
 #[test]
-fn proofs_are_deterministic_and_their_shape_is_pinned() {
-    for name in ["mlp", "swish"] {
+fn proofs_are_deterministic_and_their_shape_and_schedule_are_pinned() {
+    for name in ["mlp", "cnn", "attention", "swish"] {
         let path = root().join(format!("examples/{name}.atl"));
         let a = prove_file(&path, WeightMode::Committed);
-        let b = prove_file(&path, WeightMode::Committed);
-        assert_eq!(a.file.to_bytes(), b.file.to_bytes(), "{name}: two runs differ");
+        if name == "swish" {
+            let b = prove_file(&path, WeightMode::Committed);
+            assert_eq!(a.file.to_bytes(), b.file.to_bytes(), "{name}: two runs differ");
+        }
         insta::assert_snapshot!(format!("proof_shape_{name}"), a.file.proof.shape());
+        let tables = tables_from_vk(&a.vk).expect("the key's tables");
+        let refs: Vec<&dyn TableMle<F>> =
+            tables.iter().map(|t| t.as_ref() as &dyn TableMle<F>).collect();
+        let f = &a.file;
+        let schedule = verify_schedule(&a.vk, &refs, &f.public_inputs, &f.outputs, &f.proof)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        insta::assert_snapshot!(format!("transcript_{name}"), fold_repeats(&schedule));
     }
+}
+
+/// A schedule with each run of a repeated group of up to 4 lines (a sumcheck's rounds, say)
+/// written once, under `× N`, so that the snapshot reads as the protocol's structure.
+fn fold_repeats(schedule: &str) -> String {
+    let lines: Vec<&str> = schedule.lines().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < lines.len() {
+        // The period covering the most lines with at least two repeats.
+        let best = (1..=4)
+            .filter(|p| i + p <= lines.len())
+            .map(|p| {
+                let group = &lines[i..i + p];
+                let reps = (0..)
+                    .take_while(|k| lines.get(i + k * p..i + (k + 1) * p) == Some(group))
+                    .count();
+                (p, reps)
+            })
+            .filter(|&(_, reps)| reps >= 2)
+            .max_by_key(|&(p, reps)| (p * reps, std::cmp::Reverse(p)));
+        match best {
+            Some((p, reps)) => {
+                out.push_str(&format!("× {reps}\n"));
+                for l in &lines[i..i + p] {
+                    out.push_str(&format!("    {l}\n"));
+                }
+                i += p * reps;
+            }
+            None => {
+                out.push_str(lines[i]);
+                out.push('\n');
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The golden proof: the bytes of one fixed proof, checked in. Any change to the protocol, the
+/// transcript, the prover's arithmetic or the file format changes them; this test makes that a
+/// deliberate, reviewed change (and the checked-in proof must still verify under today's key).
+#[test]
+fn the_golden_proof_is_unchanged() {
+    let golden = root().join("tests/it/golden/cube_lookup.proof");
+    let regenerate =
+        "ATLAS_BLESS=1 cargo test -p atlas-tests --test it the_golden_proof_is_unchanged";
+    let proved =
+        prove_file(&root().join("tests/it/fixtures/run/cube_lookup.atl"), WeightMode::Committed);
+    let bytes = proved.file.to_bytes();
+    if std::env::var_os("ATLAS_BLESS").is_some() {
+        std::fs::write(&golden, &bytes).expect("write the golden proof");
+    }
+    let stored = std::fs::read(&golden).unwrap_or_else(|e| {
+        panic!("cannot read {}: {e}; create it with `{regenerate}`", golden.display())
+    });
+    assert!(
+        stored == bytes,
+        "the proof of tests/it/fixtures/run/cube_lookup.atl changed ({} bytes stored, {} now). \
+         If the protocol, transcript or format changed on purpose, regenerate it with \
+         `{regenerate}` and commit the new file.",
+        stored.len(),
+        bytes.len()
+    );
+    verify_bytes(&proved.vk.to_bytes(), &stored, None).expect("the golden proof verifies");
 }
 
 /// Invariant: a verifying key binds its model (program and weights).

@@ -365,6 +365,31 @@ pub fn verify(
     outputs: &[Vec<i64>],
     proof: &TensorProof,
 ) -> Result<(), TensorError> {
+    verify_in(vk, tables, public_inputs, outputs, proof, &mut Transcript::new(TENSOR_DOMAIN))
+}
+
+/// [`verify`] with a recording transcript: the Fiat–Shamir schedule the proof followed, one
+/// operation per line (what the schedule snapshots show), once the proof has verified.
+pub fn verify_schedule(
+    vk: &VerifyingKey,
+    tables: &[&dyn TableMle<F>],
+    public_inputs: &[Vec<i64>],
+    outputs: &[Vec<i64>],
+    proof: &TensorProof,
+) -> Result<String, TensorError> {
+    let mut t = Transcript::recording(TENSOR_DOMAIN);
+    verify_in(vk, tables, public_inputs, outputs, proof, &mut t)?;
+    Ok(t.schedule_text())
+}
+
+fn verify_in(
+    vk: &VerifyingKey,
+    tables: &[&dyn TableMle<F>],
+    public_inputs: &[Vec<i64>],
+    outputs: &[Vec<i64>],
+    proof: &TensorProof,
+    t: &mut Transcript,
+) -> Result<(), TensorError> {
     let program = &vk.program;
     let plan = Plan::new(program, tables)?;
     check_key(vk, tables)?;
@@ -415,8 +440,7 @@ pub fn verify(
         }
     }
 
-    let mut t = Transcript::new(TENSOR_DOMAIN);
-    absorb_statement(&mut t, &vk.digest(), public_inputs, outputs);
+    absorb_statement(t, &vk.digest(), public_inputs, outputs);
     let mut s = Stream { items: &proof.items, pos: 0 };
 
     // Commitments made by the prover, before any challenge of the walk.
@@ -475,11 +499,11 @@ pub fn verify(
             continue;
         }
         let place = place(program, i);
-        let (r, v) = merge(&mut s, &mut t, pending, &place)?;
+        let (r, v) = merge(&mut s, t, pending, &place)?;
         let lay = |reg: Reg| &plan.layouts[reg.index()];
         match &plan.rules[i] {
             Rule::Linear { a, b, negate_b } => {
-                let e = s.scalars(2, "tensor/operands", &place, &mut t)?;
+                let e = s.scalars(2, "tensor/operands", &place, t)?;
                 let sum = if *negate_b { e[0] - e[1] } else { e[0] + e[1] };
                 if sum != v {
                     return Err(TensorError::Check {
@@ -494,7 +518,7 @@ pub fn verify(
             Rule::Mul { a, b } => {
                 let (rho, e) = product(
                     &mut s,
-                    &mut t,
+                    t,
                     &place,
                     r.len(),
                     2,
@@ -509,14 +533,14 @@ pub fn verify(
                 let (rb, rm, rn) = (&r[..*batch], &r[*batch..batch + m], &r[batch + m..]);
                 let mut v = v;
                 if let Some(c) = bias {
-                    let beta = s.scalars(1, "tensor/bias", &place, &mut t)?[0];
+                    let beta = s.scalars(1, "tensor/bias", &place, t)?[0];
                     v -= lay(instr.dst).valid_rows(&r) * beta;
                     claims[c.index()].push((rn.to_vec(), beta));
                 }
                 if *b_batched {
                     let (rho, e) = product(
                         &mut s,
-                        &mut t,
+                        t,
                         &place,
                         batch + k,
                         3,
@@ -536,7 +560,7 @@ pub fn verify(
                 } else {
                     let (rho, e) = product(
                         &mut s,
-                        &mut t,
+                        t,
                         &place,
                         *k,
                         2,
@@ -550,16 +574,8 @@ pub fn verify(
             }
             Rule::Sum { src, summed } => {
                 let rounds = summed.iter().filter(|x| **x).count();
-                let (rho, e) = product(
-                    &mut s,
-                    &mut t,
-                    &place,
-                    rounds,
-                    1,
-                    vec![Term::product(vec![0])],
-                    None,
-                    v,
-                )?;
+                let (rho, e) =
+                    product(&mut s, t, &place, rounds, 1, vec![Term::product(vec![0])], None, v)?;
                 claims[src.index()].push((interleave(summed, &r, &rho), e[0]));
             }
             Rule::Move { srcs, indices } => {
@@ -582,7 +598,7 @@ pub fn verify(
                 let contributions = if srcs.len() == 1 {
                     vec![v]
                 } else {
-                    let c = s.scalars(srcs.len(), "tensor/contributions", &place, &mut t)?;
+                    let c = s.scalars(srcs.len(), "tensor/contributions", &place, t)?;
                     if c.iter().sum::<F>() != v {
                         return Err(TensorError::Check {
                             place,
@@ -593,16 +609,8 @@ pub fn verify(
                 };
                 for (k, (src, c)) in srcs.iter().zip(contributions).enumerate() {
                     let n = lay(*src).num_vars();
-                    let (rho, e) = product(
-                        &mut s,
-                        &mut t,
-                        &place,
-                        n,
-                        2,
-                        vec![Term::product(vec![0, 1])],
-                        None,
-                        c,
-                    )?;
+                    let (rho, e) =
+                        product(&mut s, t, &place, n, 2, vec![Term::product(vec![0, 1])], None, c)?;
                     if e[1] != wiring_eval(&wires, k, &r, &rho) {
                         return Err(TensorError::Check {
                             place,
@@ -619,8 +627,7 @@ pub fn verify(
                     what: "the table has no all-zero address",
                 })?;
                 let (point, value) = lookup_output_claim(lay(instr.dst), &r, v, f0);
-                let o =
-                    lookup(&mut s, &mut t, &place, table, plan.sites[*site].vars, point, value)?;
+                let o = lookup(&mut s, t, &place, table, plan.sites[*site].vars, point, value)?;
                 for (reg, val) in operands.iter().zip(&o.operand_values) {
                     let c = operand_claim(lay(*reg), &o.operand_point, *val).ok_or_else(|| {
                         TensorError::Check {
@@ -632,7 +639,7 @@ pub fn verify(
                 }
                 chunk_blocks(
                     &mut s,
-                    &mut t,
+                    t,
                     &mut pc_claims,
                     &poly_index,
                     &plan,
@@ -642,18 +649,18 @@ pub fn verify(
                 )?;
             }
             Rule::Shr { site, src, shift, bias, scale } => {
-                let u = s.scalars(1, "tensor/remainder", &place, &mut t)?[0];
+                let u = s.scalars(1, "tensor/remainder", &place, t)?[0];
                 let unscale = pow2(u32::from(*scale))
                     .inverse()
                     .expect("2^k is invertible in a prime field of odd order");
                 let x = pow2(u32::from(*shift)) * v + u * unscale - from_i64(*bias);
                 let table = tables[plan.sites[*site].table];
                 let point = if r.is_empty() { vec![F::zero()] } else { r.clone() };
-                let o = lookup(&mut s, &mut t, &place, table, plan.sites[*site].vars, point, u)?;
+                let o = lookup(&mut s, t, &place, table, plan.sites[*site].vars, point, u)?;
                 claims[src.index()].push((r, x));
                 chunk_blocks(
                     &mut s,
-                    &mut t,
+                    t,
                     &mut pc_claims,
                     &poly_index,
                     &plan,
@@ -704,7 +711,7 @@ pub fn verify(
                 for claim in pending {
                     let vals = match h {
                         0 => Vec::new(),
-                        _ => s.scalars(1 << h, "tensor/weight_blocks", &place, &mut t)?,
+                        _ => s.scalars(1 << h, "tensor/weight_blocks", &place, t)?,
                     };
                     push_weight_blocks(&mut pc_claims, &poly_index, (i, h), claim, &vals)
                         .map_err(|what| TensorError::Check { place: place.clone(), what })?;
@@ -717,7 +724,7 @@ pub fn verify(
         check_known(&plan.layouts[c.reg.index()], &c.data, pending, &format!("constant {i}"))?;
     }
 
-    open_committed(&mut s, &mut t, vk, &polys, &commitments, pc_claims)?;
+    open_committed(&mut s, t, vk, &polys, &commitments, pc_claims)?;
     if s.pos != s.items.len() {
         return Err(TensorError::TrailingItems { extra: s.items.len() - s.pos });
     }
