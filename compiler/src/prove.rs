@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use atlas_prover::pcs::Srs;
-use atlas_prover::tensor::{prove, required_vars, setup, ProvingKey, WeightMode};
+use atlas_prover::tensor::{
+    prove_with_progress, required_vars, setup, Progress, ProvingKey, WeightMode,
+};
 use atlas_prover::verify::tensor::{verify, LocalTable, ProofFile, VerifyingKey};
 use atlas_prover::F;
 use atlas_stdlib::{table_by_id, BoxedTable, DenseTable};
@@ -127,17 +129,32 @@ pub fn prove_prepared(
     mode: WeightMode,
     ptau: Option<&Path>,
 ) -> Result<Proved, String> {
+    prove_prepared_with_progress(built, inputs, mode, ptau, &|_, _, _| {})
+}
+
+/// [`prove_prepared`], reporting `(stage, done, total)` as it goes: `setup` and `run` once each,
+/// then the prover's stages ([`atlas_prover::tensor::Progress`]).
+pub fn prove_prepared_with_progress(
+    built: &Prepared,
+    inputs: &[Vec<i64>],
+    mode: WeightMode,
+    ptau: Option<&Path>,
+    progress: Progress<'_>,
+) -> Result<Proved, String> {
     let mut timings = Vec::new();
+    progress("setup", 0, 1);
     let clock = Instant::now();
     let (pk, tables) = setup_prepared(built, mode, ptau)?;
     timings.push(("setup", clock.elapsed()));
     let clock = Instant::now();
+    progress("run", 0, 1);
     let set = TablesSet(&tables);
     let trace = atlas_vm::execute(&built.vm, inputs, &set).map_err(|e| format!("run: {e}"))?;
     timings.push(("run", clock.elapsed()));
     let refs: Vec<&dyn TableMle<F>> =
         tables.iter().map(|t| t.as_ref() as &dyn TableMle<F>).collect();
-    let (proof, stages) = prove(&pk, &refs, inputs, &trace).map_err(|e| format!("prove: {e}"))?;
+    let (proof, stages) = prove_with_progress(&pk, &refs, inputs, &trace, progress)
+        .map_err(|e| format!("prove: {e}"))?;
     timings.extend(stages);
     let public_inputs = built
         .vm

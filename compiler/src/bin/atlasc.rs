@@ -143,7 +143,7 @@ enum Command {
         #[command(flatten)]
         args: ProveArgs,
     },
-    /// Prove and verify with the prover core on generated data (until whole-model proofs exist).
+    /// Prove and verify the prover core's parts (lookup, sumcheck, commitments) on generated data.
     Demo {
         /// log2 of the number of entries.
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(1..=22))]
@@ -240,6 +240,40 @@ fn json_list(v: &[i64]) -> String {
     format!("[{}]", items.join(","))
 }
 
+/// One redrawn stderr line: the stage, a bar of its progress, and the time since the run began.
+struct ProgressBar {
+    start: std::time::Instant,
+    /// The last stage drawn and when, to redraw at most every 50 ms within a stage.
+    last: std::cell::Cell<(&'static str, std::time::Instant)>,
+}
+
+impl ProgressBar {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        ProgressBar { start: now, last: std::cell::Cell::new(("", now)) }
+    }
+
+    fn show(&self, stage: &'static str, done: usize, total: usize) {
+        let (last_stage, last_time) = self.last.get();
+        if stage == last_stage && last_time.elapsed().as_millis() < 50 {
+            return;
+        }
+        self.last.set((stage, std::time::Instant::now()));
+        const WIDTH: usize = 30;
+        let filled = (done * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
+        eprint!(
+            "\r\x1b[2K{stage:<7} [{}{}] {done}/{total}  {:.1?}",
+            "#".repeat(filled),
+            ".".repeat(WIDTH - filled),
+            self.start.elapsed()
+        );
+    }
+
+    fn clear(&self) {
+        eprint!("\r\x1b[2K");
+    }
+}
+
 /// `atlasc prove` and `atlasc model.atl`.
 fn prove(model: &Path, args: &ProveArgs) -> ExitCode {
     dev_warning(args);
@@ -252,7 +286,23 @@ fn prove(model: &Path, args: &ProveArgs) -> ExitCode {
     for w in &inputs.warnings {
         eprintln!("warning: {w}");
     }
-    let proved = pipeline::prove_prepared(&built, &inputs.values, mode(args), args.ptau.as_deref());
+    // A progress bar on stderr, for a person watching a terminal (never in `--json` output).
+    let bar = (!args.json && std::io::stderr().is_terminal()).then(ProgressBar::new);
+    let report = |stage: &'static str, done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.show(stage, done, total);
+        }
+    };
+    let proved = pipeline::prove_prepared_with_progress(
+        &built,
+        &inputs.values,
+        mode(args),
+        args.ptau.as_deref(),
+        &report,
+    );
+    if let Some(b) = &bar {
+        b.clear();
+    }
     let mut proved = match proved {
         Ok(p) => p,
         Err(e) => return fail(&format!("error: {}: {e}", model.display())),

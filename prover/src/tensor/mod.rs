@@ -134,6 +134,10 @@ pub fn setup(
 /// Wall-clock time per proving stage.
 pub type Timings = Vec<(&'static str, Duration)>;
 
+/// Told `(stage, done, total)` as the prover goes: `commit` per committed polynomial, `walk` per
+/// instruction, `open` at its start and end. For progress bars; it must be cheap.
+pub type Progress<'a> = &'a dyn Fn(&'static str, usize, usize);
+
 /// Proves that `trace` is the execution of the key's program on `inputs` (all inputs, in program
 /// order; the public ones become part of the statement).
 pub fn prove(
@@ -141,6 +145,17 @@ pub fn prove(
     tables: &[&dyn TableMle<F>],
     inputs: &[Vec<i64>],
     trace: &Trace,
+) -> Result<(TensorProof, Timings), ProveError> {
+    prove_with_progress(pk, tables, inputs, trace, &|_, _, _| {})
+}
+
+/// [`prove`], reporting its progress.
+pub fn prove_with_progress(
+    pk: &ProvingKey,
+    tables: &[&dyn TableMle<F>],
+    inputs: &[Vec<i64>],
+    trace: &Trace,
+    progress: Progress<'_>,
 ) -> Result<(TensorProof, Timings), ProveError> {
     let mut timings = Vec::new();
     let mut clock = Instant::now();
@@ -210,7 +225,8 @@ pub fn prove(
         Vec::new()
     };
     let mut commitments = Vec::with_capacity(polys.len());
-    for (c, _) in &polys {
+    for (k, (c, _)) in polys.iter().enumerate() {
+        progress("commit", k, polys.len());
         match c {
             Committed::Param { .. } => match &pk.vk.weights {
                 // Parameter blocks come first in `polys`, in the key's order.
@@ -271,6 +287,7 @@ pub fn prove(
     }
 
     for (i, instr) in program.instrs.iter().enumerate().rev() {
+        progress("walk", program.instrs.len() - 1 - i, program.instrs.len());
         let pending = std::mem::take(&mut claims[instr.dst.index()]);
         if pending.is_empty() {
             continue;
@@ -424,6 +441,7 @@ pub fn prove(
         }
     }
     lap("walk", &mut timings);
+    progress("open", 0, 1);
 
     for (i, input) in program.inputs.iter().enumerate() {
         let pending = std::mem::take(&mut claims[input.reg.index()]);
@@ -549,6 +567,7 @@ pub fn prove(
         p.items.push(Item::Opening(proof));
     }
     lap("open", &mut timings);
+    progress("open", 1, 1);
     Ok((TensorProof { items: p.items }, timings))
 }
 
