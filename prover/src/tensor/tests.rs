@@ -238,15 +238,21 @@ fn crate_table(id: TableId) -> BoxedTable<F> {
     atlas_stdlib::table_by_id::<F>(id).unwrap()
 }
 
-#[test]
-fn a_register_read_twice_gets_its_claims_merged() {
+/// `x` read three times and `x·x` twice: registers whose claims must be merged.
+fn fanout() -> (B, Vec<Vec<i64>>) {
     let mut b = B::new("fanout");
     let x = b.input(&[4], 8, true);
     let sq = b.op(&[4], 16, Op::Mul { a: x, b: x });
     let t = b.op(&[4], 17, Op::Add { a: sq, b: x });
     let u = b.op(&[4], 18, Op::Sub { a: t, b: sq });
     b.p.outputs.extend([u, sq]);
-    let proved = prove_program(b, vec![vec![1, -3, 5, 7]], WeightMode::Public);
+    (b, vec![vec![1, -3, 5, 7]])
+}
+
+#[test]
+fn a_register_read_twice_gets_its_claims_merged() {
+    let (b, inputs) = fanout();
+    let proved = prove_program(b, inputs, WeightMode::Public);
     proved.verify().unwrap();
 }
 
@@ -320,13 +326,7 @@ fn a_swapped_weight_is_rejected() {
 /// Mutation: the prover keeps only the first reader's claim and reduces from that one.
 #[test]
 fn a_dropped_claim_merge_is_rejected() {
-    let mut b = B::new("fanout");
-    let x = b.input(&[4], 8, true);
-    let sq = b.op(&[4], 16, Op::Mul { a: x, b: x });
-    let t = b.op(&[4], 17, Op::Add { a: sq, b: x });
-    let u = b.op(&[4], 18, Op::Sub { a: t, b: sq });
-    b.p.outputs.extend([u, sq]);
-    let inputs = vec![vec![1, -3, 5, 7]];
+    let (b, inputs) = fanout();
     let trace = execute(&b.p, &inputs, &Set(&b.tables)).expect("the program runs");
     DROP_MERGED_CLAIMS.set(true);
     let proved = prove_trace(b, inputs, WeightMode::Public, &trace);
