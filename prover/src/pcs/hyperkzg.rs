@@ -18,7 +18,7 @@ use crate::poly::{powers, MultilinearPoly};
 use crate::transcript::Transcript;
 use crate::verify::absorb_batch_claim;
 use crate::verify::hyperkzg::{
-    batch_verify, interpolate, opening_points, HyperKzgCommitment, HyperKzgProof,
+    batch_verify, batched_values, interpolate, opening_points, HyperKzgCommitment, HyperKzgProof,
     HyperKzgVerifierKey,
 };
 
@@ -354,11 +354,7 @@ fn open_combined(
         .collect();
     // W = (B − I)/((X − r)(X + r)(X − r²)), I the quadratic through B's values at the three
     // points: one witness for all three (see `crate::verify::hyperkzg`).
-    let mut b_at = [F::zero(); 3];
-    for (t, v) in b_at.iter_mut().enumerate() {
-        *v = q_pows.iter().zip(&open_evals).map(|(w, e)| *w * e[t]).sum();
-    }
-    for (c, i) in b.iter_mut().zip(interpolate(&z, &b_at)?) {
+    for (c, i) in b.iter_mut().zip(interpolate(&z, &batched_values(&q_pows, &open_evals))?) {
         *c -= i;
     }
     let w = z.iter().fold(b, |acc, zt| divide_by_linear(&acc, *zt));

@@ -255,11 +255,7 @@ pub fn batch_verify(
     // e(C_B − [I(τ)]₁, H) = e(W, [Z(τ)]₂) becomes, with the constant term moved to the left,
     // e(C_B − [I(τ)]₁ − r⁴W, H) · e(−W, [τ³]₂) · e(r²W, [τ²]₂) · e(r²W, [τ]₂) = 1.
     let q_pows = powers(q, n);
-    let mut b_at = [F::zero(); 3];
-    for (t, b) in b_at.iter_mut().enumerate() {
-        *b = q_pows.iter().zip(&proof.evals).map(|(w, e)| *w * e[t]).sum();
-    }
-    let i = interpolate(&z, &b_at)?;
+    let i = interpolate(&z, &batched_values(&q_pows, &proof.evals))?;
     let r2 = z[2];
 
     let mut bases = Vec::with_capacity(k + n + 3);
@@ -290,6 +286,15 @@ pub(crate) fn opening_points(r: F) -> Result<[F; 3], PcsError> {
         return Err(PcsError::DegenerateChallenge { label: "hyperkzg/r" });
     }
     Ok([r, -r, r.square()])
+}
+
+/// `B(z_t) = Σ_j q^j f⁽ʲ⁾(z_t)` for the three points, from the layers' claimed evaluations.
+pub(crate) fn batched_values(q_pows: &[F], evals: &[[F; 3]]) -> [F; 3] {
+    let mut b = [F::zero(); 3];
+    for (t, v) in b.iter_mut().enumerate() {
+        *v = q_pows.iter().zip(evals).map(|(w, e)| *w * e[t]).sum();
+    }
+    b
 }
 
 /// Coefficients `[c0, c1, c2]` of the quadratic through `(z_t, b_t)` (Lagrange form), for distinct

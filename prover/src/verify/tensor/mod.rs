@@ -348,11 +348,6 @@ pub fn absorb_statement(
     }
 }
 
-/// The MLE of a known tensor at `point`: `Σ_x eq(point, x) · v[x]` over its real entries.
-pub fn known_eval(layout: &Layout, values: &[i64], point: &[F]) -> F {
-    layout.evaluate(values, point)
-}
-
 /// Checks a whole-program proof.
 ///
 /// `tables` holds one table per program table (the caller rebuilds them from the registry and the
@@ -488,7 +483,7 @@ fn verify_in(
     for (r, v) in program.outputs.iter().zip(outputs) {
         let l = &plan.layouts[r.index()];
         let point = t.challenge_scalars("output_point", l.num_vars());
-        let value = known_eval(l, v, &point);
+        let value = l.evaluate(v, &point);
         claims[r.index()].push((point, value));
     }
 
@@ -793,7 +788,7 @@ fn check_known(
     place: &str,
 ) -> Result<(), TensorError> {
     for (p, v) in claims {
-        if p.len() != layout.num_vars() || known_eval(layout, data, &p) != v {
+        if p.len() != layout.num_vars() || layout.evaluate(data, &p) != v {
             return Err(TensorError::Check {
                 place: place.into(),
                 what: "claim does not match the known data",
