@@ -170,11 +170,13 @@ impl Ast {
     }
 }
 
-/// A parameter of a model, function or lookup: `name: Type`.
+/// A parameter of a model, function or lookup: `name: Type`, or `axis: int = -1` (a `fn`'s
+/// compile-time integer, with an optional default; [`crate::check`] allows defaults only there).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Param {
     pub name: NameId,
     pub ty: TypeId,
+    pub default: Option<ExprId>,
 }
 
 /// A top-level declaration.
@@ -195,8 +197,16 @@ pub enum Item {
     Lookup { name: NameId, params: Vec<Param>, ret: TypeId, body: ExprId },
     /// `model mlp(x: Act[1, 64]) -> Act[1, 10] { ... }`
     Model { name: NameId, inputs: Vec<Param>, outputs: Vec<TypeId>, body: Vec<StmtId> },
-    /// `fn dense(x: Act[1, 64], w: Act[64, 32]) -> Act[1, 32] { ... }`
-    Fn { name: NameId, params: Vec<Param>, outputs: Vec<TypeId>, body: Vec<StmtId> },
+    /// `fn dense(x: Act[1, 64], w: Act[64, 32]) -> Act[1, 32] { ... }`, or a generic one,
+    /// `fn softmax<T>(x: T[..], axis: int = -1) -> T[..] { ... }`: `generics` name element types
+    /// and dimensions that each call binds from its arguments.
+    Fn {
+        name: NameId,
+        generics: Vec<NameId>,
+        params: Vec<Param>,
+        outputs: Vec<TypeId>,
+        body: Vec<StmtId>,
+    },
     /// A declaration the parser could not make sense of; its syntax error has been reported.
     Error,
 }
@@ -273,6 +283,10 @@ pub enum Expr {
         then: ExprId,
         else_: ExprId,
     },
+    /// A type written where a value goes, as in `exp_table(d, to = fix<16, 14>)`: one of the
+    /// keyword-led element types (`fix<…>`, `i8`, …); a type named by an alias or a generic is
+    /// an [`Expr::Name`] the compiler resolves.
+    Type(TypeId),
 }
 
 /// A call argument; `name` is set for `name = value`.
@@ -360,8 +374,14 @@ pub enum TypeExpr {
     Elem(ElemType),
     /// A `type` alias (or, later, an imported type).
     Named(NameId),
-    /// `Act[1, 64]`: an element type (`elem` is `Elem` or `Named`) with a static shape.
+    /// `Act[1, 64]`: an element type (`elem` is `Elem`, `Named` or `FixOf`) with a static shape.
     Tensor { elem: TypeId, dims: Vec<Dim> },
+    /// `fix<16, (15 - bit_length(n))>`: a fixed-point type whose sizes are constant expressions
+    /// (a name or a parenthesised expression; an integer literal where the other one is not).
+    /// With two literals the parser builds [`ElemType::Fix`] instead.
+    FixOf { bits: ExprId, frac: ExprId },
+    /// `int`: a `fn`'s compile-time integer parameter.
+    Int,
 }
 
 /// One dimension of a tensor type.
@@ -369,8 +389,10 @@ pub enum TypeExpr {
 pub enum Dim {
     /// `64`
     Lit(u64),
-    /// `N`, a `const`.
+    /// `N`, a `const`, a generic dimension or a compile-time integer in scope.
     Name(NameId),
+    /// `..`: any shape (the only entry of its brackets), kept from the value it is given.
+    Rest,
 }
 
 /// The element types. `bf16` and `f8e4m3` are reserved: they parse, so that programs can name

@@ -35,6 +35,7 @@ pub fn check(ast: &Ast) -> Vec<Diagnostic> {
     let mut checker = Checker { ast, diagnostics: Vec::new() };
     checker.element_types();
     checker.call_arguments();
+    checker.signatures();
     for &item in &ast.items {
         checker.item(item);
     }
@@ -79,6 +80,82 @@ impl Checker<'_> {
                         .with_help(
                             "B is the total width in bits, F the fractional bits among them",
                         ),
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Compile-time parameters: `int` only as a `fn` parameter's type, a default only on such a
+    /// parameter, defaults after the parameters without one; `..` only alone in its brackets.
+    fn signatures(&mut self) {
+        let ast = self.ast;
+        let mut int_params = std::collections::HashSet::new();
+        for &item in &ast.items {
+            let (params, in_fn) = match ast.item(item) {
+                Item::Fn { params, .. } => (params, true),
+                Item::Model { inputs, .. } => (inputs, false),
+                Item::Lookup { params, .. } => (params, false),
+                _ => continue,
+            };
+            let mut first_default: Option<&crate::ast::Param> = None;
+            for p in params {
+                let is_int = matches!(ast.types[p.ty], TypeExpr::Int);
+                if is_int && in_fn {
+                    int_params.insert(p.ty);
+                }
+                match (p.default, first_default) {
+                    (Some(d), _) if !(is_int && in_fn) => self.report(
+                        Diagnostic::error(
+                            codes::SIGNATURE,
+                            "expected a parameter without a default, found a default value",
+                        )
+                        .with_primary(ast.span(d), "default value")
+                        .with_help(
+                            "only a `fn`'s compile-time parameters (`axis: int = -1`) have defaults",
+                        ),
+                    ),
+                    (Some(_), None) => first_default = Some(p),
+                    (None, Some(first)) => self.report(
+                        Diagnostic::error(
+                            codes::SIGNATURE,
+                            format!(
+                                "expected a default for `{}` after the defaulted `{}`, found none",
+                                ast.name(p.name),
+                                ast.name(first.name)
+                            ),
+                        )
+                        .with_primary(ast.span(p.name), "no default")
+                        .with_secondary(ast.span(first.name), "has a default")
+                        .with_help("put the parameters with defaults last"),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        for (id, ty) in ast.types.iter() {
+            match ty {
+                TypeExpr::Int if !int_params.contains(&id) => self.report(
+                    Diagnostic::error(
+                        codes::SIGNATURE,
+                        "expected a tensor or element type, found `int`",
+                    )
+                    .with_primary(ast.span(id), "`int` here")
+                    .with_help(
+                        "`int` is the type of a `fn`'s compile-time parameters, e.g. `axis: int = -1`",
+                    ),
+                ),
+                TypeExpr::Tensor { dims, .. }
+                    if dims.len() > 1 && dims.contains(&crate::ast::Dim::Rest) =>
+                {
+                    self.report(
+                        Diagnostic::error(
+                            codes::SIGNATURE,
+                            format!("expected `..` alone in the brackets, found {} dimensions", dims.len()),
+                        )
+                        .with_primary(ast.span(id), "`..` with other dimensions")
+                        .with_help("`T[..]` stands for any shape; name the dimensions with generics otherwise"),
                     )
                 }
                 _ => {}
@@ -346,6 +423,10 @@ impl Checker<'_> {
                     self.lookup_expr(e, false);
                 }
             }
+            Expr::Type(_) => self.report(forbidden(
+                "a type",
+                "a lookup's formula is over real numbers; declare types in its signature",
+            )),
         }
     }
 
@@ -394,7 +475,7 @@ fn index_exprs(index: &IndexArg) -> Vec<ExprId> {
 /// The direct sub-expressions of an expression, in source order.
 pub fn children(expr: &Expr) -> Vec<ExprId> {
     match expr {
-        Expr::Int(_) | Expr::Float(_) | Expr::Name(_) => Vec::new(),
+        Expr::Int(_) | Expr::Float(_) | Expr::Name(_) | Expr::Type(_) => Vec::new(),
         Expr::Neg(e) => vec![*e],
         Expr::Binary { lhs, rhs, .. } => vec![*lhs, *rhs],
         Expr::Call { args, .. } => args.iter().map(|a| a.value).collect(),

@@ -101,6 +101,7 @@ pub mod codes {
     pub const LOOKUP_INPUTS: &str = "E0309";
     pub const MISSING_RETURN: &str = "E0310";
     pub const POSITIONAL_AFTER_NAMED: &str = "E0311";
+    pub const SIGNATURE: &str = "E0312";
     // E04xx: name resolution (the compiler's front end, `atlas_compiler::front`).
     pub const UNKNOWN_NAME: &str = "E0401";
     pub const DUPLICATE_NAME: &str = "E0402";
@@ -142,6 +143,7 @@ pub mod codes {
         (LOOKUP_INPUTS, "a lookup with other than one or two inputs"),
         (MISSING_RETURN, "a body that does not end with its single `return`"),
         (POSITIONAL_AFTER_NAMED, "a positional argument after a named one"),
+        (SIGNATURE, "a misplaced `int`, default value or `..` in a signature or type"),
         (UNKNOWN_NAME, "a name that is not declared, or names the wrong kind of thing"),
         (DUPLICATE_NAME, "a name declared twice in one scope"),
         (UNKNOWN_FUNCTION, "a call to a function that is not declared or imported"),

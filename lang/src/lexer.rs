@@ -40,7 +40,7 @@ pub enum Number {
 /// The reserved words, each lexed as its own token (see [`Token`]); `docs/language.md` lists them.
 pub const KEYWORDS: &[&str] = &[
     "import", "const", "type", "lookup", "model", "fn", "let", "param", "return", "if", "else",
-    "load", "random", "fix", "i8", "i16", "i32", "bf16", "f8e4m3",
+    "load", "random", "fix", "i8", "i16", "i32", "bf16", "f8e4m3", "int",
 ];
 
 /// The tokens of `.atl`. Whitespace and comments are skipped.
@@ -90,6 +90,9 @@ pub enum Token {
     Bf16,
     #[token("f8e4m3")]
     F8E4M3,
+    /// The kind of a `fn`'s compile-time integer parameters (`axis: int = -1`).
+    #[token("int")]
+    Int,
 
     #[token("(")]
     LParen,
@@ -109,6 +112,9 @@ pub enum Token {
     Colon,
     #[token(".")]
     Dot,
+    /// `T[..]`: a shape left to the argument or value (generic `fn`s, `let` annotations).
+    #[token("..")]
+    DotDot,
     /// Not part of the grammar: lexed so that a Rust habit gets "expected …, found `;`" and a hint.
     #[token(";")]
     Semi,
@@ -283,6 +289,7 @@ impl fmt::Display for Token {
             Token::I32 => "i32",
             Token::Bf16 => "bf16",
             Token::F8E4M3 => "f8e4m3",
+            Token::Int => "int",
             Token::LParen => "(",
             Token::RParen => ")",
             Token::LBracket => "[",
@@ -292,6 +299,7 @@ impl fmt::Display for Token {
             Token::Comma => ",",
             Token::Colon => ":",
             Token::Dot => ".",
+            Token::DotDot => "..",
             Token::Semi => ";",
             Token::Arrow => "->",
             Token::Assign => "=",

@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 
 use lalrpop_util::{ErrorRecovery, ParseError};
 
-use crate::ast::{Ast, Expr, ExprId, Id, Item, ItemId, NameId, Stmt, StmtId, TypeExpr, TypeId};
+use crate::ast::{
+    Ast, ElemType, Expr, ExprId, Id, Item, ItemId, NameId, Stmt, StmtId, TypeExpr, TypeId,
+};
 use crate::diagnostic::{codes, Diagnostic};
 use crate::lexer::{self, Token};
 use crate::span::{FileId, Span};
@@ -129,6 +131,13 @@ fn nesting_limit(ast: &Ast) -> Option<Diagnostic> {
     None
 }
 
+/// One size of `fix<B, F>` as parsed, before [`Builder::fix`] decides the type's form.
+pub enum FixArg {
+    /// An integer literal and its byte range.
+    Lit(u64, usize, usize),
+    Expr(ExprId),
+}
+
 /// Allocates nodes and their spans for the grammar's actions.
 pub struct Builder {
     ast: Ast,
@@ -170,6 +179,29 @@ impl Builder {
         self.ast.types.alloc(ty)
     }
 
+    /// `fix<B, F>`: [`ElemType::Fix`] when both sizes are literals, else [`TypeExpr::FixOf`] with
+    /// each literal as an [`Expr::Int`].
+    pub(crate) fn fix(&mut self, bits: FixArg, frac: FixArg, l: usize, r: usize) -> TypeId {
+        let ty = match (bits, frac) {
+            (FixArg::Lit(bits, ..), FixArg::Lit(frac, ..)) => {
+                TypeExpr::Elem(ElemType::Fix { bits, frac })
+            }
+            (bits, frac) => {
+                let bits = self.fix_arg(bits);
+                let frac = self.fix_arg(frac);
+                TypeExpr::FixOf { bits, frac }
+            }
+        };
+        self.ty(ty, l, r)
+    }
+
+    fn fix_arg(&mut self, arg: FixArg) -> ExprId {
+        match arg {
+            FixArg::Lit(v, l, r) => self.expr(Expr::Int(v), l, r),
+            FixArg::Expr(e) => e,
+        }
+    }
+
     pub(crate) fn recovered(&mut self, recovery: Recovery) {
         self.recovered.push(recovery);
     }
@@ -177,11 +209,25 @@ impl Builder {
 
 /// Terminals that can start an expression: an expected-set holding all of them is reported as
 /// "an expression" rather than as a list of a dozen tokens.
-const EXPRESSION_STARTS: &[&str] = &["Ident", "Int", "Float", "\"(\"", "\"[\"", "\"-\"", "\"if\""];
+const EXPRESSION_STARTS: &[&str] = &[
+    "Ident",
+    "Int",
+    "Float",
+    "\"(\"",
+    "\"[\"",
+    "\"-\"",
+    "\"if\"",
+    "\"i8\"",
+    "\"i16\"",
+    "\"i32\"",
+    "\"fix\"",
+    "\"bf16\"",
+    "\"f8e4m3\"",
+];
 
 /// Terminals that can start a type, likewise summarised as "a type".
 const TYPE_STARTS: &[&str] =
-    &["Ident", "\"i8\"", "\"i16\"", "\"i32\"", "\"fix\"", "\"bf16\"", "\"f8e4m3\""];
+    &["Ident", "\"i8\"", "\"i16\"", "\"i32\"", "\"fix\"", "\"bf16\"", "\"f8e4m3\"", "\"int\""];
 
 /// Terminals that can start an item, summarised as "a declaration".
 const ITEM_STARTS: &[&str] =

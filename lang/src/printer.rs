@@ -79,12 +79,13 @@ pub fn print_item(ast: &Ast, id: ItemId) -> String {
             );
         }
         Item::Model { name, inputs: params, outputs, body }
-        | Item::Fn { name, params, outputs, body } => {
+        | Item::Fn { name, params, outputs, body, .. } => {
             let keyword = ast.item(id).keyword();
             let _ = write!(
                 out,
-                "{keyword} {}({}) -> {} {{",
+                "{keyword} {}{}({}) -> {} {{",
                 ast.name(*name),
+                print_generics(ast, ast.item(id)),
                 print_params(ast, params),
                 print_outputs(ast, outputs)
             );
@@ -104,9 +105,26 @@ pub fn print_item(ast: &Ast, id: ItemId) -> String {
 }
 
 fn print_params(ast: &Ast, params: &[Param]) -> String {
-    let params: Vec<String> =
-        params.iter().map(|p| format!("{}: {}", ast.name(p.name), print_type(ast, p.ty))).collect();
+    let params: Vec<String> = params
+        .iter()
+        .map(|p| {
+            let default =
+                p.default.map(|e| format!(" = {}", print_expr(ast, e))).unwrap_or_default();
+            format!("{}: {}{default}", ast.name(p.name), print_type(ast, p.ty))
+        })
+        .collect();
     params.join(", ")
+}
+
+/// `<T, N>` for a generic `fn`, nothing otherwise.
+fn print_generics(ast: &Ast, item: &Item) -> String {
+    match item {
+        Item::Fn { generics, .. } if !generics.is_empty() => {
+            let names: Vec<&str> = generics.iter().map(|g| ast.name(*g)).collect();
+            format!("<{}>", names.join(", "))
+        }
+        _ => String::new(),
+    }
 }
 
 fn print_outputs(ast: &Ast, outputs: &[TypeId]) -> String {
@@ -172,10 +190,22 @@ pub fn print_type(ast: &Ast, id: TypeId) -> String {
                 .map(|d| match d {
                     Dim::Lit(v) => v.to_string(),
                     Dim::Name(n) => ast.name(*n).to_string(),
+                    Dim::Rest => "..".to_string(),
                 })
                 .collect();
             format!("{}[{}]", print_type(ast, *elem), dims.join(", "))
         }
+        TypeExpr::FixOf { bits, frac } => {
+            // Two literals would read back as a plain `fix<B, F>`: parenthesise the first.
+            let both_literal = [bits, frac].iter().all(|e| matches!(ast.exprs[**e], Expr::Int(_)));
+            let arg = |e: ExprId, parens: bool| match &ast.exprs[e] {
+                Expr::Int(v) if !parens => v.to_string(),
+                Expr::Name(n) => ast.name(*n).to_string(),
+                _ => format!("({})", print_expr(ast, e)),
+            };
+            format!("fix<{}, {}>", arg(*bits, both_literal), arg(*frac, false))
+        }
+        TypeExpr::Int => "int".to_string(),
     }
 }
 
@@ -263,6 +293,7 @@ fn write_expr(ast: &Ast, id: ExprId, min: u8, out: &mut String) {
             }
             out.push(']');
         }
+        Expr::Type(t) => out.push_str(&print_type(ast, *t)),
         Expr::If { cond, then, else_ } => {
             out.push_str("if ");
             write_expr(ast, *cond, 0, out);
@@ -370,11 +401,12 @@ impl Dumper<'_> {
                 self.nested(|d| d.expr(*body));
             }
             Item::Model { name, inputs: params, outputs, body }
-            | Item::Fn { name, params, outputs, body } => {
+            | Item::Fn { name, params, outputs, body, .. } => {
                 let kind = if matches!(ast.item(id), Item::Model { .. }) { "Model" } else { "Fn" };
                 let head = format!(
-                    "{kind} {}({}) -> {}",
+                    "{kind} {}{}({}) -> {}",
                     self.name(*name),
+                    print_generics(ast, ast.item(id)),
                     print_params(ast, params),
                     print_outputs(ast, outputs)
                 );
@@ -492,6 +524,7 @@ impl Dumper<'_> {
                     }
                 });
             }
+            Expr::Type(t) => self.line(&format!("Type {}", self.ty(*t)), some),
             Expr::If { cond, then, else_ } => {
                 self.line("If", some);
                 self.nested(|d| {

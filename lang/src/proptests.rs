@@ -34,6 +34,8 @@ enum GExpr {
     Index(Box<GExpr>, Vec<GIndex>),
     Array(Vec<GExpr>),
     If(Box<GExpr>, Box<GExpr>, Box<GExpr>),
+    /// A keyword-led type in value position (`Elem` or `FixOf` only, as the grammar allows).
+    Type(GType),
 }
 
 #[derive(Clone, Debug)]
@@ -46,7 +48,10 @@ enum GIndex {
 enum GType {
     Elem(ElemType),
     Named(String),
-    Tensor(Box<GType>, Vec<Result<u64, String>>),
+    /// Dimensions: a literal, a name, or `None` for `..`.
+    Tensor(Box<GType>, Vec<Option<Result<u64, String>>>),
+    FixOf(Box<GExpr>, Box<GExpr>),
+    Int,
 }
 
 #[derive(Clone, Debug)]
@@ -68,10 +73,12 @@ enum GItem {
     Import(Vec<String>, Option<Vec<String>>),
     Const(String, Option<GType>, GExpr),
     TypeAlias(String, GType),
-    Lookup(String, Vec<(String, GType)>, GType, GExpr),
-    Model(String, Vec<(String, GType)>, Vec<GType>, Vec<GStmt>),
-    Fn(String, Vec<(String, GType)>, Vec<GType>, Vec<GStmt>),
+    Lookup(String, Vec<GParam>, GType, GExpr),
+    Model(String, Vec<GParam>, Vec<GType>, Vec<GStmt>),
+    Fn(String, Vec<String>, Vec<GParam>, Vec<GType>, Vec<GStmt>),
 }
+
+type GParam = (String, GType, Option<GExpr>);
 
 fn ident() -> impl Strategy<Value = String> {
     "[a-zA-Z_][a-zA-Z0-9_]{0,5}"
@@ -92,6 +99,7 @@ fn expr() -> impl Strategy<Value = GExpr> {
         any::<u64>().prop_map(GExpr::Int),
         float().prop_map(GExpr::Float),
         ident().prop_map(GExpr::Name),
+        elem_type().prop_map(|e| GExpr::Type(GType::Elem(e))),
     ];
     leaf.prop_recursive(4, 48, 4, |inner| {
         let index = prop_oneof![
@@ -112,6 +120,8 @@ fn expr() -> impl Strategy<Value = GExpr> {
             (inner.clone(), proptest::collection::vec(index, 1..3))
                 .prop_map(|(b, ix)| GExpr::Index(Box::new(b), ix)),
             proptest::collection::vec(inner.clone(), 0..3).prop_map(GExpr::Array),
+            (inner.clone(), inner.clone())
+                .prop_map(|(b, f)| GExpr::Type(GType::FixOf(Box::new(b), Box::new(f)))),
             (inner.clone(), inner.clone(), inner).prop_map(|(c, t, e)| GExpr::If(
                 Box::new(c),
                 Box::new(t),
@@ -133,13 +143,33 @@ fn elem_type() -> impl Strategy<Value = ElemType> {
 }
 
 fn ty() -> impl Strategy<Value = GType> {
-    let base = prop_oneof![elem_type().prop_map(GType::Elem), ident().prop_map(GType::Named)];
+    let fix_arg = || {
+        prop_oneof![
+            any::<u64>().prop_map(GExpr::Int),
+            ident().prop_map(GExpr::Name),
+            (ident(), any::<u64>()).prop_map(|(n, v)| GExpr::Binary(
+                BinOp::Sub,
+                Box::new(GExpr::Name(n)),
+                Box::new(GExpr::Int(v))
+            )),
+        ]
+    };
+    let base = prop_oneof![
+        elem_type().prop_map(GType::Elem),
+        ident().prop_map(GType::Named),
+        (fix_arg(), fix_arg()).prop_map(|(b, f)| GType::FixOf(Box::new(b), Box::new(f))),
+    ];
     prop_oneof![
         base.clone(),
+        Just(GType::Int),
         (
             base,
             proptest::collection::vec(
-                prop_oneof![any::<u64>().prop_map(Ok), ident().prop_map(Err)],
+                prop_oneof![
+                    any::<u64>().prop_map(|v| Some(Ok(v))),
+                    ident().prop_map(|n| Some(Err(n))),
+                    Just(None),
+                ],
                 0..4
             )
         )
@@ -147,8 +177,8 @@ fn ty() -> impl Strategy<Value = GType> {
     ]
 }
 
-fn params() -> impl Strategy<Value = Vec<(String, GType)>> {
-    proptest::collection::vec((ident(), ty()), 0..3)
+fn params() -> impl Strategy<Value = Vec<GParam>> {
+    proptest::collection::vec((ident(), ty(), proptest::option::of(expr())), 0..3)
 }
 
 fn stmt() -> impl Strategy<Value = GStmt> {
@@ -177,7 +207,8 @@ fn item() -> impl Strategy<Value = GItem> {
         (ident(), ty()).prop_map(|(n, t)| GItem::TypeAlias(n, t)),
         (ident(), params(), ty(), expr()).prop_map(|(n, p, t, e)| GItem::Lookup(n, p, t, e)),
         (ident(), params(), outputs(), body()).prop_map(|(n, p, o, b)| GItem::Model(n, p, o, b)),
-        (ident(), params(), outputs(), body()).prop_map(|(n, p, o, b)| GItem::Fn(n, p, o, b)),
+        (ident(), proptest::collection::vec(ident(), 0..3), params(), outputs(), body())
+            .prop_map(|(n, g, p, o, b)| GItem::Fn(n, g, p, o, b)),
     ]
 }
 
@@ -235,6 +266,7 @@ impl Build {
             GExpr::If(c, t, e) => {
                 Expr::If { cond: self.expr(c), then: self.expr(t), else_: self.expr(e) }
             }
+            GExpr::Type(t) => Expr::Type(self.ty(t)),
         };
         let span = self.span();
         self.ast.spans.exprs.alloc(span);
@@ -250,20 +282,35 @@ impl Build {
                 let dims = dims
                     .iter()
                     .map(|d| match d {
-                        Ok(v) => Dim::Lit(*v),
-                        Err(n) => Dim::Name(self.name(n)),
+                        Some(Ok(v)) => Dim::Lit(*v),
+                        Some(Err(n)) => Dim::Name(self.name(n)),
+                        None => Dim::Rest,
                     })
                     .collect();
                 TypeExpr::Tensor { elem, dims }
             }
+            GType::FixOf(b, f) => match (&**b, &**f) {
+                // Two literals are the parser's `Elem(Fix)`, never a `FixOf`.
+                (GExpr::Int(bits), GExpr::Int(frac)) => {
+                    TypeExpr::Elem(ElemType::Fix { bits: *bits, frac: *frac })
+                }
+                _ => TypeExpr::FixOf { bits: self.expr(b), frac: self.expr(f) },
+            },
+            GType::Int => TypeExpr::Int,
         };
         let span = self.span();
         self.ast.spans.types.alloc(span);
         self.ast.types.alloc(node)
     }
 
-    fn params(&mut self, ps: &[(String, GType)]) -> Vec<Param> {
-        ps.iter().map(|(n, t)| Param { name: self.name(n), ty: self.ty(t) }).collect()
+    fn params(&mut self, ps: &[GParam]) -> Vec<Param> {
+        ps.iter()
+            .map(|(n, t, d)| Param {
+                name: self.name(n),
+                ty: self.ty(t),
+                default: d.as_ref().map(|d| self.expr(d)),
+            })
+            .collect()
     }
 
     fn stmt(&mut self, s: &GStmt) -> StmtId {
@@ -313,8 +360,9 @@ impl Build {
                 outputs: outs.iter().map(|t| self.ty(t)).collect(),
                 body: body.iter().map(|s| self.stmt(s)).collect(),
             },
-            GItem::Fn(n, ps, outs, body) => Item::Fn {
+            GItem::Fn(n, generics, ps, outs, body) => Item::Fn {
                 name: self.name(n),
+                generics: generics.iter().map(|g| self.name(g)).collect(),
                 params: self.params(ps),
                 outputs: outs.iter().map(|t| self.ty(t)).collect(),
                 body: body.iter().map(|s| self.stmt(s)).collect(),

@@ -100,6 +100,16 @@ mod tests {
     use super::*;
     use ark_bn254::Fr;
 
+    /// `SAMPLED` (what `.atl` can call) lists exactly the registry's sampled kinds (8 and up),
+    /// in order, each under its registry name.
+    #[test]
+    fn sampled_list_matches_the_registry() {
+        let registry: Vec<(u8, &str)> =
+            kinds::<Fr>().iter().filter(|k| k.id >= 8).map(|k| (k.id, k.name)).collect();
+        let sampled: Vec<(u8, &str)> = crate::SAMPLED.iter().map(|s| (s.kind, s.name)).collect();
+        assert_eq!(sampled, registry);
+    }
+
     #[test]
     fn ids_are_stable() {
         let listed: Vec<(u8, &str)> = kinds::<Fr>().iter().map(|k| (k.id, k.name)).collect();

@@ -94,6 +94,32 @@ const PROGRAMS: &[(&str, &str)] = &[
          model m(x: Act[1, 4]) -> Act[1, 4] {\n    param w: Act[4, 4] = random(1)\n    return dense(dense(x, w), w)\n}\n",
     ),
     (
+        "generic_fn_binds_types_and_dimensions",
+        "fn dense<T, N, K, M>(x: T[N, K], w: T[K, M]) -> T[N, M] {\n    return x @ w\n}\n\n\
+         model m(x: Act[2, 4], y: fix<8, 4>[1, 3]) -> (Act[2, 3], fix<8, 4>[1, 3]) {\n    \
+         param w: Act[4, 3] = random(1)\n    param v: fix<8, 4>[3, 3] = random(2)\n    \
+         return dense(x, w), dense(y, v)\n}\n",
+    ),
+    (
+        "any_shape_fn_with_int_parameters_and_constant_types",
+        "import std.prim.{sum}\n\n\
+         fn total<T>(x: T[..], axis: int = -1) -> T[..] {\n    let n = size(x, axis)\n    \
+         let s: fix<16, (8 - bit_length(n))>[..] = sum(x, axis, keep_dims = 1)\n    return s\n}\n\n\
+         model m(x: Act[2, 8]) -> (Act[2, 1], Act[1, 8]) {\n    return total(x), total(x, axis = 0)\n}\n",
+    ),
+    (
+        "prim_tables_take_their_output_type",
+        "import std.prim.{exp_table, sigmoid_table}\n\n\
+         model m(x: Act[4]) -> (fix<16, 14>[4], Act[4]) {\n    \
+         return exp_table(x, to = fix<16, 14>), sigmoid_table(x * 2, to = Act)\n}\n",
+    ),
+    (
+        "exact_keeps_a_product_operand_unnarrowed",
+        "import std.prim.{sum, exact}\n\n\
+         model m(x: Act[4]) -> (Act[], Act[]) {\n    let k: fix<18, 16> = 0.25\n    \
+         return sum(x) * k, exact(sum(x)) * k\n}\n",
+    ),
+    (
         "conv2d_is_im2col_then_matmul",
         "import std.nn.{conv2d, max_pool2d}\n\n\
          model m(x: Act[1, 2, 4, 4], w: Act[3, 2, 3, 3], b: Act[3]) -> Act[1, 3, 2, 2] {\n    \
@@ -227,6 +253,15 @@ const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
          model m(x: Act[2]) -> Act[2] {\n    let a, b, c = two(x)\n    let d, e = x\n    \
          return two(x)\n}\n",
         &["E0503", "E0503", "E0503"],
+    ),
+    (
+        "generic_fns",
+        "fn pair<T, N>(a: T[N], b: T[N]) -> T[N] {\n    return a + b\n}\n\n\
+         fn square<T>(x: T[..], times: int = 1) -> T[..] {\n    return x @ x\n}\n\n\
+         model m(x: Act[2], y: Act[3]) -> Act[2] {\n    param w: Act[..] = random(1)\n    \
+         let p = pair(x, y)\n    let q = pair(1.0, x)\n    let r = square(x)\n    \
+         let s = square(x, times = 0.5)\n    return x\n}\n",
+        &["E0502", "E0503", "E0503", "E0503", "E0505"],
     ),
 ];
 

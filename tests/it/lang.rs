@@ -43,6 +43,12 @@ const CONSTRUCTS: &[(&str, &str)] = &[
         "fn_with_outputs",
         "fn split(x: i8[4]) -> (i8[2], i8[2]) {\n    let a: i8[2] = x[0:2]\n    let b = x[2:]\n    return a, b\n}\n",
     ),
+    (
+        "generic_fn",
+        "fn softmax<T>(x: T[..], axis: int = -1) -> T[..] {\n    \
+         let s: fix<16, (15 - bit_length(size(x, axis)))>[..] = exp_table(x, to = fix<16, 14>)\n    \
+         return s\n}\n",
+    ),
     ("let_many", "model m(x: i8[4]) -> i8[2] {\n    let a, b, = split(x)\n    return a + b\n}\n"),
     ("operator_precedence", "const P = a + b * c @ d - -e / f\n"),
     ("left_associativity", "const P = a - b - c / d / e\n"),
@@ -146,6 +152,12 @@ const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
     ("missing_return", "model m(x: i8) -> i8 {\n    let y = x\n}\n", &["E0310"]),
     ("statement_after_return", "fn f(x: i8) -> i8 {\n    return x\n    let y = x\n}\n", &["E0310"]),
     ("positional_after_named", "const A = conv2d(x, stride = 2, w)\n", &["E0311"]),
+    (
+        "signatures",
+        "fn f<T>(x: T[..], axis: int = -1, k: int) -> T[..] {\n    return x\n}\n\n\
+         model m(x: i8[2] = 1, n: int) -> i8[.., 2] {\n    return x\n}\n",
+        &["E0312", "E0312", "E0312", "E0312"],
+    ),
 ];
 
 #[test]

@@ -20,7 +20,41 @@ use super::tables::{self, DenseSpec, Formula};
 use super::{Compiled, Model};
 use atlas_stdlib::{Approx, Fixed, Spec};
 
-/// Functions of `std.nn`; `import std.nn.{…}` may name these and nothing else.
+/// The library functions the compiler lowers itself: `std.prim`, with the sampled tables
+/// (`<name>_table` for each of [`atlas_stdlib::SAMPLED`]).
+const PRIMS: &[&str] = &[
+    "relu",
+    "sum",
+    "reduce_max",
+    "transpose",
+    "reshape",
+    "permute",
+    "gather",
+    "concat",
+    "conv2d",
+    "max_pool2d",
+    "exact",
+];
+
+/// `std.nn`'s functions written in `.atl` (`stdlib/atl/nn.atl`); a test keeps this equal to the
+/// prelude's `fn`s.
+const NN_PRELUDE: &[&str] = &["softmax", "layer_norm", "gelu", "mean"];
+
+/// The primitives `std.nn` re-exports from `std.prim`.
+const NN_REEXPORTS: &[&str] = &[
+    "relu",
+    "sum",
+    "transpose",
+    "reshape",
+    "conv2d",
+    "max_pool2d",
+    "permute",
+    "gather",
+    "concat",
+    "reduce_max",
+];
+
+/// Every name of `std.nn`: `import std.nn.{…}` may name these and nothing else.
 const STD_NN: &[&str] = &[
     "relu",
     "softmax",
@@ -38,9 +72,22 @@ const STD_NN: &[&str] = &[
     "reduce_max",
 ];
 
+/// Compile-time functions of shapes and integers, callable wherever a constant is expected.
+const CONST_FNS: &[&str] = &["size", "rank", "numel", "bit_length"];
+
 /// The names `import std.nn.{…}` accepts.
 pub fn builtin_names() -> &'static [&'static str] {
     STD_NN
+}
+
+/// The file id of the prelude's spans. Diagnostics raised inside a prelude `fn` are moved to the
+/// user's call before they leave the front end, so no report ever needs the prelude's text.
+const PRELUDE_FILE: atlas_lang::FileId = atlas_lang::FileId(u32::MAX);
+
+/// The parsed `std.nn` prelude (parsed once per process).
+fn prelude() -> &'static atlas_lang::Parsed {
+    static PRELUDE: std::sync::OnceLock<atlas_lang::Parsed> = std::sync::OnceLock::new();
+    PRELUDE.get_or_init(|| atlas_lang::parse(PRELUDE_FILE, atlas_stdlib::prelude::NN))
 }
 
 /// Dense tables hold at most this many address bits (docs/isa.md, kind 7).
@@ -74,14 +121,28 @@ enum Val {
     Tensor(T),
 }
 
+/// What a name in scope stands for: a value (a tensor, or a compile-time number: a literal `let`,
+/// an `int` parameter, a generic dimension), an element type (a generic), or nothing (an `int`
+/// parameter defaulting to `none` and left out).
+#[derive(Clone, Debug)]
+enum Bound {
+    Val(Val),
+    Type(ElemType),
+    None,
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Global {
     Const(ItemId),
     Type(ItemId),
     Lookup(ItemId),
     Fn(ItemId),
+    /// A `fn` of the `std.nn` prelude (an item of [`prelude`]'s tree).
+    Prelude(ItemId),
     Model,
     Builtin(&'static str),
+    /// `<name>_table`: a sampled primitive of the stdlib.
+    Sampled(&'static Spec),
 }
 
 impl Global {
@@ -90,21 +151,45 @@ impl Global {
             Global::Const(_) => "a const",
             Global::Type(_) => "a type alias",
             Global::Lookup(_) => "a lookup",
-            Global::Fn(_) => "a fn",
+            Global::Fn(_) | Global::Prelude(_) => "a fn",
             Global::Model => "a model",
-            Global::Builtin(_) => "a library function",
+            Global::Builtin(_) | Global::Sampled(_) => "a library function",
         }
     }
 }
 
+#[derive(Default)]
 struct Globals {
     map: HashMap<String, Global>,
+}
+
+/// A `fn`: an item of the user's tree or of the prelude's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FnRef {
+    item: ItemId,
+    prelude: bool,
+}
+
+/// The outermost call being expanded from a prelude or generic `fn`: diagnostics raised inside
+/// say which call (and for the prelude, move to it).
+#[derive(Clone, Debug)]
+struct Site {
+    span: Span,
+    name: String,
+    prelude: bool,
 }
 
 /// Runs the front end over a parsed file.
 pub(super) fn run(ast: &Ast) -> Compiled {
     let mut e = Elab::new(ast);
-    e.collect_globals();
+    e.globals = e.collect_globals(ast);
+    let nn = prelude();
+    if nn.diagnostics.is_empty() {
+        let saved = std::mem::replace(&mut e.in_prelude, true);
+        let globals = e.collect_globals(&nn.ast);
+        e.in_prelude = saved;
+        e.other = Some((&nn.ast, globals));
+    }
     let mut programs = Vec::new();
     let mut models = 0;
     for &item in &ast.items {
@@ -177,7 +262,14 @@ struct Elab<'a> {
     dense: Vec<DenseSpec>,
     names_used: HashSet<String>,
     /// `fn`s being inlined, innermost last, to refuse recursion.
-    fn_stack: Vec<ItemId>,
+    fn_stack: Vec<FnRef>,
+    /// The names in scope in the body being elaborated.
+    scope: HashMap<String, Bound>,
+    /// The tree and globals not being elaborated now: the prelude's while in the user's file,
+    /// the user's while in a prelude `fn` (swapped with `ast`/`globals` on the way in and out).
+    other: Option<(&'a Ast, Globals)>,
+    in_prelude: bool,
+    site: Option<Site>,
 }
 
 impl<'a> Elab<'a> {
@@ -192,12 +284,43 @@ impl<'a> Elab<'a> {
             dense: Vec::new(),
             names_used: HashSet::new(),
             fn_stack: Vec::new(),
+            scope: HashMap::new(),
+            other: None,
+            in_prelude: false,
+            site: None,
         }
     }
 
     fn err(&mut self, d: Diagnostic) -> Reported {
+        let d = self.locate(d);
         self.errors.push(d);
         Reported
+    }
+
+    fn unsupported(&mut self, d: Diagnostic) {
+        let d = self.locate(d);
+        self.unsupported.push(d);
+    }
+
+    /// Places a diagnostic raised while expanding a call: inside the prelude it moves to the
+    /// user's call (the prelude's text is not the user's to read), inside a generic `fn` it gains
+    /// the call as context.
+    fn locate(&self, mut d: Diagnostic) -> Diagnostic {
+        let Some(site) = &self.site else { return d };
+        if site.prelude {
+            d.labels.retain(|l| l.primary || l.span.file != PRELUDE_FILE);
+            for l in &mut d.labels {
+                if l.span.file == PRELUDE_FILE {
+                    l.span = site.span;
+                }
+            }
+            for l in d.labels.iter_mut().filter(|l| l.primary) {
+                l.message = format!("in this call to `{}` (std.nn): {}", site.name, l.message);
+            }
+        } else if !d.labels.iter().any(|l| l.span == site.span) {
+            d = d.with_secondary(site.span, format!("in this call to `{}`", site.name));
+        }
+        d
     }
 
     fn name(&self, n: NameId) -> &'a str {
@@ -210,8 +333,10 @@ impl<'a> Elab<'a> {
 
     // ----- globals ------------------------------------------------------------------------
 
-    fn collect_globals(&mut self) {
-        let ast = self.ast;
+    /// The top-level names of `ast`, with its imports resolved. Inside the prelude `std.nn`
+    /// cannot be imported (it is the prelude).
+    fn collect_globals(&mut self, ast: &'a Ast) -> Globals {
+        let mut globals = Globals::default();
         let mut first: HashMap<String, Span> = HashMap::new();
         for &item in &ast.items {
             let mut declare = |this: &mut Self, name: NameId, g: Global| {
@@ -229,7 +354,7 @@ impl<'a> Elab<'a> {
                     );
                 } else {
                     first.insert(text.clone(), span);
-                    this.globals.map.insert(text, g);
+                    globals.map.insert(text, g);
                 }
             };
             match ast.item(item) {
@@ -250,32 +375,53 @@ impl<'a> Elab<'a> {
                             None => (Vec::new(), Vec::new()),
                         },
                     };
-                    if module != ["std", "nn"] {
+                    let module = module.join(".");
+                    let known =
+                        if self.in_prelude { "`std.prim`" } else { "`std.nn` or `std.prim`" };
+                    let lists = if module == "std.prim" {
+                        format!(
+                            "`std.prim` provides: {}, and `<name>_table` for the sampled \
+                             primitives ({})",
+                            PRIMS.join(", "),
+                            atlas_stdlib::SAMPLED
+                                .iter()
+                                .map(|s| s.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    } else {
+                        format!("`std.nn` provides: {}", STD_NN.join(", "))
+                    };
+                    if !(module == "std.prim" || (module == "std.nn" && !self.in_prelude)) {
                         self.err(
                             Diagnostic::error(
                                 codes::UNKNOWN_IMPORT,
-                                format!(
-                                    "expected the module `std.nn`, found `{}`",
-                                    module.join(".")
-                                ),
+                                format!("expected the module {known}, found `{module}`"),
                             )
                             .with_primary(ast.span(item), "unknown module")
-                            .with_help(format!("`std.nn` provides: {}", STD_NN.join(", "))),
+                            .with_help(lists),
                         );
                         continue;
                     }
                     for n in imported {
                         let text = ast.name(n);
-                        match STD_NN.iter().find(|b| **b == text) {
-                            Some(b) => declare(self, n, Global::Builtin(b)),
+                        let found = if module == "std.nn" {
+                            self.nn_global(text)
+                        } else {
+                            prim_global(text)
+                        };
+                        match found {
+                            Some(g) => declare(self, n, g),
                             None => {
                                 self.err(
                                     Diagnostic::error(
                                         codes::UNKNOWN_IMPORT,
-                                        format!("expected a function of `std.nn`, found `{text}`"),
+                                        format!(
+                                            "expected a function of `{module}`, found `{text}`"
+                                        ),
                                     )
-                                    .with_primary(ast.span(n), "not in `std.nn`")
-                                    .with_help(format!("`std.nn` provides: {}", STD_NN.join(", "))),
+                                    .with_primary(ast.span(n), format!("not in `{module}`"))
+                                    .with_help(lists.clone()),
                                 );
                             }
                         }
@@ -284,6 +430,22 @@ impl<'a> Elab<'a> {
                 Item::Error => {}
             }
         }
+        globals
+    }
+
+    /// `std.nn`'s meaning of `name`: a prelude `fn` or a re-exported primitive.
+    fn nn_global(&self, name: &str) -> Option<Global> {
+        if NN_REEXPORTS.contains(&name) {
+            return prim_global(name);
+        }
+        if !NN_PRELUDE.contains(&name) {
+            return None;
+        }
+        let nn = &prelude().ast;
+        nn.items.iter().find_map(|&i| match nn.item(i) {
+            Item::Fn { name: n, .. } if nn.name(*n) == name => Some(Global::Prelude(i)),
+            _ => None,
+        })
     }
 
     // ----- constants and types ------------------------------------------------------------
@@ -315,6 +477,38 @@ impl<'a> Elab<'a> {
             }
             Expr::Name(n) => {
                 let text = self.name(*n);
+                if let Some(b) = self.scope.get(text).cloned() {
+                    return match b {
+                        Bound::Val(Val::Lit(v)) => Ok(v),
+                        Bound::Val(Val::Tensor(t)) => Err(self.err(
+                            Diagnostic::error(
+                                codes::BAD_CONSTANT,
+                                format!("expected a constant, found the tensor `{text}` ({})", show(&t.ty)),
+                            )
+                            .with_primary(span, "not known at compile time")
+                            .with_help("a tensor's shape is: use `size(x, axis)`, `rank(x)` or `numel(x)`"),
+                        )),
+                        Bound::Type(e) => Err(self.err(
+                            Diagnostic::error(
+                                codes::BAD_CONSTANT,
+                                format!("expected a constant, found the type `{text}` ({})", show_elem(e)),
+                            )
+                            .with_primary(span, "a type")
+                            .with_help("types go in type positions and `to = …` arguments"),
+                        )),
+                        Bound::None => Err(self.err(
+                            Diagnostic::error(
+                                codes::BAD_CONSTANT,
+                                format!("expected a constant, found `{text}`, which was left out (`none`)"),
+                            )
+                            .with_primary(span, "no value")
+                            .with_help("pass it on only to an argument that may be left out"),
+                        )),
+                    };
+                }
+                if self.scope.contains_key(&poisoned(text)) {
+                    return Err(Reported);
+                }
                 match self.globals.map.get(text).copied() {
                     Some(Global::Const(item)) => {
                         if visiting.contains(&item) {
@@ -346,8 +540,36 @@ impl<'a> Elab<'a> {
                     None => Err(self.err(unknown_name(span, text, "a constant"))),
                 }
             }
+            Expr::Call { callee, args } if CONST_FNS.contains(&self.name(*callee)) => {
+                self.const_call(self.name(*callee), args, span)
+            }
             _ => Err(self.err(not_constant(span, "this expression"))),
         }
+    }
+
+    /// `size(x, axis)`, `rank(x)`, `numel(x)` (of a tensor's static shape) and `bit_length(n)`
+    /// (the bits of a non-negative integer: `bit_length(64) = 7`).
+    fn const_call(&mut self, name: &str, args: &[Arg], span: Span) -> R<f64> {
+        let params: &[&str] = match name {
+            "size" => &["x", "axis"],
+            "bit_length" => &["n"],
+            _ => &["x"],
+        };
+        let a = self.bind_args(name, params, params.len(), args, span)?;
+        let first = a[0].ok_or(Reported)?;
+        if name == "bit_length" {
+            let n = self.const_usize(first, "an integer")?;
+            return Ok(f64::from(usize::BITS - n.leading_zeros()));
+        }
+        let x = self.tensor_arg(first, "`x`")?;
+        Ok(match name {
+            "rank" => x.ty.rank() as f64,
+            "numel" => x.ty.num_elements().unwrap_or(0) as f64,
+            _ => {
+                let axis = self.axis(a[1].ok_or(Reported)?, x.ty.rank())?;
+                x.ty.shape[axis] as f64
+            }
+        })
     }
 
     /// A constant that must be a non-negative integer (a dimension, an index, an attribute).
@@ -367,11 +589,29 @@ impl<'a> Elab<'a> {
         }
     }
 
+    /// A declared type with a static shape (`..` is refused: it stands only in `fn` signatures
+    /// and `let` annotations, where [`Self::resolve_spec`] reads it).
     fn resolve_type(&mut self, t: TypeId) -> R<TensorType> {
+        let (elem, shape) = self.resolve_spec(t)?;
+        match shape {
+            Some(shape) => Ok(TensorType::new(elem, shape)),
+            None => Err(self.err(
+                Diagnostic::error(codes::TYPE_MISMATCH, "expected a static shape, found `..`")
+                    .with_primary(self.ast.span(t), "any shape")
+                    .with_help(
+                        "`T[..]` stands only in a `fn`'s parameters and outputs and in `let` \
+                         annotations; models, params and lookups have static shapes",
+                    ),
+            )),
+        }
+    }
+
+    /// A declared type: its element type and its shape, `None` for `T[..]` (any shape).
+    fn resolve_spec(&mut self, t: TypeId) -> R<(ElemType, Option<Vec<usize>>)> {
         self.resolve_type_depth(t, 0)
     }
 
-    fn resolve_type_depth(&mut self, t: TypeId, depth: usize) -> R<TensorType> {
+    fn resolve_type_depth(&mut self, t: TypeId, depth: usize) -> R<(ElemType, Option<Vec<usize>>)> {
         let span = self.ast.span(t);
         match &self.ast.types[t] {
             TypeExpr::Elem(elem) => {
@@ -383,10 +623,43 @@ impl<'a> Elab<'a> {
                     // Refused by the structural checks (E0307) before the front end runs.
                     ast::ElemType::Bf16 | ast::ElemType::F8E4M3 => return Err(Reported),
                 };
-                Ok(TensorType::new(elem, []))
+                Ok((elem, Some(Vec::new())))
             }
+            TypeExpr::FixOf { bits, frac } => {
+                let (bits, frac) = (*bits, *frac);
+                let b = self.const_value(bits, &mut Vec::new());
+                let f = self.const_value(frac, &mut Vec::new());
+                let (b, f) = (b?, f?);
+                let max = atlas_lang::check::MAX_FIX_BITS as f64;
+                if b.fract() != 0.0
+                    || f.fract() != 0.0
+                    || !(1.0..=max).contains(&b)
+                    || !(0.0..=b).contains(&f)
+                {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::FIX_OUT_OF_RANGE,
+                            format!("expected `fix<B, F>` with 1 <= B <= {max} and 0 <= F <= B, found `fix<{b}, {f}>`"),
+                        )
+                        .with_primary(span, "out of range")
+                        .with_help("B is the total width in bits, F the fractional bits among them"),
+                    ));
+                }
+                Ok((ElemType::fix(b as u8, f as u8), Some(Vec::new())))
+            }
+            TypeExpr::Int => Err(self.err(
+                Diagnostic::error(
+                    codes::SIGNATURE,
+                    "expected a tensor or element type, found `int`",
+                )
+                .with_primary(span, "`int` here")
+                .with_help("`int` is the type of a `fn`'s compile-time parameters"),
+            )),
             TypeExpr::Named(n) => {
                 let text = self.name(*n);
+                if let Some(Bound::Type(e)) = self.scope.get(text) {
+                    return Ok((*e, Some(Vec::new())));
+                }
                 match self.globals.map.get(text).copied() {
                     Some(Global::Type(item)) => {
                         let Item::TypeAlias { ty, .. } = self.ast.item(item) else {
@@ -416,19 +689,26 @@ impl<'a> Elab<'a> {
                 }
             }
             TypeExpr::Tensor { elem, dims } => {
-                let base = self.resolve_type_depth(*elem, depth + 1)?;
-                if base.rank() != 0 {
+                let (base, base_shape) = self.resolve_type_depth(*elem, depth + 1)?;
+                if base_shape.as_ref().is_none_or(|s| !s.is_empty()) {
+                    let found = match base_shape {
+                        Some(shape) => show(&TensorType::new(base, shape)),
+                        None => format!("{}[..]", show_elem(base)),
+                    };
                     return Err(self.err(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,
                             format!(
-                                "expected an element type before `[…]`, found the tensor type {}",
-                                show(&base)
+                                "expected an element type before `[…]`, found the tensor type {found}"
                             ),
                         )
                         .with_primary(self.ast.span(*elem), "already has a shape")
                         .with_help("use the alias's element type, or the alias on its own"),
                     ));
+                }
+                if dims.contains(&Dim::Rest) {
+                    // The structural checks keep `..` alone in its brackets.
+                    return Ok((base, None));
                 }
                 let mut shape = Vec::new();
                 let mut ok = true;
@@ -439,12 +719,13 @@ impl<'a> Elab<'a> {
                             Ok(v) => shape.push(v),
                             Err(Reported) => ok = false,
                         },
+                        Dim::Rest => ok = false,
                     }
                 }
                 if !ok {
                     return Err(Reported);
                 }
-                Ok(TensorType::new(base.elem, shape))
+                Ok((base, Some(shape)))
             }
         }
     }
@@ -452,6 +733,33 @@ impl<'a> Elab<'a> {
     fn dim_const(&mut self, n: NameId) -> R<usize> {
         let text = self.name(n);
         let span = self.ast.span(n);
+        if self.scope.contains_key(text) {
+            // A generic dimension or a compile-time integer in scope.
+            let v = match self.scope.get(text) {
+                Some(Bound::Val(Val::Lit(v))) => *v,
+                _ => {
+                    return Err(self.err(
+                        Diagnostic::error(
+                            codes::BAD_CONSTANT,
+                            format!("expected a dimension, found `{text}`, which is not a compile-time integer"),
+                        )
+                        .with_primary(span, "not a dimension")
+                        .with_help("dimensions are integer literals, consts, generic dimensions and `int` parameters"),
+                    ))
+                }
+            };
+            if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
+                return Ok(v as usize);
+            }
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::BAD_CONSTANT,
+                    format!("expected a dimension (a non-negative integer), found `{text}` = {v}"),
+                )
+                .with_primary(span, "not a valid dimension")
+                .with_help("dimensions are non-negative integers"),
+            ));
+        }
         match self.globals.map.get(text).copied() {
             Some(Global::Const(item)) => {
                 let Item::Const { value, .. } = self.ast.item(item) else { return Err(Reported) };
@@ -658,7 +966,7 @@ impl<'a> Elab<'a> {
         let out = out?;
         let bits: u32 = inputs.iter().map(|e| u32::from(e.bits().unwrap_or(0))).sum();
         if let Err(why) = tables::domain(&inputs) {
-            self.unsupported.push(
+            self.unsupported(
                 Diagnostic::error(
                     codes::NOT_SUPPORTED,
                     format!("expected a lookup the table builder can sample, found one where {why}: not supported yet"),
@@ -667,7 +975,7 @@ impl<'a> Elab<'a> {
                 .with_help("declare both inputs with one width"),
             );
         } else if bits > DENSE_MAX_ADDRESS_BITS {
-            self.unsupported.push(
+            self.unsupported(
                 Diagnostic::error(
                     codes::NOT_SUPPORTED,
                     format!(
@@ -714,7 +1022,8 @@ impl<'a> Elab<'a> {
                     self.check_formula(a.value, params);
                 }
             }
-            Expr::Int(_) | Expr::Float(_) | Expr::Index { .. } | Expr::Array(_) => {}
+            Expr::Int(_) | Expr::Float(_) | Expr::Index { .. } | Expr::Array(_) | Expr::Type(_) => {
+            }
         }
     }
 
@@ -734,9 +1043,18 @@ impl<'a> Elab<'a> {
     }
 
     /// Checks a `fn` body on its own, at its declared types, so errors in a `fn` are reported
-    /// even when no model calls it (and once, however many calls there are).
+    /// even when no model calls it (and once, however many calls there are). A generic `fn`, or
+    /// one with `..` or `int` parameters, depends on its arguments: it is checked at each call.
     fn check_fn(&mut self, item: ItemId) {
-        let Item::Fn { params, .. } = self.ast.item(item) else { return };
+        let Item::Fn { generics, params, outputs, .. } = self.ast.item(item) else { return };
+        let ast = self.ast;
+        let rest = |t: TypeId| matches!(&ast.types[t], TypeExpr::Tensor { dims, .. } if dims.contains(&Dim::Rest));
+        if !generics.is_empty()
+            || params.iter().any(|p| matches!(ast.types[p.ty], TypeExpr::Int) || rest(p.ty))
+            || outputs.iter().any(|&t| rest(t))
+        {
+            return;
+        }
         self.b = ProgramBuilder::new("check");
         self.tables.clear();
         self.dense.clear();
@@ -746,40 +1064,225 @@ impl<'a> Elab<'a> {
                 Ok(ty) => {
                     let id = self.b.input(&format!("arg{i}"), ty.clone(), Visibility::Public);
                     let nominal = ty.elem;
-                    args.push(T { id: Some(id), ty, nominal });
+                    args.push(Some(Val::Tensor(T { id: Some(id), ty, nominal })));
                 }
                 Err(Reported) => return,
             }
         }
-        let _ = self.inline_fn(item, args, self.ast.span(item));
+        let spans = vec![ast.span(item); args.len()];
+        let f = FnRef { item, prelude: self.in_prelude };
+        let _ = self.expand_fn(f, args, spans, ast.span(item));
     }
 
-    /// Elaborates a `fn` body with `args` already coerced to the parameter types; returns the
-    /// outputs coerced to the declared output types.
-    fn inline_fn(&mut self, item: ItemId, args: Vec<T>, call: Span) -> R<Vec<T>> {
-        let Item::Fn { name, params, outputs, body } = self.ast.item(item) else {
+    /// The tree a `fn` lives in.
+    fn fn_ast(&self, f: FnRef) -> &'a Ast {
+        match &self.other {
+            Some((other, _)) if f.prelude != self.in_prelude => other,
+            _ => self.ast,
+        }
+    }
+
+    /// Swaps the tree being elaborated with the other one (the user's file and the prelude).
+    fn swap_units(&mut self) {
+        if let Some((ast, globals)) = self.other.as_mut() {
+            std::mem::swap(&mut self.ast, ast);
+            std::mem::swap(&mut self.globals, globals);
+            self.in_prelude = !self.in_prelude;
+        }
+    }
+
+    /// Inlines the `fn` `f` with its arguments already evaluated in the caller (`None` where
+    /// left out, `spans` where each was written): binds the generics, converts the arguments
+    /// to the parameter types, elaborates the body in a scope of its own and returns the
+    /// outputs converted to the declared output types.
+    fn expand_fn(
+        &mut self,
+        f: FnRef,
+        args: Vec<Option<Val>>,
+        spans: Vec<Span>,
+        call: Span,
+    ) -> R<Vec<T>> {
+        let ast = self.fn_ast(f);
+        let Item::Fn { name, generics, .. } = ast.item(f.item) else { return Err(Reported) };
+        if self.fn_stack.contains(&f) {
+            let text = ast.name(*name);
+            let mut d = Diagnostic::error(
+                codes::RECURSIVE_FN,
+                format!("expected a call to a fn that is not being expanded, found a recursive call to `{text}`"),
+            )
+            .with_primary(call, "recursive call")
+            .with_help("fns are inlined, so they cannot call themselves, directly or not");
+            if f.prelude == self.in_prelude {
+                d = d.with_secondary(ast.span(*name), "fn declared here");
+            }
+            return Err(self.err(d));
+        }
+        let saved_scope = std::mem::take(&mut self.scope);
+        let saved_site = self.site.clone();
+        if self.site.is_none() && (f.prelude || !generics.is_empty()) {
+            self.site =
+                Some(Site { span: call, name: ast.name(*name).to_string(), prelude: f.prelude });
+        }
+        let switched = f.prelude != self.in_prelude;
+        if switched {
+            self.swap_units();
+        }
+        self.fn_stack.push(f);
+        let result = self.expand_body(f.item, args, &spans);
+        self.fn_stack.pop();
+        if switched {
+            self.swap_units();
+        }
+        self.site = saved_site;
+        self.scope = saved_scope;
+        result
+    }
+
+    /// [`Self::expand_fn`] inside the callee's tree and scope.
+    fn expand_body(&mut self, item: ItemId, args: Vec<Option<Val>>, spans: &[Span]) -> R<Vec<T>> {
+        let ast = self.ast;
+        let Item::Fn { generics, params, outputs, body, .. } = ast.item(item) else {
             return Err(Reported);
         };
-        if self.fn_stack.contains(&item) {
-            let text = self.name(*name);
+        let generics: Vec<&str> = generics.iter().map(|g| ast.name(*g)).collect();
+        let mut ok = true;
+        for ((p, v), &aspan) in params.iter().zip(args).zip(spans) {
+            let pname = ast.name(p.name);
+            if matches!(ast.types[p.ty], TypeExpr::Int) {
+                match self.int_param(p, v, aspan) {
+                    Ok(b) => {
+                        self.scope.insert(pname.to_string(), b);
+                    }
+                    Err(Reported) => {
+                        ok = false;
+                        poison(&mut self.scope, pname);
+                    }
+                }
+                continue;
+            }
+            let Some(v) = v else { return Err(Reported) };
+            let t = self
+                .param_target(p, &v, &generics, aspan)
+                .and_then(|target| self.coerce(v, &target, aspan, Some(ast.span(p.ty))));
+            match t {
+                Ok(t) => {
+                    self.scope.insert(pname.to_string(), Bound::Val(Val::Tensor(t)));
+                }
+                Err(Reported) => {
+                    ok = false;
+                    poison(&mut self.scope, pname);
+                }
+            }
+        }
+        if !ok {
+            return Err(Reported);
+        }
+        self.body(body, outputs, false)
+    }
+
+    /// The value of an `int` parameter: the argument (an integer), else the default (`none`
+    /// leaves it out).
+    fn int_param(&mut self, p: &ast::Param, v: Option<Val>, aspan: Span) -> R<Bound> {
+        let ast = self.ast;
+        let (v, span) = match (v, p.default) {
+            (Some(Val::Lit(v)), _) => (v, aspan),
+            (Some(Val::Tensor(_)), _) => return Err(Reported),
+            (None, Some(d)) => {
+                if matches!(&ast.exprs[d], Expr::Name(n) if ast.name(*n) == "none")
+                    && !self.scope.contains_key("none")
+                {
+                    return Ok(Bound::None);
+                }
+                (self.const_value(d, &mut Vec::new())?, ast.span(d))
+            }
+            (None, None) => return Err(Reported),
+        };
+        if v.fract() != 0.0 || v.abs() >= 1e15 {
             return Err(self.err(
                 Diagnostic::error(
-                    codes::RECURSIVE_FN,
-                    format!("expected a call to a fn that is not being expanded, found a recursive call to `{text}`"),
+                    codes::BAD_CONSTANT,
+                    format!("expected an integer for `{}`, found {v}", ast.name(p.name)),
                 )
-                .with_primary(call, "recursive call")
-                .with_secondary(self.ast.span(*name), "fn declared here")
-                .with_help("fns are inlined, so they cannot call themselves, directly or not"),
+                .with_primary(span, "not an integer")
+                .with_secondary(ast.span(p.ty), "declared `int` here")
+                .with_help("compile-time parameters are integers"),
             ));
         }
-        self.fn_stack.push(item);
-        let mut scope = HashMap::new();
-        for (p, a) in params.iter().zip(args) {
-            scope.insert(self.name(p.name).to_string(), Val::Tensor(a));
+        Ok(Bound::Val(Val::Lit(v)))
+    }
+
+    /// The type an argument is converted to for the parameter `p`: the declared type, with
+    /// the generics it mentions bound from the argument first (an element type generic to the
+    /// argument's nominal type, a dimension generic to its size) and `..` to the argument's shape.
+    fn param_target(
+        &mut self,
+        p: &ast::Param,
+        v: &Val,
+        generics: &[&str],
+        aspan: Span,
+    ) -> R<TensorType> {
+        let ast = self.ast;
+        let (elem, dims) = match &ast.types[p.ty] {
+            TypeExpr::Tensor { elem, dims } => (*elem, dims.as_slice()),
+            _ => (p.ty, &[][..]),
+        };
+        let generic = |this: &Self, n: NameId| {
+            let g = ast.name(n);
+            (generics.contains(&g) && !this.scope.contains_key(g)).then_some(g)
+        };
+        let fixed_rank = !dims.contains(&Dim::Rest);
+        if let Val::Tensor(t) = v {
+            if let TypeExpr::Named(n) = &ast.types[elem] {
+                if let Some(g) = generic(self, *n) {
+                    self.scope.insert(g.to_string(), Bound::Type(t.nominal));
+                }
+            }
+            if fixed_rank && dims.len() == t.ty.rank() {
+                for (d, &size) in dims.iter().zip(&t.ty.shape) {
+                    if let Dim::Name(n) = d {
+                        if let Some(g) = generic(self, *n) {
+                            self.scope.insert(g.to_string(), Bound::Val(Val::Lit(size as f64)));
+                        }
+                    }
+                }
+            }
         }
-        let result = self.body(body, outputs, &mut scope, false);
-        self.fn_stack.pop();
-        result
+        // A generic still unbound could not be read off this argument.
+        let mut unbound: Vec<&str> = dims
+            .iter()
+            .filter_map(|d| match d {
+                Dim::Name(n) => generic(self, *n),
+                _ => None,
+            })
+            .collect();
+        if let TypeExpr::Named(n) = &ast.types[elem] {
+            unbound.extend(generic(self, *n));
+        }
+        if let Some(g) = unbound.first() {
+            let found = match v {
+                Val::Tensor(t) => format!("a value of type {}", show(&t.ty)),
+                Val::Lit(_) => "a number, which has no type".to_string(),
+            };
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!(
+                        "expected an argument `{}` that fixes `{g}` (declared {}), found {found}",
+                        ast.name(p.name),
+                        atlas_lang::printer::print_type(ast, p.ty)
+                    ),
+                )
+                .with_primary(aspan, "cannot bind the generic from this")
+                .with_secondary(ast.span(p.ty), "declared here")
+                .with_help("pass a tensor of the declared rank"),
+            ));
+        }
+        let (elem, shape) = self.resolve_spec(p.ty)?;
+        let shape = shape.unwrap_or_else(|| match v {
+            Val::Tensor(t) => t.ty.shape.clone(),
+            Val::Lit(_) => Vec::new(),
+        });
+        Ok(TensorType::new(elem, shape))
     }
 
     fn model(&mut self, item: ItemId) -> Option<Model> {
@@ -789,13 +1292,13 @@ impl<'a> Elab<'a> {
         self.dense.clear();
         self.names_used.clear();
         let errors_before = (self.errors.len(), self.unsupported.len());
-        let mut scope = HashMap::new();
+        self.scope.clear();
         let mut failed = false;
         for p in inputs {
             let text = self.name(p.name);
             let Ok(ty) = self.resolve_type(p.ty) else {
                 failed = true;
-                poison(&mut scope, text);
+                poison(&mut self.scope, text);
                 continue;
             };
             if !self.names_used.insert(text.to_string()) {
@@ -805,9 +1308,10 @@ impl<'a> Elab<'a> {
             }
             let id = self.b.input(text, ty.clone(), Visibility::Public);
             let nominal = ty.elem;
-            scope.insert(text.to_string(), Val::Tensor(T { id: Some(id), ty, nominal }));
+            self.scope
+                .insert(text.to_string(), Bound::Val(Val::Tensor(T { id: Some(id), ty, nominal })));
         }
-        let outs = self.body(body, outputs, &mut scope, true);
+        let outs = self.body(body, outputs, true);
         let Ok(outs) = outs else { return None };
         if failed || (self.errors.len(), self.unsupported.len()) != errors_before {
             return None;
@@ -833,7 +1337,7 @@ impl<'a> Elab<'a> {
                     formulas.push(formula);
                 }
                 Err(why) => {
-                    self.unsupported.push(
+                    self.unsupported(
                         Diagnostic::error(
                             codes::NOT_SUPPORTED,
                             format!(
@@ -864,52 +1368,44 @@ impl<'a> Elab<'a> {
     }
 
     /// Elaborates statements; the `return` gives the outputs, coerced to `outputs`.
-    fn body(
-        &mut self,
-        body: &[StmtId],
-        outputs: &[TypeId],
-        scope: &mut HashMap<String, Val>,
-        in_model: bool,
-    ) -> R<Vec<T>> {
+    fn body(&mut self, body: &[StmtId], outputs: &[TypeId], in_model: bool) -> R<Vec<T>> {
         let mut result = Err(Reported);
         for &s in body {
             match &self.ast.stmts[s] {
                 Stmt::Let { name, ty, value } => {
                     let text = self.name(*name);
-                    let v = self.expr(*value, scope);
-                    let v = match (v, ty) {
-                        (Ok(v), Some(ty)) => match self.resolve_type(*ty) {
-                            Ok(target) => self
-                                .coerce(v, &target, self.span_e(*value), Some(self.ast.span(*ty)))
-                                .map(Val::Tensor),
-                            Err(r) => Err(r),
-                        },
-                        (v, _) => v,
+                    let v = self.expr(*value);
+                    let v = match ty {
+                        Some(ty) => {
+                            self.declared(v, *ty, self.span_e(*value), true).map(Val::Tensor)
+                        }
+                        None => v,
                     };
                     match v {
                         Ok(v) => {
                             if let (Val::Tensor(t), true) = (&v, in_model) {
                                 self.name_value(t, text);
                             }
-                            scope.insert(text.to_string(), v);
+                            self.scope.insert(text.to_string(), Bound::Val(v));
                         }
                         // Later uses of the name are not reported again.
-                        Err(Reported) => poison(scope, text),
+                        Err(Reported) => poison(&mut self.scope, text),
                     }
                 }
-                Stmt::LetMany { names, value } => match self.let_many(names, *value, scope) {
+                Stmt::LetMany { names, value } => match self.let_many(names, *value) {
                     Ok(values) => {
                         for (n, t) in names.iter().zip(values) {
                             let text = self.name(*n);
                             if in_model {
                                 self.name_value(&t, text);
                             }
-                            scope.insert(text.to_string(), Val::Tensor(t));
+                            self.scope.insert(text.to_string(), Bound::Val(Val::Tensor(t)));
                         }
                     }
                     Err(Reported) => {
                         for n in names {
-                            poison(scope, self.name(*n));
+                            let text = self.name(*n);
+                            poison(&mut self.scope, text);
                         }
                     }
                 },
@@ -917,24 +1413,41 @@ impl<'a> Elab<'a> {
                     let text = self.name(*name);
                     match self.param(*name, *ty, init) {
                         Ok(t) => {
-                            scope.insert(text.to_string(), Val::Tensor(t));
+                            self.scope.insert(text.to_string(), Bound::Val(Val::Tensor(t)));
                         }
-                        Err(Reported) => poison(scope, text),
+                        Err(Reported) => poison(&mut self.scope, text),
                     }
                 }
-                Stmt::Return(exprs) => result = self.ret(s, exprs, outputs, scope),
+                Stmt::Return(exprs) => result = self.ret(s, exprs, outputs, !in_model),
                 Stmt::Error => {}
             }
         }
         result
     }
 
+    /// Gives `v` the declared type `ty`; `T[..]` (where `any_shape` allows it) keeps `v`'s shape.
+    /// The type is resolved even when the value failed, so its own errors are reported too.
+    fn declared(&mut self, v: R<Val>, ty: TypeId, span: Span, any_shape: bool) -> R<T> {
+        let target = if any_shape {
+            self.resolve_spec(ty)
+        } else {
+            self.resolve_type(ty).map(|t| (t.elem, Some(t.shape)))
+        };
+        let (v, (elem, shape)) = (v?, target?);
+        let shape = shape.unwrap_or_else(|| match &v {
+            Val::Tensor(t) => t.ty.shape.clone(),
+            Val::Lit(_) => Vec::new(),
+        });
+        self.coerce(v, &TensorType::new(elem, shape), span, Some(self.ast.span(ty)))
+    }
+
+    /// The `return` of a body; a `fn`'s outputs (`any_shape`) may be declared `T[..]`.
     fn ret(
         &mut self,
         s: StmtId,
         exprs: &[ExprId],
         outputs: &[TypeId],
-        scope: &mut HashMap<String, Val>,
+        any_shape: bool,
     ) -> R<Vec<T>> {
         if exprs.len() != outputs.len() {
             return Err(self.err(
@@ -949,16 +1462,10 @@ impl<'a> Elab<'a> {
         let mut outs = Vec::new();
         let mut ok = true;
         for (&e, &t) in exprs.iter().zip(outputs) {
-            let v = self.expr(e, scope);
-            let target = self.resolve_type(t);
-            match (v, target) {
-                (Ok(v), Ok(target)) => {
-                    match self.coerce(v, &target, self.span_e(e), Some(self.ast.span(t))) {
-                        Ok(t) => outs.push(t),
-                        Err(Reported) => ok = false,
-                    }
-                }
-                _ => ok = false,
+            let v = self.expr(e);
+            match self.declared(v, t, self.span_e(e), any_shape) {
+                Ok(t) => outs.push(t),
+                Err(Reported) => ok = false,
             }
         }
         if ok {
@@ -1075,17 +1582,23 @@ impl<'a> Elab<'a> {
 
     // ----- expressions --------------------------------------------------------------------
 
-    fn expr(&mut self, e: ExprId, scope: &mut HashMap<String, Val>) -> R<Val> {
+    fn expr(&mut self, e: ExprId) -> R<Val> {
         let span = self.span_e(e);
         match &self.ast.exprs[e] {
             Expr::Int(v) => Ok(Val::Lit(*v as f64)),
             Expr::Float(v) => Ok(Val::Lit(*v)),
             Expr::Name(n) => {
                 let text = self.name(*n);
-                if let Some(v) = scope.get(text) {
-                    return Ok(v.clone());
+                match self.scope.get(text).cloned() {
+                    Some(Bound::Val(v)) => return Ok(v),
+                    Some(Bound::Type(_) | Bound::None) => {
+                        // Reports "found the type `T`" or "left out".
+                        self.const_value(e, &mut Vec::new())?;
+                        return Err(Reported);
+                    }
+                    None => {}
                 }
-                if scope.contains_key(&poisoned(text)) {
+                if self.scope.contains_key(&poisoned(text)) {
                     return Err(Reported);
                 }
                 match self.globals.map.get(text).copied() {
@@ -1115,7 +1628,7 @@ impl<'a> Elab<'a> {
                     None => Err(self.err(unknown_name(span, text, "a value"))),
                 }
             }
-            Expr::Neg(x) => match self.expr(*x, scope)? {
+            Expr::Neg(x) => match self.expr(*x)? {
                 Val::Lit(v) => Ok(Val::Lit(-v)),
                 Val::Tensor(t) => {
                     let nominal = t.nominal;
@@ -1123,14 +1636,25 @@ impl<'a> Elab<'a> {
                 }
             },
             Expr::Binary { op, lhs, rhs } => {
-                let l = self.expr(*lhs, scope);
-                let r = self.expr(*rhs, scope);
+                let l = self.expr(*lhs);
+                let r = self.expr(*rhs);
                 let (l, r) = (l?, r?);
                 self.binary(*op, l, r, span, (self.span_e(*lhs), self.span_e(*rhs)))
             }
-            Expr::Call { callee, args } => self.call(*callee, args, span, scope),
+            Expr::Call { callee, .. }
+                if CONST_FNS.contains(&self.name(*callee))
+                    && !self.globals.map.contains_key(self.name(*callee)) =>
+            {
+                self.const_value(e, &mut Vec::new()).map(Val::Lit)
+            }
+            Expr::Call { callee, args } => self.call(*callee, args, span),
+            Expr::Type(_) => Err(self.err(
+                Diagnostic::error(codes::TYPE_MISMATCH, "expected a value, found a type")
+                    .with_primary(span, "a type")
+                    .with_help("a type stands only where one is asked for, e.g. `to = fix<16, 14>`"),
+            )),
             Expr::Index { base, indices } => {
-                let b = self.expr(*base, scope)?;
+                let b = self.expr(*base)?;
                 let Val::Tensor(t) = b else {
                     return Err(self.err(
                         Diagnostic::error(codes::BAD_INDEX, "expected a tensor to index, found a number")
@@ -1155,7 +1679,7 @@ impl<'a> Elab<'a> {
 
     /// Records a "not supported yet" diagnostic (a valid program the lowering cannot handle).
     fn unsupported_at(&mut self, span: Span, what: &str, help: &str) -> Reported {
-        self.unsupported.push(
+        self.unsupported(
             Diagnostic::error(
                 codes::NOT_SUPPORTED,
                 format!(
@@ -1419,23 +1943,21 @@ impl<'a> Elab<'a> {
 
     // ----- calls --------------------------------------------------------------------------
 
-    fn call(
-        &mut self,
-        callee: NameId,
-        args: &[Arg],
-        span: Span,
-        scope: &mut HashMap<String, Val>,
-    ) -> R<Val> {
+    fn call(&mut self, callee: NameId, args: &[Arg], span: Span) -> R<Val> {
         let text = self.name(callee);
         let cspan = self.ast.span(callee);
         match self.globals.map.get(text).copied() {
-            Some(Global::Fn(item)) => self.call_fn(item, args, span, scope),
-            Some(Global::Lookup(item)) => self.call_lookup(item, args, span, scope),
-            Some(Global::Builtin(b)) => self.call_builtin(b, args, span, scope),
+            Some(Global::Fn(item)) => {
+                self.call_fn(FnRef { item, prelude: self.in_prelude }, args, span)
+            }
+            Some(Global::Prelude(item)) => self.call_fn(FnRef { item, prelude: true }, args, span),
+            Some(Global::Sampled(spec)) => self.call_sampled(spec, args, span),
+            Some(Global::Lookup(item)) => self.call_lookup(item, args, span),
+            Some(Global::Builtin(b)) => self.call_builtin(b, args, span),
             other => {
                 // The arguments are still checked, so their own errors are reported too.
                 for a in args {
-                    let _ = self.expr(a.value, scope);
+                    let _ = self.expr(a.value);
                 }
                 Err(self.unknown_callee(other, text, cspan))
             }
@@ -1554,23 +2076,21 @@ impl<'a> Elab<'a> {
     }
 
     /// `let a, b = f(x)`: `f` must be a `fn` with one output per name.
-    fn let_many(
-        &mut self,
-        names: &[NameId],
-        value: ExprId,
-        scope: &mut HashMap<String, Val>,
-    ) -> R<Vec<T>> {
+    fn let_many(&mut self, names: &[NameId], value: ExprId) -> R<Vec<T>> {
         let span = self.span_e(value);
         let target = match &self.ast.exprs[value] {
             Expr::Call { callee, args } => match self.globals.map.get(self.name(*callee)) {
-                Some(Global::Fn(item)) => Some((*item, args)),
+                Some(Global::Fn(item)) => {
+                    Some((FnRef { item: *item, prelude: self.in_prelude }, args))
+                }
+                Some(Global::Prelude(item)) => Some((FnRef { item: *item, prelude: true }, args)),
                 _ => None,
             },
             _ => None,
         };
-        let Some((item, args)) = target else {
+        let Some((f, args)) = target else {
             // Checked for its own errors first, so a misspelt callee is reported as such.
-            let _ = self.expr(value, scope)?;
+            let _ = self.expr(value)?;
             return Err(self.err(
                 Diagnostic::error(
                     codes::TYPE_MISMATCH,
@@ -1584,105 +2104,99 @@ impl<'a> Elab<'a> {
                 .with_help("bind one name with `let`, or call a fn declared with several outputs"),
             ));
         };
-        let Item::Fn { name, outputs, .. } = self.ast.item(item) else { return Err(Reported) };
+        let ast = self.fn_ast(f);
+        let Item::Fn { name, outputs, .. } = ast.item(f.item) else { return Err(Reported) };
         if outputs.len() != names.len() {
-            let fname = self.name(*name);
-            return Err(self.err(
-                Diagnostic::error(
-                    codes::TYPE_MISMATCH,
-                    format!(
-                        "expected {} names for the outputs of `{fname}`, found {}",
-                        outputs.len(),
-                        names.len()
-                    ),
-                )
-                .with_primary(span, format!("`{fname}` returns {} values", outputs.len()))
-                .with_secondary(self.ast.span(*name), "fn declared here")
-                .with_help("give one name per output"),
-            ));
+            let fname = ast.name(*name);
+            let mut d = Diagnostic::error(
+                codes::TYPE_MISMATCH,
+                format!(
+                    "expected {} names for the outputs of `{fname}`, found {}",
+                    outputs.len(),
+                    names.len()
+                ),
+            )
+            .with_primary(span, format!("`{fname}` returns {} values", outputs.len()))
+            .with_help("give one name per output");
+            if f.prelude == self.in_prelude {
+                d = d.with_secondary(ast.span(*name), "fn declared here");
+            }
+            return Err(self.err(d));
         }
-        self.call_fn_all(item, args, span, scope)
+        self.call_fn_all(f, args, span)
     }
 
-    fn call_fn(
-        &mut self,
-        item: ItemId,
-        args: &[Arg],
-        span: Span,
-        scope: &mut HashMap<String, Val>,
-    ) -> R<Val> {
-        let Item::Fn { name, outputs, .. } = self.ast.item(item) else {
+    fn call_fn(&mut self, f: FnRef, args: &[Arg], span: Span) -> R<Val> {
+        let ast = self.fn_ast(f);
+        let Item::Fn { name, outputs, .. } = ast.item(f.item) else {
             return Err(Reported);
         };
         if outputs.len() != 1 {
-            let fname = self.name(*name);
+            let fname = ast.name(*name);
             // The arguments are still checked, so their own errors are reported too.
             for a in args {
-                let _ = self.expr(a.value, scope);
+                let _ = self.expr(a.value);
             }
-            return Err(self.err(
-                Diagnostic::error(
-                    codes::TYPE_MISMATCH,
-                    format!(
-                        "expected a single value, found a call to `{fname}`, which returns {}",
-                        outputs.len()
-                    ),
-                )
-                .with_primary(span, "several values")
-                .with_secondary(self.ast.span(*name), "fn declared here")
-                .with_help(format!(
-                    "bind them first: `let {} = {fname}(…)`",
-                    (0..outputs.len()).map(|i| format!("y{i}")).collect::<Vec<_>>().join(", ")
-                )),
+            let mut d = Diagnostic::error(
+                codes::TYPE_MISMATCH,
+                format!(
+                    "expected a single value, found a call to `{fname}`, which returns {}",
+                    outputs.len()
+                ),
+            )
+            .with_primary(span, "several values")
+            .with_help(format!(
+                "bind them first: `let {} = {fname}(…)`",
+                (0..outputs.len()).map(|i| format!("y{i}")).collect::<Vec<_>>().join(", ")
             ));
+            if f.prelude == self.in_prelude {
+                d = d.with_secondary(ast.span(*name), "fn declared here");
+            }
+            return Err(self.err(d));
         }
-        let mut outs = self.call_fn_all(item, args, span, scope)?;
+        let mut outs = self.call_fn_all(f, args, span)?;
         outs.pop().map(Val::Tensor).ok_or(Reported)
     }
 
-    /// A call to the `fn` `item`, inlined; one value per declared output.
-    fn call_fn_all(
-        &mut self,
-        item: ItemId,
-        args: &[Arg],
-        span: Span,
-        scope: &mut HashMap<String, Val>,
-    ) -> R<Vec<T>> {
-        let Item::Fn { name, params, .. } = self.ast.item(item) else {
+    /// A call to the `fn` `f`, inlined; one value per declared output. The arguments are
+    /// evaluated here, in the caller's scope: tensors as values, `int` parameters as constants.
+    fn call_fn_all(&mut self, f: FnRef, args: &[Arg], span: Span) -> R<Vec<T>> {
+        let ast = self.fn_ast(f);
+        let Item::Fn { name, params, .. } = ast.item(f.item) else {
             return Err(Reported);
         };
-        let fname = self.name(*name);
-        let names: Vec<&str> = params.iter().map(|p| self.name(p.name)).collect();
-        let bound = self.bind_args(fname, &names, names.len(), args, span)?;
+        let fname = ast.name(*name);
+        let names: Vec<&str> = params.iter().map(|p| ast.name(p.name)).collect();
+        // The structural checks put the parameters with defaults last.
+        let required = params.iter().position(|p| p.default.is_some()).unwrap_or(params.len());
+        let bound = self.bind_args(fname, &names, required, args, span)?;
         let mut values = Vec::new();
+        let mut spans = Vec::new();
         let mut ok = true;
         for (p, a) in params.iter().zip(bound) {
-            let Some(a) = a else { return Err(Reported) };
-            let v = self.expr(a, scope);
-            let ty = self.resolve_type(p.ty);
-            match (v, ty) {
-                (Ok(v), Ok(ty)) => {
-                    match self.coerce(v, &ty, self.span_e(a), Some(self.ast.span(p.ty))) {
-                        Ok(t) => values.push(t),
-                        Err(Reported) => ok = false,
-                    }
-                }
-                _ => ok = false,
+            let Some(a) = a else {
+                values.push(None);
+                spans.push(span);
+                continue;
+            };
+            spans.push(self.span_e(a));
+            let v = if matches!(ast.types[p.ty], TypeExpr::Int) {
+                self.const_value(a, &mut Vec::new()).map(Val::Lit)
+            } else {
+                self.expr(a)
+            };
+            match v {
+                Ok(v) => values.push(Some(v)),
+                Err(Reported) => ok = false,
             }
         }
         if !ok {
             return Err(Reported);
         }
-        self.inline_fn(item, values, span)
+        self.expand_fn(f, values, spans, span)
     }
 
-    fn call_lookup(
-        &mut self,
-        item: ItemId,
-        args: &[Arg],
-        span: Span,
-        scope: &mut HashMap<String, Val>,
-    ) -> R<Val> {
+    fn call_lookup(&mut self, item: ItemId, args: &[Arg], span: Span) -> R<Val> {
         let Item::Lookup { name, params, .. } = self.ast.item(item) else {
             return Err(Reported);
         };
@@ -1692,7 +2206,7 @@ impl<'a> Elab<'a> {
         let (inputs, output) = self.lookup_signature(item)?;
         let mut vals = Vec::new();
         for a in bound.into_iter().flatten() {
-            vals.push((self.expr(a, scope), self.span_e(a)));
+            vals.push((self.expr(a), self.span_e(a)));
         }
         // Operands take the lookup's input types; literals adopt them, tensors are narrowed.
         let mut ts = Vec::new();
@@ -1742,8 +2256,8 @@ impl<'a> Elab<'a> {
         h
     }
 
-    fn tensor_arg(&mut self, e: ExprId, what: &str, scope: &mut HashMap<String, Val>) -> R<T> {
-        match self.expr(e, scope)? {
+    fn tensor_arg(&mut self, e: ExprId, what: &str) -> R<T> {
+        match self.expr(e)? {
             Val::Tensor(t) => Ok(t),
             Val::Lit(_) => Err(self.err(
                 Diagnostic::error(
@@ -1756,72 +2270,19 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn call_builtin(
-        &mut self,
-        b: &'static str,
-        args: &[Arg],
-        span: Span,
-        scope: &mut HashMap<String, Val>,
-    ) -> R<Val> {
+    fn call_builtin(&mut self, b: &'static str, args: &[Arg], span: Span) -> R<Val> {
         match b {
             "relu" => {
                 let a = self.bind_args(b, &["x"], 1, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
                 let x = self.narrow(x, span)?;
                 self.relu(x, span).map(Val::Tensor)
             }
-            "softmax" => {
-                let a = self.bind_args(b, &["x", "axis"], 1, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
-                let rank = x.ty.rank();
-                let axis =
-                    match a[1] {
-                        Some(ax) => self.axis(ax, rank)?,
-                        None if rank > 0 => rank - 1,
-                        None => return Err(self.err(
-                            Diagnostic::error(
-                                codes::BAD_INDEX,
-                                "expected a tensor of rank 1 or more for softmax, found a scalar",
-                            )
-                            .with_primary(span, "rank 0")
-                            .with_help("softmax normalises along an axis"),
-                        )),
-                    };
-                self.softmax(x, axis, span).map(Val::Tensor)
-            }
-            "gelu" => {
-                let a = self.bind_args(b, &["x"], 1, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
-                let x = self.narrow(x, span)?;
-                let elem = x.ty.elem;
-                self.check_table_width("gelu", elem, span)?;
-                let t = self.approx_table(&atlas_stdlib::tables::gelu::SPEC, elem, elem, span)?;
-                let nominal = x.nominal;
-                self.node(Op::Lookup { table: t }, &[&x], nominal, span).map(Val::Tensor)
-            }
-            "layer_norm" => {
-                let a = self.bind_args(b, &["x", "axis"], 1, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
-                let rank = x.ty.rank();
-                let axis = match a[1] {
-                    Some(ax) => self.axis(ax, rank)?,
-                    None if rank > 0 => rank - 1,
-                    None => return Err(self.err(
-                        Diagnostic::error(
-                            codes::BAD_INDEX,
-                            "expected a tensor of rank 1 or more for layer_norm, found a scalar",
-                        )
-                        .with_primary(span, "rank 0")
-                        .with_help("layer_norm normalises along an axis"),
-                    )),
-                };
-                self.layer_norm(x, axis, span).map(Val::Tensor)
-            }
-            "sum" | "mean" => {
+            "sum" => {
                 let a = self.bind_args(b, &["x", "axis", "keep_dims"], 1, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
                 let rank = x.ty.rank();
-                let axes = match a[1] {
+                let axes = match self.given(a[1]) {
                     Some(ax) => vec![self.axis(ax, rank)?],
                     None => (0..rank).collect(),
                 };
@@ -1829,23 +2290,21 @@ impl<'a> Elab<'a> {
                 if axes.is_empty() {
                     return Ok(Val::Tensor(x));
                 }
-                let n: usize = axes.iter().map(|&i| x.ty.shape[i]).product();
                 let nominal = x.nominal;
                 let op = Op::Reduce { kind: ReduceKind::Sum, axes, keep_dims };
-                let total = self.node(op, &[&x], nominal, span)?;
-                if b == "sum" || n <= 1 {
-                    return Ok(Val::Tensor(total));
-                }
-                // mean = sum · (1/n), with 1/n on a 2^-16 grid (`fix<17, 16>` holds 1/2): an
-                // error of at most 2^-17 in the scale, far below the nominal type's grid, where
-                // the exact product is narrowed as usual.
-                let k = self.scalar_const(1.0 / n as f64, ElemType::fix(17, 16), span)?;
-                let k = self.broadcast_to(k, &total.ty.shape.clone(), span)?;
-                self.node(Op::Mul, &[&total, &k], nominal, span).map(Val::Tensor)
+                self.node(op, &[&x], nominal, span).map(Val::Tensor)
+            }
+            "exact" => {
+                // No IR node: the value's nominal type becomes its exact type, so the next
+                // product or table reads it without narrowing it first.
+                let a = self.bind_args(b, &["x"], 1, args, span)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
+                let nominal = x.ty.elem;
+                Ok(Val::Tensor(T { nominal, ..x }))
             }
             "transpose" => {
                 let a = self.bind_args(b, &["x"], 1, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
                 let r = x.ty.rank();
                 if r < 2 {
                     return Err(self.err(
@@ -1864,7 +2323,7 @@ impl<'a> Elab<'a> {
             }
             "reshape" => {
                 let a = self.bind_args(b, &["x", "shape"], 2, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
                 let se = a[1].ok_or(Reported)?;
                 let shape = self.shape_arg(se)?;
                 if atlas_ir::num_elements(&shape) != x.ty.num_elements() {
@@ -1886,7 +2345,7 @@ impl<'a> Elab<'a> {
             }
             "permute" => {
                 let a = self.bind_args(b, &["x", "perm"], 2, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
                 let pe = a[1].ok_or(Reported)?;
                 let perm = self.shape_arg(pe)?;
                 let mut sorted = perm.clone();
@@ -1912,16 +2371,16 @@ impl<'a> Elab<'a> {
             }
             "gather" => {
                 let a = self.bind_args(b, &["x", "indices", "axis"], 2, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
-                let idx = self.tensor_arg(a[1].ok_or(Reported)?, "`indices`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
+                let idx = self.tensor_arg(a[1].ok_or(Reported)?, "`indices`")?;
                 let axis = self.opt_axis(a[2], x.ty.rank())?;
                 let nominal = x.nominal;
                 self.node(Op::Gather { axis }, &[&x, &idx], nominal, span).map(Val::Tensor)
             }
             "concat" => {
                 let a = self.bind_args(b, &["a", "b", "axis"], 2, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`a`", scope)?;
-                let y = self.tensor_arg(a[1].ok_or(Reported)?, "`b`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`a`")?;
+                let y = self.tensor_arg(a[1].ok_or(Reported)?, "`b`")?;
                 let axis = self.opt_axis(a[2], x.ty.rank())?;
                 // Both operands at one type: the wider nominal one, as for `+`.
                 let nominal = wider(x.nominal, y.nominal);
@@ -1931,15 +2390,15 @@ impl<'a> Elab<'a> {
             }
             "reduce_max" => {
                 let a = self.bind_args(b, &["x", "axis", "keep_dims"], 2, args, span)?;
-                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`", scope)?;
+                let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`")?;
                 let axis = self.axis(a[1].ok_or(Reported)?, x.ty.rank().max(1))?;
                 let keep_dims = self.flag(a[2])?;
                 let nominal = x.nominal;
                 let op = Op::Reduce { kind: ReduceKind::Max, axes: vec![axis], keep_dims };
                 self.node(op, &[&x], nominal, span).map(Val::Tensor)
             }
-            "conv2d" => self.conv2d(args, span, scope).map(Val::Tensor),
-            "max_pool2d" => self.max_pool2d(args, span, scope).map(Val::Tensor),
+            "conv2d" => self.conv2d(args, span).map(Val::Tensor),
+            "max_pool2d" => self.max_pool2d(args, span).map(Val::Tensor),
             // `STD_NN` and the arms above list the same names; this keeps a new entry honest.
             _ => Err(self.unsupported_at(
                 span,
@@ -1966,85 +2425,70 @@ impl<'a> Elab<'a> {
         Ok(())
     }
 
-    /// `softmax` along `axis`, with two stdlib tables (`exp` and `recip`):
-    ///
-    /// 1. `d = x − max(x)` (exact, then saturated back to `x`'s type: `d ≤ 0`, and where it clamps
-    ///    `e^d` is already below the output grid);
-    /// 2. `e = exp(d)` by a table into `fix<16, 14>` (`e ∈ (0, 1]`);
-    /// 3. `s = Σ e` (exact), in `[1, n]` since the maximum contributes `e^0 = 1`, narrowed to the
-    ///    `fix<16, F>` with the most fractional bits that still holds `n`;
-    /// 4. `r = 1/s` by a table into `fix<16, 14>`; the result is `e · r` (exact, `fix<32, 28>`),
-    ///    narrowed like any product where a type is declared.
-    fn softmax(&mut self, x: T, axis: usize, span: Span) -> R<T> {
-        let nominal = x.nominal;
+    /// `<name>_table(x, to = U)`: the stdlib's sampled primitive `spec` read at `x`'s nominal
+    /// type (`x` narrowed to it) into `U`; both at most 16 bits.
+    fn call_sampled(&mut self, spec: &'static Spec, args: &[Arg], span: Span) -> R<Val> {
+        let what = format!("{}_table", spec.name);
+        let a = self.bind_args(&what, &["x", "to"], 2, args, span)?;
+        let x = self.tensor_arg(a[0].ok_or(Reported)?, "`x`");
+        let to = self.type_arg(a[1].ok_or(Reported)?);
+        let (x, to) = (x?, to?);
         let x = self.narrow(x, span)?;
         let elem = x.ty.elem;
-        self.check_table_width("softmax", elem, span)?;
-        let shape = x.ty.shape.clone();
-        let n = shape[axis];
-        let need = usize::BITS - n.leading_zeros();
-        if need > 15 {
-            return Err(self.unsupported_at(
-                span,
-                format!("softmax over {n} elements (more than 2^15)").as_str(),
-                "split the axis",
+        self.check_table_width(&what, elem, span)?;
+        let table = self.approx_table(spec, elem, to, span)?;
+        self.node(Op::Lookup { table }, &[&x], to, span).map(Val::Tensor)
+    }
+
+    /// An element type given as an argument: `fix<16, 14>`, `i8`, a type alias or a generic.
+    fn type_arg(&mut self, e: ExprId) -> R<ElemType> {
+        let span = self.span_e(e);
+        let ty = match &self.ast.exprs[e] {
+            Expr::Type(t) => Some(*t),
+            Expr::Name(n) => {
+                let text = self.name(*n);
+                if let Some(Bound::Type(elem)) = self.scope.get(text) {
+                    return Ok(*elem);
+                }
+                match self.globals.map.get(text) {
+                    Some(Global::Type(item)) => match self.ast.item(*item) {
+                        Item::TypeAlias { ty, .. } => Some(*ty),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(ty) = ty else {
+            return Err(self.err(
+                Diagnostic::error(codes::TYPE_MISMATCH, "expected an element type, found a value")
+                    .with_primary(span, "not a type")
+                    .with_help("write a type such as `fix<16, 14>`, a type alias or a generic"),
+            ));
+        };
+        let t = self.resolve_type(ty)?;
+        if t.rank() != 0 {
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::TYPE_MISMATCH,
+                    format!("expected an element type, found the tensor type {}", show(&t)),
+                )
+                .with_primary(span, "has a shape")
+                .with_help("tables map elements: give the element type alone"),
             ));
         }
-        let max = Op::Reduce { kind: ReduceKind::Max, axes: vec![axis], keep_dims: true };
-        let m = self.node(max, &[&x], elem, span)?;
-        let m = self.broadcast_to(m, &shape, span)?;
-        let d = self.node(Op::Sub, &[&x, &m], elem, span)?;
-        let d = self.convert(d, elem, span)?;
-        let unit = ElemType::fix(16, 14);
-        let exp = self.approx_table(&atlas_stdlib::tables::exp::SPEC, elem, unit, span)?;
-        let e = self.node(Op::Lookup { table: exp }, &[&d], unit, span)?;
-        let sum = Op::Reduce { kind: ReduceKind::Sum, axes: vec![axis], keep_dims: true };
-        let s = self.node(sum, &[&e], unit, span)?;
-        let s_ty = ElemType::fix(16, (15 - need) as u8);
-        let s = self.convert(s, s_ty, span)?;
-        let recip = self.approx_table(&atlas_stdlib::tables::recip::SPEC, s_ty, unit, span)?;
-        let r = self.node(Op::Lookup { table: recip }, &[&s], unit, span)?;
-        let r = self.broadcast_to(r, &shape, span)?;
-        self.node(Op::Mul, &[&e, &r], nominal, span)
+        Ok(t.elem)
     }
 
-    /// `mean` along `axis` with kept dims: `reduce_sum`, then an exact product by `1/n` held at 16
-    /// fractional bits.
-    fn mean_keep(&mut self, x: &T, axis: usize, span: Span) -> R<T> {
-        let n = x.ty.shape[axis];
-        let op = Op::Reduce { kind: ReduceKind::Sum, axes: vec![axis], keep_dims: true };
-        let total = self.node(op, &[x], x.nominal, span)?;
-        if n <= 1 {
-            return Ok(total);
+    /// An optional argument as given: `None` when it is absent or is an `int` parameter that was
+    /// itself left out (`none`), so a prelude `fn` can pass "not given" on.
+    fn given(&self, e: Option<ExprId>) -> Option<ExprId> {
+        let e = e?;
+        match &self.ast.exprs[e] {
+            Expr::Name(n) if matches!(self.scope.get(self.name(*n)), Some(Bound::None)) => None,
+            _ => Some(e),
         }
-        let k = self.scalar_const(1.0 / n as f64, ElemType::fix(17, 16), span)?;
-        let k = self.broadcast_to(k, &total.ty.shape.clone(), span)?;
-        self.node(Op::Mul, &[&total, &k], x.nominal, span)
-    }
-
-    /// `layer_norm` along `axis` (no affine parameters; multiply and add them in the program):
-    /// `c = x − mean(x)` narrowed to `x`'s nominal type, `v = mean(c²)` narrowed to it too
-    /// (saturating where the standard deviation exceeds √max), `r = 1/√v` by the stdlib `rsqrt`
-    /// table into `fix<16, 11>` (saturating below a standard deviation of 1/16, a zero variance
-    /// included, so no epsilon is needed), result `c · r` (exact; nominal type `x`'s).
-    fn layer_norm(&mut self, x: T, axis: usize, span: Span) -> R<T> {
-        let nominal = x.nominal;
-        let x = self.narrow(x, span)?;
-        let elem = x.ty.elem;
-        self.check_table_width("layer_norm", elem, span)?;
-        let shape = x.ty.shape.clone();
-        let mu = self.mean_keep(&x, axis, span)?;
-        let mu = self.broadcast_to(mu, &shape, span)?;
-        let c = self.arith(BinOp::Sub, x, mu, span)?;
-        let c = self.narrow(c, span)?;
-        let sq = self.node(Op::Mul, &[&c, &c], nominal, span)?;
-        let var = self.mean_keep(&sq, axis, span)?;
-        let var = self.convert(var, elem, span)?;
-        let out = ElemType::fix(16, 11);
-        let rsqrt = self.approx_table(&atlas_stdlib::tables::rsqrt::SPEC, elem, out, span)?;
-        let r = self.node(Op::Lookup { table: rsqrt }, &[&var], out, span)?;
-        let r = self.broadcast_to(r, &shape, span)?;
-        self.node(Op::Mul, &[&c, &r], nominal, span)
     }
 
     fn axis(&mut self, e: ExprId, rank: usize) -> R<usize> {
@@ -2162,12 +2606,12 @@ impl<'a> Elab<'a> {
         }
     }
 
-    fn conv2d(&mut self, args: &[Arg], span: Span, scope: &mut HashMap<String, Val>) -> R<T> {
+    fn conv2d(&mut self, args: &[Arg], span: Span) -> R<T> {
         let a = self.bind_args("conv2d", &["x", "w", "b", "stride", "padding"], 2, args, span)?;
-        let x = self.tensor_arg(a[0].ok_or(Reported)?, "the input `x`", scope)?;
-        let w = self.tensor_arg(a[1].ok_or(Reported)?, "the kernel `w`", scope)?;
+        let x = self.tensor_arg(a[0].ok_or(Reported)?, "the input `x`")?;
+        let w = self.tensor_arg(a[1].ok_or(Reported)?, "the kernel `w`")?;
         let bias = match a[2] {
-            Some(e) => Some(self.tensor_arg(e, "the bias `b`", scope)?),
+            Some(e) => Some(self.tensor_arg(e, "the bias `b`")?),
             None => None,
         };
         let stride = self.opt_usize(a[3], 1, "a stride")?;
@@ -2228,10 +2672,10 @@ impl<'a> Elab<'a> {
     /// Windows that tile the input (stride = kernel, no padding, sizes multiples of the kernel)
     /// are a reshape, a transpose and a `reduce_max`; any other windows are rows of an `im2col`
     /// (after padding with the type's minimum, which never wins a maximum), then a `reduce_max`.
-    fn max_pool2d(&mut self, args: &[Arg], span: Span, scope: &mut HashMap<String, Val>) -> R<T> {
+    fn max_pool2d(&mut self, args: &[Arg], span: Span) -> R<T> {
         let names = ["x", "kernel", "stride", "padding"];
         let a = self.bind_args("max_pool2d", &names, 2, args, span)?;
-        let x = self.tensor_arg(a[0].ok_or(Reported)?, "the input `x`", scope)?;
+        let x = self.tensor_arg(a[0].ok_or(Reported)?, "the input `x`")?;
         let k = self.opt_usize(a[1], 1, "a kernel size")?;
         let s = self.opt_usize(a[2], k, "a stride")?;
         let p = self.opt_usize(a[3], 0, "a padding")?;
@@ -2286,15 +2730,24 @@ impl<'a> Elab<'a> {
     }
 }
 
+/// `std.prim`'s meaning of `name`: a primitive lowered by the compiler, or a sampled table.
+fn prim_global(name: &str) -> Option<Global> {
+    if let Some(p) = PRIMS.iter().find(|p| **p == name) {
+        return Some(Global::Builtin(p));
+    }
+    let base = name.strip_suffix("_table")?;
+    atlas_stdlib::SAMPLED.iter().find(|s| s.name == base).map(|s| Global::Sampled(s))
+}
+
 /// The scope key marking `name` as bound by a definition that failed: later uses of it are not
 /// reported again. (A NUL cannot occur in an identifier, so the key never collides with a name.)
 fn poisoned(name: &str) -> String {
     format!("\0poisoned {name}")
 }
 
-fn poison(scope: &mut HashMap<String, Val>, name: &str) {
+fn poison(scope: &mut HashMap<String, Bound>, name: &str) {
     scope.remove(name);
-    scope.insert(poisoned(name), Val::Lit(0.0));
+    scope.insert(poisoned(name), Bound::None);
 }
 
 /// The nominal type of a result: the operands' when they agree, else the one with more fractional
@@ -2380,5 +2833,57 @@ fn infer_error(op: &str, e: &InferError, span: Span) -> Diagnostic {
         )
         .with_primary(span, "here")
         .with_help("see docs/ir.md for the typing rules"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prelude parses and passes the structural checks, declares exactly the `fn`s
+    /// `NN_PRELUDE` names (all generic, so they are only ever checked at a call), and no
+    /// `lookup`: a dense table's formula is read from the user's tree.
+    #[test]
+    fn the_prelude_is_clean_and_declares_what_std_nn_lists() {
+        let nn = prelude();
+        assert!(nn.diagnostics.is_empty(), "{:?}", nn.diagnostics);
+        let mut fns = Vec::new();
+        for &i in &nn.ast.items {
+            match nn.ast.item(i) {
+                Item::Fn { name, generics, .. } => {
+                    assert!(!generics.is_empty(), "{} is not generic", nn.ast.name(*name));
+                    fns.push(nn.ast.name(*name));
+                }
+                Item::Import { .. } => {}
+                other => panic!("the prelude declares a `{}`", other.keyword()),
+            }
+        }
+        assert_eq!(fns, NN_PRELUDE);
+        let mut listed: Vec<&str> = NN_PRELUDE.iter().chain(NN_REEXPORTS).copied().collect();
+        let mut all = STD_NN.to_vec();
+        listed.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(listed, all, "STD_NN is the prelude plus the re-exports");
+        assert!(NN_REEXPORTS.iter().all(|r| PRIMS.contains(r)));
+    }
+
+    /// Every prelude function compiles at a few shapes and types with no diagnostic.
+    #[test]
+    fn every_prelude_fn_elaborates() {
+        for (ty, shape) in
+            [("fix<16, 8>", "[2, 8]"), ("fix<8, 4>", "[3]"), ("fix<12, 6>", "[2, 3, 4]")]
+        {
+            let src = format!(
+                "import std.nn.{{softmax, layer_norm, gelu, mean}}\n\n\
+                 model m(x: {ty}{shape}) -> ({ty}{shape}, {ty}{shape}, {ty}{shape}, {ty}[]) {{\n    \
+                 return softmax(x), layer_norm(x, axis = 0), gelu(x), mean(x)\n}}\n"
+            );
+            let parsed = atlas_lang::parse(atlas_lang::FileId(0), &src);
+            assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+            let compiled = run(&parsed.ast);
+            assert!(compiled.errors.is_empty(), "{ty}{shape}: {:?}", compiled.errors);
+            assert!(compiled.unsupported.is_empty(), "{ty}{shape}: {:?}", compiled.unsupported);
+            assert_eq!(compiled.programs.len(), 1);
+        }
     }
 }

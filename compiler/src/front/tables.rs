@@ -140,7 +140,7 @@ fn convert(ast: &Ast, e: ExprId, params: &[&str], depth: usize) -> Node {
             ast.name(*callee).to_string(),
             args.iter().map(|a| convert(ast, a.value, params, depth + 1)).collect(),
         ),
-        Expr::Index { .. } | Expr::Array(_) => Node::Num(f64::NAN),
+        Expr::Index { .. } | Expr::Array(_) | Expr::Type(_) => Node::Num(f64::NAN),
     }
 }
 
