@@ -11,8 +11,12 @@
 //! supported yet" ([`Compiled::unsupported`]): `atlasc check` accepts them, `atlasc ir` refuses
 //! them.
 //!
+//! `std.nn`'s softmax, layer norm, GELU and mean are not here: they are `.atl` source, the prelude
+//! (`atlas_stdlib::prelude::NN`), which `elab.rs` parses once and inlines at each call like any
+//! generic `fn`, over the primitives of `std.prim`.
+//!
 //! Around it: `tables.rs` samples every program-local dense table (the `lookup`s) into a
-//! [`Model`] (softmax, gelu and layer norm use the stdlib's sampled primitives, by id);
+//! [`Model`] (the sampled stdlib primitives are named by id instead);
 //! [`passes`] holds the IR passes `atlasc ir --after` names (fold, dce, range); [`load_weights`] binds `load` params from `.safetensors`,
 //! `.npy` and `.npz` files (`inflate.rs` decodes deflated `.npz` members).
 //!
