@@ -73,7 +73,7 @@ const STD_NN: &[&str] = &[
 ];
 
 /// Compile-time functions of shapes and integers, callable wherever a constant is expected.
-const CONST_FNS: &[&str] = &["size", "rank", "numel", "bit_length"];
+const CONST_FNS: &[&str] = &["size", "rank", "numel", "bit_length", "min", "max"];
 
 /// The names `import std.nn.{…}` accepts.
 pub fn builtin_names() -> &'static [&'static str] {
@@ -547,16 +547,23 @@ impl<'a> Elab<'a> {
         }
     }
 
-    /// `size(x, axis)`, `rank(x)`, `numel(x)` (of a tensor's static shape) and `bit_length(n)`
-    /// (the bits of a non-negative integer: `bit_length(64) = 7`).
+    /// `size(x, axis)`, `rank(x)`, `numel(x)` (of a tensor's static shape), `bit_length(n)`
+    /// (the bits of a non-negative integer: `bit_length(64) = 7`), `min(a, b)` and `max(a, b)`.
     fn const_call(&mut self, name: &str, args: &[Arg], span: Span) -> R<f64> {
         let params: &[&str] = match name {
             "size" => &["x", "axis"],
             "bit_length" => &["n"],
+            "min" | "max" => &["a", "b"],
             _ => &["x"],
         };
         let a = self.bind_args(name, params, params.len(), args, span)?;
         let first = a[0].ok_or(Reported)?;
+        if name == "min" || name == "max" {
+            let x = self.const_value(first, &mut Vec::new());
+            let y = self.const_value(a[1].ok_or(Reported)?, &mut Vec::new());
+            let (x, y) = (x?, y?);
+            return Ok(if name == "min" { x.min(y) } else { x.max(y) });
+        }
         if name == "bit_length" {
             let n = self.const_usize(first, "an integer")?;
             return Ok(f64::from(usize::BITS - n.leading_zeros()));
@@ -1161,9 +1168,16 @@ impl<'a> Elab<'a> {
                 continue;
             }
             let Some(v) = v else { return Err(Reported) };
-            let t = self
-                .param_target(p, &v, &generics, aspan)
-                .and_then(|target| self.coerce(v, &target, aspan, Some(ast.span(p.ty))));
+            let t = self.param_target(p, &v, &generics, aspan).and_then(|target| match v {
+                // An argument already made of the generic `T` is passed as it is (still exact),
+                // as an operator takes its operands; the body narrows where it needs to.
+                Val::Tensor(t)
+                    if self.generic_elem(p.ty) == Some(t.nominal) && target.shape == t.ty.shape =>
+                {
+                    Ok(t)
+                }
+                v => self.coerce(v, &target, aspan, Some(ast.span(p.ty))),
+            });
             match t {
                 Ok(t) => {
                     self.scope.insert(pname.to_string(), Bound::Val(Val::Tensor(t)));
@@ -1441,6 +1455,42 @@ impl<'a> Elab<'a> {
         self.coerce(v, &TensorType::new(elem, shape), span, Some(self.ast.span(ty)))
     }
 
+    /// The element generic a type is made of (`T` in `T[N, M]`), bound to its element type.
+    fn generic_elem(&self, ty: TypeId) -> Option<ElemType> {
+        let elem = match &self.ast.types[ty] {
+            TypeExpr::Tensor { elem, .. } => *elem,
+            _ => ty,
+        };
+        match &self.ast.types[elem] {
+            TypeExpr::Named(n) => match self.scope.get(self.name(*n)) {
+                Some(Bound::Type(e)) => Some(*e),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// An output whose element type is a generic `T`: the shape is checked, but the value stays
+    /// exact with nominal type `T`, as an operator's result does (`x @ w` narrows where it is used,
+    /// not where it is computed); so a generic `fn` reads as its body would inline.
+    fn generic_output(&mut self, v: R<Val>, ty: TypeId, nominal: ElemType, span: Span) -> R<T> {
+        let (_, shape) = self.resolve_spec(ty)?;
+        match v? {
+            Val::Tensor(t) => match shape {
+                Some(shape) if shape != t.ty.shape => {
+                    let target = TensorType::new(nominal, shape);
+                    // Reports the shape mismatch against the declared type.
+                    self.coerce(Val::Tensor(t), &target, span, Some(self.ast.span(ty)))
+                }
+                _ => Ok(T { nominal, ..t }),
+            },
+            lit => {
+                let shape = shape.unwrap_or_default();
+                self.coerce(lit, &TensorType::new(nominal, shape), span, Some(self.ast.span(ty)))
+            }
+        }
+    }
+
     /// The `return` of a body; a `fn`'s outputs (`any_shape`) may be declared `T[..]`.
     fn ret(
         &mut self,
@@ -1463,7 +1513,11 @@ impl<'a> Elab<'a> {
         let mut ok = true;
         for (&e, &t) in exprs.iter().zip(outputs) {
             let v = self.expr(e);
-            match self.declared(v, t, self.span_e(e), any_shape) {
+            let out = match (any_shape, self.generic_elem(t)) {
+                (true, Some(nominal)) => self.generic_output(v, t, nominal, self.span_e(e)),
+                _ => self.declared(v, t, self.span_e(e), any_shape),
+            };
+            match out {
                 Ok(t) => outs.push(t),
                 Err(Reported) => ok = false,
             }
