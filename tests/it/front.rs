@@ -263,6 +263,14 @@ const DIAGNOSTICS: &[(&str, &str, &[&str])] = &[
          let s = square(x, times = 0.5)\n    return x\n}\n",
         &["E0502", "E0503", "E0503", "E0503", "E0505"],
     ),
+    (
+        "errors_inside_the_prelude_point_at_the_call",
+        "import std.nn.{softmax}\n\n\
+         fn wrap<T>(x: T[..]) -> T[..] {\n    return softmax(x)\n}\n\n\
+         model m(x: i32[4], y: Act[2, 3]) -> (i32[4], Act[2, 3]) {\n    \
+         return wrap(x), softmax(y, axis = 2)\n}\n",
+        &["E0508", "E0506"],
+    ),
 ];
 
 #[test]
@@ -303,6 +311,8 @@ fn a_front_end_diagnostic_says_expected_and_found() {
             panic!("{name} compiled");
         };
         for d in &ds {
+            // Nothing points into the prelude, whose text the report does not have.
+            assert!(d.labels.iter().all(|l| l.span.file == file), "{name}: {d:?}");
             assert!(
                 d.message.starts_with("expected ") || d.message.contains(" expects "),
                 "{name}: {}",

@@ -153,13 +153,11 @@ struct FnRef {
     prelude: bool,
 }
 
-/// The outermost call being expanded from a prelude or generic `fn`: diagnostics raised inside
-/// say which call (and for the prelude, move to it).
+/// A call being expanded, for the diagnostics raised inside it.
 #[derive(Clone, Debug)]
 struct Site {
     span: Span,
     name: String,
-    prelude: bool,
 }
 
 /// Runs the front end over a parsed file.
@@ -252,7 +250,10 @@ struct Elab<'a> {
     /// the user's while in a prelude `fn` (swapped with `ast`/`globals` on the way in and out).
     other: Option<(&'a Ast, Globals)>,
     in_prelude: bool,
+    /// The outermost call of a generic user `fn` being expanded.
     site: Option<Site>,
+    /// The user's call into the prelude being expanded.
+    prelude_site: Option<Site>,
 }
 
 impl<'a> Elab<'a> {
@@ -271,6 +272,7 @@ impl<'a> Elab<'a> {
             other: None,
             in_prelude: false,
             site: None,
+            prelude_site: None,
         }
     }
 
@@ -289,8 +291,7 @@ impl<'a> Elab<'a> {
     /// user's call (the prelude's text is not the user's to read), inside a generic `fn` it gains
     /// the call as context.
     fn locate(&self, mut d: Diagnostic) -> Diagnostic {
-        let Some(site) = &self.site else { return d };
-        if site.prelude {
+        if let Some(site) = &self.prelude_site {
             d.labels.retain(|l| l.primary || l.span.file != PRELUDE_FILE);
             for l in &mut d.labels {
                 if l.span.file == PRELUDE_FILE {
@@ -300,8 +301,11 @@ impl<'a> Elab<'a> {
             for l in d.labels.iter_mut().filter(|l| l.primary) {
                 l.message = format!("in this call to `{}` (std.nn): {}", site.name, l.message);
             }
-        } else if !d.labels.iter().any(|l| l.span == site.span) {
-            d = d.with_secondary(site.span, format!("in this call to `{}`", site.name));
+        }
+        if let Some(site) = &self.site {
+            if !d.labels.iter().any(|l| l.span == site.span) {
+                d = d.with_secondary(site.span, format!("in this call to `{}`", site.name));
+            }
         }
         d
     }
@@ -424,7 +428,13 @@ impl<'a> Elab<'a> {
         if !NN_PRELUDE.contains(&name) {
             return None;
         }
-        let nn = &prelude().ast;
+        let parsed = prelude();
+        if !parsed.diagnostics.is_empty() {
+            // The prelude's own test keeps this from happening; without a parse there is nothing
+            // to call, and the import reports the name as missing.
+            return None;
+        }
+        let nn = &parsed.ast;
         nn.items.iter().find_map(|&i| match nn.item(i) {
             Item::Fn { name: n, .. } if nn.name(*n) == name => Some(Global::Prelude(i)),
             _ => None,
@@ -1108,12 +1118,15 @@ impl<'a> Elab<'a> {
             return Err(self.err(d));
         }
         let saved_scope = std::mem::take(&mut self.scope);
-        let saved_site = self.site.clone();
-        if self.site.is_none() && (f.prelude || !generics.is_empty()) {
-            self.site =
-                Some(Site { span: call, name: ast.name(*name).to_string(), prelude: f.prelude });
-        }
+        let saved = (self.site.clone(), self.prelude_site.clone());
         let switched = f.prelude != self.in_prelude;
+        let site = Some(Site { span: call, name: ast.name(*name).to_string() });
+        if switched && f.prelude {
+            // `call` is in the user's file: where the prelude's diagnostics go.
+            self.prelude_site = site;
+        } else if self.site.is_none() && !f.prelude && !generics.is_empty() {
+            self.site = site;
+        }
         if switched {
             self.swap_units();
         }
@@ -1123,7 +1136,7 @@ impl<'a> Elab<'a> {
         if switched {
             self.swap_units();
         }
-        self.site = saved_site;
+        (self.site, self.prelude_site) = saved;
         self.scope = saved_scope;
         result
     }
