@@ -5,6 +5,10 @@
 //! fixed-point semantics"). Exact values are narrowed to their nominal type where an operation
 //! needs a narrow operand (products, stdlib tables), and to a declared type where the program
 //! declares one.
+//!
+//! Two trees can be in play: the user's file and the `std.nn` prelude (`atl/nn.atl` in the
+//! stdlib). Calling a prelude `fn` swaps `ast` and `globals` for the prelude's and back; generic
+//! `fn`s bind their generics into the callee's fresh scope from the arguments (`param_target`).
 
 use std::collections::{HashMap, HashSet};
 
