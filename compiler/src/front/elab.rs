@@ -167,14 +167,15 @@ struct Site {
 /// Runs the front end over a parsed file.
 pub(super) fn run(ast: &Ast) -> Compiled {
     let mut e = Elab::new(ast);
-    e.globals = e.collect_globals(ast);
+    // The prelude's names first: the user's `import std.nn` resolves against them.
     let nn = prelude();
     if nn.diagnostics.is_empty() {
-        let saved = std::mem::replace(&mut e.in_prelude, true);
+        e.in_prelude = true;
         let globals = e.collect_globals(&nn.ast);
-        e.in_prelude = saved;
+        e.in_prelude = false;
         e.other = Some((&nn.ast, globals));
     }
+    e.globals = e.collect_globals(ast);
     let mut programs = Vec::new();
     let mut models = 0;
     for &item in &ast.items {
@@ -295,8 +296,9 @@ impl<'a> Elab<'a> {
     /// user's call (the prelude's text is not the user's to read), inside a generic `fn` it gains
     /// the call as context.
     fn locate(&self, mut d: Diagnostic) -> Diagnostic {
+        // Context labels inside the prelude ("fn declared here") cannot be shown to the user.
+        d.labels.retain(|l| l.primary || l.span.file != PRELUDE_FILE);
         if let Some(site) = &self.prelude_site {
-            d.labels.retain(|l| l.primary || l.span.file != PRELUDE_FILE);
             for l in &mut d.labels {
                 if l.span.file == PRELUDE_FILE {
                     l.span = site.span;
@@ -432,17 +434,12 @@ impl<'a> Elab<'a> {
         if !NN_PRELUDE.contains(&name) {
             return None;
         }
-        let parsed = prelude();
-        if !parsed.diagnostics.is_empty() {
-            // The prelude's own test keeps this from happening; without a parse there is nothing
-            // to call, and the import reports the name as missing.
-            return None;
-        }
-        let nn = &parsed.ast;
-        nn.items.iter().find_map(|&i| match nn.item(i) {
-            Item::Fn { name: n, .. } if nn.name(*n) == name => Some(Global::Prelude(i)),
+        // No prelude globals only if the prelude failed to parse, which its own test rules out;
+        // the import then reports the name as missing.
+        match self.other.as_ref()?.1.map.get(name) {
+            Some(Global::Fn(item)) => Some(Global::Prelude(*item)),
             _ => None,
-        })
+        }
     }
 
     // ----- constants and types ------------------------------------------------------------
@@ -737,59 +734,50 @@ impl<'a> Elab<'a> {
     fn dim_const(&mut self, n: NameId) -> R<usize> {
         let text = self.name(n);
         let span = self.ast.span(n);
-        if self.scope.contains_key(text) {
-            // A generic dimension or a compile-time integer in scope.
-            let v = match self.scope.get(text) {
-                Some(Bound::Val(Val::Lit(v))) => *v,
-                _ => {
+        // A generic dimension or a compile-time integer in scope, else a `const`.
+        let v = match self.scope.get(text) {
+            Some(Bound::Val(Val::Lit(v))) => *v,
+            Some(_) => {
+                return Err(self.err(
+                    Diagnostic::error(
+                        codes::BAD_CONSTANT,
+                        format!("expected a dimension, found `{text}`, which is not a compile-time integer"),
+                    )
+                    .with_primary(span, "not a dimension")
+                    .with_help("dimensions are integer literals, consts, generic dimensions and `int` parameters"),
+                ))
+            }
+            None => match self.globals.map.get(text).copied() {
+                Some(Global::Const(item)) => {
+                    let Item::Const { value, .. } = self.ast.item(item) else {
+                        return Err(Reported);
+                    };
+                    self.const_value(*value, &mut vec![item])?
+                }
+                Some(g) => {
                     return Err(self.err(
                         Diagnostic::error(
-                            codes::BAD_CONSTANT,
-                            format!("expected a dimension, found `{text}`, which is not a compile-time integer"),
+                            codes::UNKNOWN_NAME,
+                            format!("expected a const as a dimension, found `{text}`, {}", g.describe()),
                         )
-                        .with_primary(span, "not a dimension")
-                        .with_help("dimensions are integer literals, consts, generic dimensions and `int` parameters"),
+                        .with_primary(span, "not a const")
+                        .with_help("dimensions are integer literals or consts"),
                     ))
                 }
-            };
-            if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
-                return Ok(v as usize);
-            }
-            return Err(self.err(
+                None => return Err(self.err(unknown_name(span, text, "a const"))),
+            },
+        };
+        if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
+            Ok(v as usize)
+        } else {
+            Err(self.err(
                 Diagnostic::error(
                     codes::BAD_CONSTANT,
                     format!("expected a dimension (a non-negative integer), found `{text}` = {v}"),
                 )
                 .with_primary(span, "not a valid dimension")
                 .with_help("dimensions are non-negative integers"),
-            ));
-        }
-        match self.globals.map.get(text).copied() {
-            Some(Global::Const(item)) => {
-                let Item::Const { value, .. } = self.ast.item(item) else { return Err(Reported) };
-                let v = self.const_value(*value, &mut vec![item])?;
-                if v >= 0.0 && v.fract() == 0.0 && v < 1e15 {
-                    Ok(v as usize)
-                } else {
-                    Err(self.err(
-                        Diagnostic::error(
-                            codes::BAD_CONSTANT,
-                            format!("expected a dimension (a non-negative integer), found `{text}` = {v}"),
-                        )
-                        .with_primary(span, "not a valid dimension")
-                        .with_help("dimensions are non-negative integers"),
-                    ))
-                }
-            }
-            Some(g) => Err(self.err(
-                Diagnostic::error(
-                    codes::UNKNOWN_NAME,
-                    format!("expected a const as a dimension, found `{text}`, {}", g.describe()),
-                )
-                .with_primary(span, "not a const")
-                .with_help("dimensions are integer literals or consts"),
-            )),
-            None => Err(self.err(unknown_name(span, text, "a const"))),
+            ))
         }
     }
 
@@ -1032,15 +1020,21 @@ impl<'a> Elab<'a> {
     }
 
     fn scalar_type(&mut self, t: TypeId) -> R<ElemType> {
+        let help = "a lookup is elementwise: declare it on element types";
+        self.element_type(t, self.ast.span(t), "for a lookup", help)
+    }
+
+    /// The type `t`, which must be an element type (no shape), for `what`.
+    fn element_type(&mut self, t: TypeId, span: Span, what: &str, help: &str) -> R<ElemType> {
         let ty = self.resolve_type(t)?;
         if ty.rank() != 0 {
             return Err(self.err(
                 Diagnostic::error(
                     codes::TYPE_MISMATCH,
-                    format!("expected an element type for a lookup, found {}", show(&ty)),
+                    format!("expected an element type {what}, found {}", show(&ty)),
                 )
-                .with_primary(self.ast.span(t), "has a shape")
-                .with_help("a lookup is elementwise: declare it on element types"),
+                .with_primary(span, "has a shape")
+                .with_help(help),
             ));
         }
         Ok(ty.elem)
@@ -1078,6 +1072,15 @@ impl<'a> Elab<'a> {
         let _ = self.expand_fn(f, args, spans, ast.span(item));
     }
 
+    /// The `fn` a global names, if it names one.
+    fn fn_ref(&self, g: Global) -> Option<FnRef> {
+        match g {
+            Global::Fn(item) => Some(FnRef { item, prelude: self.in_prelude }),
+            Global::Prelude(item) => Some(FnRef { item, prelude: true }),
+            _ => None,
+        }
+    }
+
     /// The tree a `fn` lives in.
     fn fn_ast(&self, f: FnRef) -> &'a Ast {
         match &self.other {
@@ -1110,16 +1113,15 @@ impl<'a> Elab<'a> {
         let Item::Fn { name, generics, .. } = ast.item(f.item) else { return Err(Reported) };
         if self.fn_stack.contains(&f) {
             let text = ast.name(*name);
-            let mut d = Diagnostic::error(
-                codes::RECURSIVE_FN,
-                format!("expected a call to a fn that is not being expanded, found a recursive call to `{text}`"),
-            )
-            .with_primary(call, "recursive call")
-            .with_help("fns are inlined, so they cannot call themselves, directly or not");
-            if f.prelude == self.in_prelude {
-                d = d.with_secondary(ast.span(*name), "fn declared here");
-            }
-            return Err(self.err(d));
+            return Err(self.err(
+                Diagnostic::error(
+                    codes::RECURSIVE_FN,
+                    format!("expected a call to a fn that is not being expanded, found a recursive call to `{text}`"),
+                )
+                .with_primary(call, "recursive call")
+                .with_secondary(ast.span(*name), "fn declared here")
+                .with_help("fns are inlined, so they cannot call themselves, directly or not"),
+            ));
         }
         let saved_scope = std::mem::take(&mut self.scope);
         let saved = (self.site.clone(), self.prelude_site.clone());
@@ -1200,6 +1202,7 @@ impl<'a> Elab<'a> {
         let ast = self.ast;
         let (v, span) = match (v, p.default) {
             (Some(Val::Lit(v)), _) => (v, aspan),
+            // `call_fn_all` evaluates `int` arguments as constants, reporting any that is not.
             (Some(Val::Tensor(_)), _) => return Err(Reported),
             (None, Some(d)) => {
                 if matches!(&ast.exprs[d], Expr::Name(n) if ast.name(*n) == "none")
@@ -1292,10 +1295,7 @@ impl<'a> Elab<'a> {
             ));
         }
         let (elem, shape) = self.resolve_spec(p.ty)?;
-        let shape = shape.unwrap_or_else(|| match v {
-            Val::Tensor(t) => t.ty.shape.clone(),
-            Val::Lit(_) => Vec::new(),
-        });
+        let shape = shape.unwrap_or_else(|| shape_of(v));
         Ok(TensorType::new(elem, shape))
     }
 
@@ -1448,10 +1448,7 @@ impl<'a> Elab<'a> {
             self.resolve_type(ty).map(|t| (t.elem, Some(t.shape)))
         };
         let (v, (elem, shape)) = (v?, target?);
-        let shape = shape.unwrap_or_else(|| match &v {
-            Val::Tensor(t) => t.ty.shape.clone(),
-            Val::Lit(_) => Vec::new(),
-        });
+        let shape = shape.unwrap_or_else(|| shape_of(&v));
         self.coerce(v, &TensorType::new(elem, shape), span, Some(self.ast.span(ty)))
     }
 
@@ -2001,10 +1998,10 @@ impl<'a> Elab<'a> {
         let text = self.name(callee);
         let cspan = self.ast.span(callee);
         match self.globals.map.get(text).copied() {
-            Some(Global::Fn(item)) => {
-                self.call_fn(FnRef { item, prelude: self.in_prelude }, args, span)
+            Some(g @ (Global::Fn(_) | Global::Prelude(_))) => {
+                let f = self.fn_ref(g).ok_or(Reported)?;
+                self.call_fn(f, args, span)
             }
-            Some(Global::Prelude(item)) => self.call_fn(FnRef { item, prelude: true }, args, span),
             Some(Global::Sampled(spec)) => self.call_sampled(spec, args, span),
             Some(Global::Lookup(item)) => self.call_lookup(item, args, span),
             Some(Global::Builtin(b)) => self.call_builtin(b, args, span),
@@ -2133,13 +2130,12 @@ impl<'a> Elab<'a> {
     fn let_many(&mut self, names: &[NameId], value: ExprId) -> R<Vec<T>> {
         let span = self.span_e(value);
         let target = match &self.ast.exprs[value] {
-            Expr::Call { callee, args } => match self.globals.map.get(self.name(*callee)) {
-                Some(Global::Fn(item)) => {
-                    Some((FnRef { item: *item, prelude: self.in_prelude }, args))
-                }
-                Some(Global::Prelude(item)) => Some((FnRef { item: *item, prelude: true }, args)),
-                _ => None,
-            },
+            Expr::Call { callee, args } => self
+                .globals
+                .map
+                .get(self.name(*callee))
+                .and_then(|g| self.fn_ref(*g))
+                .map(|f| (f, args)),
             _ => None,
         };
         let Some((f, args)) = target else {
@@ -2162,7 +2158,7 @@ impl<'a> Elab<'a> {
         let Item::Fn { name, outputs, .. } = ast.item(f.item) else { return Err(Reported) };
         if outputs.len() != names.len() {
             let fname = ast.name(*name);
-            let mut d = Diagnostic::error(
+            let d = Diagnostic::error(
                 codes::TYPE_MISMATCH,
                 format!(
                     "expected {} names for the outputs of `{fname}`, found {}",
@@ -2171,10 +2167,8 @@ impl<'a> Elab<'a> {
                 ),
             )
             .with_primary(span, format!("`{fname}` returns {} values", outputs.len()))
+            .with_secondary(ast.span(*name), "fn declared here")
             .with_help("give one name per output");
-            if f.prelude == self.in_prelude {
-                d = d.with_secondary(ast.span(*name), "fn declared here");
-            }
             return Err(self.err(d));
         }
         self.call_fn_all(f, args, span)
@@ -2191,7 +2185,7 @@ impl<'a> Elab<'a> {
             for a in args {
                 let _ = self.expr(a.value);
             }
-            let mut d = Diagnostic::error(
+            let d = Diagnostic::error(
                 codes::TYPE_MISMATCH,
                 format!(
                     "expected a single value, found a call to `{fname}`, which returns {}",
@@ -2199,13 +2193,11 @@ impl<'a> Elab<'a> {
                 ),
             )
             .with_primary(span, "several values")
+            .with_secondary(ast.span(*name), "fn declared here")
             .with_help(format!(
                 "bind them first: `let {} = {fname}(…)`",
                 (0..outputs.len()).map(|i| format!("y{i}")).collect::<Vec<_>>().join(", ")
             ));
-            if f.prelude == self.in_prelude {
-                d = d.with_secondary(ast.span(*name), "fn declared here");
-            }
             return Err(self.err(d));
         }
         let mut outs = self.call_fn_all(f, args, span)?;
@@ -2521,18 +2513,7 @@ impl<'a> Elab<'a> {
                     .with_help("write a type such as `fix<16, 14>`, a type alias or a generic"),
             ));
         };
-        let t = self.resolve_type(ty)?;
-        if t.rank() != 0 {
-            return Err(self.err(
-                Diagnostic::error(
-                    codes::TYPE_MISMATCH,
-                    format!("expected an element type, found the tensor type {}", show(&t)),
-                )
-                .with_primary(span, "has a shape")
-                .with_help("tables map elements: give the element type alone"),
-            ));
-        }
-        Ok(t.elem)
+        self.element_type(ty, span, "for `to`", "tables map elements: give the element type alone")
     }
 
     /// An optional argument as given: `None` when it is absent or is an `int` parameter that was
@@ -2791,6 +2772,14 @@ fn prim_global(name: &str) -> Option<Global> {
     }
     let base = name.strip_suffix("_table")?;
     atlas_stdlib::SAMPLED.iter().find(|s| s.name == base).map(|s| Global::Sampled(s))
+}
+
+/// A value's shape: a number is a scalar.
+fn shape_of(v: &Val) -> Vec<usize> {
+    match v {
+        Val::Tensor(t) => t.ty.shape.clone(),
+        Val::Lit(_) => Vec::new(),
+    }
 }
 
 /// The scope key marking `name` as bound by a definition that failed: later uses of it are not
