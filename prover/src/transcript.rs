@@ -162,8 +162,9 @@ impl Transcript {
         self.absorb(Op::Point, label, &buf);
     }
 
-    /// A challenge, uniform in the field up to a bias of about 2^-256. The state is ratcheted
-    /// (the challenge's derivation is absorbed), so consecutive challenges differ.
+    /// A challenge, uniform among the field elements below `2^253` (see [`CHALLENGE_BITS`]). The
+    /// state is ratcheted (the challenge's derivation is absorbed), so consecutive challenges
+    /// differ.
     pub fn challenge_scalar(&mut self, label: &'static str) -> F {
         let c = self.squeeze(label);
         self.record(Op::Challenge, label, 1);
@@ -184,26 +185,46 @@ impl Transcript {
     }
 
     fn squeeze(&mut self, label: &'static str) -> F {
-        let mut wide = [0u8; 64];
-        for (i, half) in wide.chunks_mut(32).enumerate() {
-            let mut h = Keccak256::new();
-            h.update(self.state);
-            h.update([Op::Challenge.tag(), i as u8]);
-            h.update(label.as_bytes());
-            half.copy_from_slice(&h.finalize());
-        }
+        let mut h = Keccak256::new();
+        h.update(self.state);
+        h.update([Op::Challenge.tag()]);
+        h.update(label.as_bytes());
+        let bytes: [u8; 32] = h.finalize().into();
         let mut h = Keccak256::new();
         h.update(self.state);
         h.update([0xff]);
-        h.update(wide);
+        h.update(bytes);
         self.state = h.finalize().into();
-        F::from_le_bytes_mod_order(&wide)
+        // The low 253 bits, an integer below 2^253 < p: a uniform draw from a set of 2^253 field
+        // elements. Schwartz–Zippel needs only that (error d/2^253 per check), and the conversion
+        // is one Montgomery multiplication where reducing 64 bytes modulo p cost a dozen — a
+        // verifier draws tens of thousands of challenges.
+        let mut limbs = [0u64; 4];
+        for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
+            *limb = u64::from_le_bytes(chunk.try_into().expect("chunks_exact(8) yields 8 bytes"));
+        }
+        limbs[3] &= (1u64 << (CHALLENGE_BITS - 192)) - 1;
+        F::from_bigint(ark_ff::BigInt(limbs)).expect("an integer below 2^253 is below the modulus")
     }
 }
+
+/// Challenges are uniform below `2^CHALLENGE_BITS`, which is below BN254's scalar modulus.
+pub const CHALLENGE_BITS: u32 = 253;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_ff::BigInteger;
+
+    #[test]
+    fn challenges_fill_253_bits_and_no_more() {
+        let mut t = Transcript::new(b"t");
+        let bits: Vec<u32> = (0..256).map(|_| t.challenge_scalar("c").into_bigint().num_bits()).collect();
+        assert!(bits.iter().all(|&b| b <= CHALLENGE_BITS), "a challenge above 2^253: {bits:?}");
+        // Half of uniform draws below 2^253 have the top bit set; none would if it were masked off.
+        let top = bits.iter().filter(|&&b| b == CHALLENGE_BITS).count();
+        assert!((64..=192).contains(&top), "{top} of 256 challenges reach bit 252");
+    }
 
     #[test]
     fn deterministic_and_order_sensitive() {

@@ -3,7 +3,7 @@
 //! no rayon, so arkworks' parallel MSM is off limits here.
 
 use ark_bn254::{G1Affine, G1Projective};
-use ark_ec::AdditiveGroup;
+use ark_ec::{AdditiveGroup, AffineRepr};
 use ark_ff::{BigInteger, PrimeField};
 
 use crate::field::F;
@@ -15,8 +15,9 @@ pub fn msm(points: &[G1Affine], scalars: &[F]) -> G1Projective {
         return G1Projective::ZERO;
     }
     if n < 16 {
-        // The bucket method's fixed cost (2^c buckets per window) dominates small inputs.
-        return points.iter().zip(scalars).map(|(p, s)| *p * s).sum();
+        // The bucket method's fixed cost (2^c buckets per window) dominates small inputs. The
+        // projective product runs with BN254's GLV endomorphism; the affine one does not.
+        return points.iter().zip(scalars).map(|(p, s)| p.into_group() * s).sum();
     }
     let c = window_bits(n);
     let digits: Vec<_> = scalars[..n].iter().map(|s| s.into_bigint()).collect();
