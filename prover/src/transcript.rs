@@ -19,7 +19,7 @@ use crate::field::F;
 
 /// The protocol version absorbed at the start of every Atlas transcript. Bump it whenever the order
 /// or meaning of absorbed items changes.
-pub const PROTOCOL_VERSION: u64 = 4;
+pub const PROTOCOL_VERSION: u64 = 5;
 
 /// The kind of one transcript operation, as recorded in a schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,7 +219,8 @@ mod tests {
     #[test]
     fn challenges_fill_253_bits_and_no_more() {
         let mut t = Transcript::new(b"t");
-        let bits: Vec<u32> = (0..256).map(|_| t.challenge_scalar("c").into_bigint().num_bits()).collect();
+        let bits: Vec<u32> =
+            (0..256).map(|_| t.challenge_scalar("c").into_bigint().num_bits()).collect();
         assert!(bits.iter().all(|&b| b <= CHALLENGE_BITS), "a challenge above 2^253: {bits:?}");
         // Half of uniform draws below 2^253 have the top bit set; none would if it were masked off.
         let top = bits.iter().filter(|&&b| b == CHALLENGE_BITS).count();

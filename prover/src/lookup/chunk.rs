@@ -45,14 +45,14 @@ pub(crate) fn field_value(weights: &[u64], idx: usize) -> u64 {
     (0..k).filter(|b| (idx >> (k - 1 - b)) & 1 == 1).map(|b| weights[b]).sum()
 }
 
-pub(crate) struct ChunkSetup<'a> {
+pub(crate) struct ChunkSetup<'a, 'b> {
     pub chunk_bits: usize,
     /// `a_{c,j}` for every (padded) query `j`.
-    pub indices: Vec<usize>,
+    pub indices: &'a [usize],
     pub r1: Vec<F>,
     /// `F(k) = Σ_j eq(r1, j)·[a_j = k]` (see [`bucket_sums`]).
     pub f: Vec<F>,
-    pub eq_z_cycle: &'a [F],
+    pub eq_z_cycle: &'b [F],
     pub z: Vec<F>,
     pub beta: F,
     pub gamma: F,
@@ -65,10 +65,10 @@ enum Phase {
     Cycle { read: Box<ProductSumcheck>, boolean: Box<ProductSumcheck> },
 }
 
-pub(crate) struct ChunkCheck {
+pub(crate) struct ChunkCheck<'a> {
     k: usize,
     t: usize,
-    indices: Vec<usize>,
+    indices: &'a [usize],
     r1: Vec<F>,
     z: Vec<F>,
     beta: F,
@@ -80,17 +80,15 @@ pub(crate) struct ChunkCheck {
     /// Address challenges in binding order (least significant bit first).
     rho: Vec<F>,
     phase: Phase,
-    /// `R = ra(·, ρ_k)` as it was when phase 2 began: the vector the caller opens.
-    folded: Vec<F>,
     /// Round polynomials of the two parts in the current round, to update their claims.
     last: Option<(UniPoly, UniPoly)>,
 }
 
-impl ChunkCheck {
-    pub(crate) fn new(s: ChunkSetup<'_>, claim: F) -> Self {
+impl<'a> ChunkCheck<'a> {
+    pub(crate) fn new(s: ChunkSetup<'a, '_>, claim: F) -> Self {
         let kk = 1usize << s.chunk_bits;
         let f = s.f;
-        let p = bucket_sums(&s.indices, s.eq_z_cycle, kk);
+        let p = bucket_sums(s.indices, s.eq_z_cycle, kk);
         // W(k) = Σ_i γ^i piece_i(k): the chunk's subtables, its address fields, then 1.
         let mut w = vec![F::zero(); kk];
         let mut g = F::one();
@@ -125,13 +123,8 @@ impl ChunkCheck {
                 p,
                 v: vec![F::one(); kk],
             },
-            folded: Vec::new(),
             last: None,
         }
-    }
-
-    pub(crate) fn folded_column(&self) -> &[F] {
-        &self.folded
     }
 
     /// Moves to the cycle rounds once every address bit is bound.
@@ -139,7 +132,6 @@ impl ChunkCheck {
         let rho_k: Vec<F> = self.rho.iter().rev().copied().collect();
         let eq_rho = eq_evals(&rho_k);
         let r: Vec<F> = self.indices.par_iter().map(|&a| eq_rho[a]).collect();
-        self.folded = r.clone();
         let r_poly = MultilinearPoly::Dense(r);
         let read = ProductSumcheck::new(
             vec![r_poly.clone()],
@@ -159,7 +151,7 @@ impl ChunkCheck {
     }
 }
 
-impl SumcheckInstance for ChunkCheck {
+impl SumcheckInstance for ChunkCheck<'_> {
     fn num_rounds(&self) -> usize {
         self.t + self.k
     }

@@ -11,7 +11,6 @@ mod committed;
 
 pub use committed::prove_committed_lookup;
 
-use ark_ff::Zero;
 use rayon::prelude::*;
 
 use atlas_vm::{Decomposition, TableError, TableMle};
@@ -21,9 +20,10 @@ use crate::poly::{eq_evals, MultilinearPoly};
 use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumcheckInstance};
 use crate::transcript::Transcript;
 use crate::verify::lookup::{
-    chunk_bit_weights, chunk_subtables, combine_claim, draw_chunk_challenges, LookupOutput,
-    LookupProof,
+    chunk_bit_weights, combine_claim, direct_reads, draw_chunk_challenges, pending_chunks,
+    ChunkClaims, LookupOutput, LookupProof, LookupReadProof, LookupReads, PendingChunks, ReadsAt,
 };
+use crate::verify::sumcheck::SumcheckProof;
 
 use chunk::ChunkCheck;
 
@@ -130,74 +130,124 @@ impl<'a> LookupWitness<'a> {
     }
 }
 
-/// What the prover keeps besides the proof: the verifier's outputs, and per instance and chunk the
-/// folded column vector `ra_c(·, ρ_k)` that the caller opens at `ρ_j`.
+/// What the prover keeps besides a standalone proof: the verifier's outputs, and per instance and
+/// chunk the folded column vector `ra_c(·, ρ_k)` that the caller opens at `ρ_j`.
 pub struct LookupProverOutput {
     pub outputs: Vec<LookupOutput>,
     pub folded: Vec<Vec<Vec<F>>>,
 }
 
-/// Proves that each instance's outputs are its table's values at its addresses, given for each
-/// instance the claim `out(point) = value` on its padded output vector (the point and value are the
-/// caller's, already bound by the transcript).
+/// Proves a standalone lookup argument: that each instance's outputs are its table's values at its
+/// addresses, given for each instance the claim `out(point) = value` on its padded output vector
+/// (the point and value are the caller's, already bound by the transcript).
 pub fn prove_lookups(
     witnesses: &[LookupWitness<'_>],
     output_claims: &[(Vec<F>, F)],
     transcript: &mut Transcript,
 ) -> (LookupProof, LookupProverOutput) {
+    let (reads_proof, reads) = prove_lookup_reads(witnesses, output_claims, transcript);
+    let indices: Vec<Vec<Vec<usize>>> = witnesses
+        .iter()
+        .map(|w| (0..w.decomposition.num_chunks).map(|c| w.chunk_indices(c)).collect())
+        .collect();
+    let jobs: Vec<(&PendingChunks, &[Vec<usize>])> =
+        reads.iter().zip(&indices).map(|(r, idx)| (&r.pending, idx.as_slice())).collect();
+    let (chunks, claims) = prove_chunk_checks(&jobs, transcript);
+    let folded = claims
+        .iter()
+        .zip(&jobs)
+        .map(|(c, (p, idx))| {
+            let eq_rho = eq_evals(&c.point[p.r1.len()..]);
+            idx.iter().map(|col| col.iter().map(|&a| eq_rho[a]).collect()).collect()
+        })
+        .collect();
+    let outputs = reads.into_iter().zip(claims).map(|(r, c)| LookupOutput::new(r, c)).collect();
+    (LookupProof { reads: reads_proof, chunks }, LookupProverOutput { outputs, folded })
+}
+
+/// Stages 1–2 of the argument (the combine sumcheck and the address claims); the chunk checks
+/// they leave are proved by [`prove_chunk_checks`], here or batched with other lookups'.
+pub fn prove_lookup_reads(
+    witnesses: &[LookupWitness<'_>],
+    output_claims: &[(Vec<F>, F)],
+    transcript: &mut Transcript,
+) -> (LookupReadProof, Vec<LookupReads>) {
     assert_eq!(witnesses.len(), output_claims.len(), "one output claim per lookup instance");
 
-    // Stage 1: combine.
-    let mut combine: Vec<ProductSumcheck> = witnesses
-        .iter()
-        .zip(output_claims)
-        .map(|(w, (point, value))| {
-            let d = &w.decomposition;
-            let reads: Vec<MultilinearPoly> = d
-                .subtables
-                .par_iter()
-                .map(|s| {
-                    MultilinearPoly::I64(
-                        w.addresses
-                            .iter()
-                            .map(|&a| s.values[d.chunk(a, s.chunk) as usize])
-                            .collect(),
+    // Stage 1: combine, or for linear combines the reads at the output point itself.
+    let read_vectors = |w: &LookupWitness<'_>| -> Vec<MultilinearPoly> {
+        let d = &w.decomposition;
+        d.subtables
+            .par_iter()
+            .map(|s| {
+                MultilinearPoly::I64(
+                    w.addresses.iter().map(|&a| s.values[d.chunk(a, s.chunk) as usize]).collect(),
+                )
+            })
+            .collect()
+    };
+    let (combine_proof, reads_at): (SumcheckProof, Vec<ReadsAt>) =
+        if direct_reads(witnesses.iter().map(|w| &w.decomposition)) {
+            let evals: Vec<Vec<F>> = witnesses
+                .iter()
+                .zip(output_claims)
+                .map(|(w, (point, _))| {
+                    read_vectors(w).iter().map(|e| e.evaluate(point)).collect::<Vec<F>>()
+                })
+                .collect();
+            for e in &evals {
+                transcript.append_scalars("lookup_direct_reads", e);
+            }
+            let at = output_claims.iter().map(|(p, _)| p.clone()).zip(evals.clone()).collect();
+            (SumcheckProof { rounds: Vec::new(), final_evals: evals }, at)
+        } else {
+            let mut combine: Vec<ProductSumcheck> = witnesses
+                .iter()
+                .zip(output_claims)
+                .map(|(w, (point, value))| {
+                    let d = &w.decomposition;
+                    let claim = combine_claim(d, w.num_vars(), point.clone(), *value);
+                    ProductSumcheck::new(
+                        read_vectors(w),
+                        claim.terms,
+                        Some(point.clone()),
+                        claim.claim,
+                    )
+                    .expect(
+                        "the subtable reads share the padded query count and g's degree is bounded",
                     )
                 })
                 .collect();
-            let claim = combine_claim(d, w.num_vars(), point.clone(), *value);
-            ProductSumcheck::new(reads, claim.terms, Some(point.clone()), claim.claim)
-                .expect("the subtable reads share the padded query count and g's degree is bounded")
-        })
-        .collect();
-    let mut refs: Vec<&mut dyn SumcheckInstance> =
-        combine.iter_mut().map(|p| p as &mut dyn SumcheckInstance).collect();
-    let (combine_proof, out1) = prove_sumcheck(&mut refs, transcript);
+            let mut refs: Vec<&mut dyn SumcheckInstance> =
+                combine.iter_mut().map(|p| p as &mut dyn SumcheckInstance).collect();
+            let (proof, out1) = prove_sumcheck(&mut refs, transcript);
+            let at = witnesses
+                .iter()
+                .zip(&out1.final_evals)
+                .map(|(w, e)| (out1.point[..w.num_vars()].to_vec(), e.clone()))
+                .collect();
+            (proof, at)
+        };
 
-    // Address claims and stage-2 challenges, per instance.
+    // Stage 2: the address claims.
     let mut address_claims = Vec::with_capacity(witnesses.len());
-    let mut checks: Vec<ChunkCheck> = Vec::new();
-    let mut layout = Vec::new();
+    let mut reads = Vec::with_capacity(witnesses.len());
     for (i, w) in witnesses.iter().enumerate() {
         let d = &w.decomposition;
-        let t = w.num_vars();
-        let r1 = out1.point[..t].to_vec();
-        let eq_r1 = eq_evals(&r1);
-        let weights = chunk_bit_weights(&w.table.domain(), d);
-        let chunk_idx: Vec<Vec<usize>> = (0..d.num_chunks).map(|c| w.chunk_indices(c)).collect();
-        // A_{c,o}(r1) = Σ_j eq(r1, j) · field_{c,o}(chunk_c(a_j)).
+        let domain = w.table.domain();
+        let (r1, reads_r1) = &reads_at[i];
+        let eq_r1 = eq_evals(r1);
+        let weights = chunk_bit_weights(&domain, d);
+        // A_{c,o}(r1) = Σ_j eq(r1, j)·field_{c,o}(chunk_c(a_j)) = Σ_k F_c(k)·field_{c,o}(k), with
+        // F_c(k) = Σ_j eq(r1, j)·[chunk_c(a_j) = k]: O(2^k) after one pass over the queries.
         let kk = 1usize << d.chunk_bits;
-        // F_c(k) = Σ_j eq(r1, j)·[chunk_c(a_j) = k], which the chunk check needs too, gives the
-        // address claims in O(2^k): A_{c,o}(r1) = Σ_k F_c(k)·field_{c,o}(k).
-        let f_tables: Vec<Vec<F>> =
-            chunk_idx.iter().map(|idx| chunk::bucket_sums(idx, &eq_r1, kk)).collect();
         let claims: Vec<Vec<F>> = (0..d.num_chunks)
             .map(|c| {
+                let f = chunk::bucket_sums(&w.chunk_indices(c), &eq_r1, kk);
                 weights[c]
                     .iter()
                     .map(|wts| {
-                        f_tables[c]
-                            .iter()
+                        f.iter()
                             .enumerate()
                             .map(|(idx, f)| *f * F::from(chunk::field_value(wts, idx)))
                             .sum()
@@ -208,65 +258,63 @@ pub fn prove_lookups(
         for c in &claims {
             transcript.append_scalars("lookup_address_claims", c);
         }
-        let ch = draw_chunk_challenges(transcript, t, d.chunk_bits as usize);
-        let eq_z_cycle = eq_evals(&ch.z[..t]);
-        let first = checks.len();
-        for c in 0..d.num_chunks {
-            let subs = chunk_subtables(d, c);
-            let mut claim = F::zero();
-            let mut g = F::from(1u64);
-            for &si in &subs {
-                claim += g * out1.final_evals[i][si];
-                g *= ch.gamma;
-            }
-            for a in &claims[c] {
-                claim += g * a;
-                g *= ch.gamma;
-            }
-            claim += g;
+        let offset = crate::field::from_i64(domain.offset());
+        let operand_values =
+            (0..domain.arity()).map(|o| claims.iter().map(|c| c[o]).sum::<F>() - offset).collect();
+        let pending = pending_chunks(d, &domain, r1.clone(), reads_r1, &claims);
+        reads.push(LookupReads { operand_point: r1.clone(), operand_values, pending });
+        address_claims.push(claims);
+    }
+    (LookupReadProof { combine: combine_proof, address_claims }, reads)
+}
+
+/// Stage 3 for a batch of instances, as one sumcheck: each job is an instance's pending checks
+/// with its chunks' column indices (`indices[c][j]`, the one in row `j` of chunk `c`). Returns the
+/// proof and each instance's chunk claims. An empty batch draws nothing and proves nothing.
+pub fn prove_chunk_checks(
+    jobs: &[(&PendingChunks, &[Vec<usize>])],
+    transcript: &mut Transcript,
+) -> (SumcheckProof, Vec<ChunkClaims>) {
+    let n = jobs.iter().map(|(p, _)| p.num_vars()).max().unwrap_or(0);
+    let ch = draw_chunk_challenges(transcript, n);
+    let mut checks: Vec<ChunkCheck<'_>> = Vec::new();
+    for (p, indices) in jobs {
+        let t = p.r1.len();
+        let z = &ch.z[..p.num_vars()];
+        let eq_r1 = eq_evals(&p.r1);
+        let eq_z_cycle = eq_evals(&z[..t]);
+        let kk = 1usize << p.chunk_bits;
+        for (c, idx) in indices.iter().enumerate() {
             checks.push(ChunkCheck::new(
                 chunk::ChunkSetup {
-                    chunk_bits: d.chunk_bits as usize,
-                    indices: chunk_idx[c].clone(),
-                    r1: r1.clone(),
-                    f: f_tables[c].clone(),
+                    chunk_bits: p.chunk_bits,
+                    indices: idx,
+                    r1: p.r1.clone(),
+                    f: chunk::bucket_sums(idx, &eq_r1, kk),
                     eq_z_cycle: &eq_z_cycle,
-                    z: ch.z.clone(),
+                    z: z.to_vec(),
                     beta: ch.beta,
                     gamma: ch.gamma,
-                    subtables: subs.iter().map(|&si| d.subtables[si].values.clone()).collect(),
-                    addr_weights: weights[c].clone(),
+                    subtables: p.subtables[c].clone(),
+                    addr_weights: p.addr_weights[c].clone(),
                 },
-                claim,
+                p.chunk_claim(c, ch.gamma),
             ));
         }
-        address_claims.push(claims);
-        layout.push((first, r1, t + d.chunk_bits as usize));
     }
     let mut refs: Vec<&mut dyn SumcheckInstance> =
         checks.iter_mut().map(|p| p as &mut dyn SumcheckInstance).collect();
-    let (chunks_proof, out2) = prove_sumcheck(&mut refs, transcript);
-
-    let mut outputs = Vec::with_capacity(witnesses.len());
-    let mut folded = Vec::with_capacity(witnesses.len());
-    for ((w, (first, r1, n)), claims) in witnesses.iter().zip(layout).zip(&address_claims) {
-        let d = &w.decomposition;
-        let offset = crate::field::from_i64(w.table.domain().offset());
-        let operand_values = (0..w.table.domain().arity())
-            .map(|o| claims.iter().map(|c| c[o]).sum::<F>() - offset)
-            .collect();
-        outputs.push(LookupOutput {
-            operand_point: r1,
-            operand_values,
-            chunk_point: out2.point[..n].to_vec(),
-            chunk_values: (first..first + d.num_chunks).map(|k| out2.final_evals[k][0]).collect(),
-        });
-        folded.push(
-            (first..first + d.num_chunks).map(|k| checks[k].folded_column().to_vec()).collect(),
-        );
-    }
-    let proof = LookupProof { combine: combine_proof, address_claims, chunks: chunks_proof };
-    (proof, LookupProverOutput { outputs, folded })
+    let (proof, out) = prove_sumcheck(&mut refs, transcript);
+    let mut first = 0;
+    let claims = jobs
+        .iter()
+        .map(|(p, _)| {
+            let values = (first..first + p.num_chunks()).map(|i| out.final_evals[i][0]).collect();
+            first += p.num_chunks();
+            ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values }
+        })
+        .collect();
+    (proof, claims)
 }
 
 /// `Σ_t c_t ∏ …` of a decomposition's combine as field terms (used by tests and the walk).

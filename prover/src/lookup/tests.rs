@@ -14,7 +14,9 @@ use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumcheckInstance};
 use crate::verify::lookup::{
     chunk_bit_weights, chunk_subtables, combine_claim, draw_chunk_challenges, LookupOutput,
 };
-use crate::verify::{verify_lookups, LookupError, LookupProof, LookupStatement, Term};
+use crate::verify::{
+    verify_lookups, LookupError, LookupProof, LookupReadProof, LookupStatement, Term,
+};
 
 const DOMAIN: &[u8] = b"atlas/test/lookup";
 
@@ -54,6 +56,44 @@ impl Table for Relu8 {
 }
 
 impl TableMle<F> for Relu8 {
+    fn mle(&self, r: &[F]) -> F {
+        dense_mle(&(0..256).map(|a| self.eval(a)).collect::<Vec<_>>(), r)
+    }
+}
+
+/// Signed 8-bit `x + 3` in 4-bit chunks: a linear combine, so the argument sends its reads at the
+/// output point instead of running the combine sumcheck.
+#[derive(Debug)]
+struct Shift8;
+
+impl Table for Shift8 {
+    fn id(&self) -> TableId {
+        TableId::new(203, [8, 0, 0])
+    }
+    fn name(&self) -> String {
+        "test_shift_s8".into()
+    }
+    fn domain(&self) -> Domain {
+        Domain::Signed { bits: 8 }
+    }
+    fn eval(&self, a: u64) -> i64 {
+        a as i64 - 125
+    }
+    fn decomposition(&self) -> Decomposition {
+        let id = || (0..16).collect();
+        Decomposition {
+            chunk_bits: 4,
+            num_chunks: 2,
+            subtables: vec![
+                Subtable { name: "id", chunk: 0, values: id() },
+                Subtable { name: "id", chunk: 1, values: id() },
+            ],
+            combine: 16 * Combine::var(0) + Combine::var(1) - Combine::constant(125),
+        }
+    }
+}
+
+impl TableMle<F> for Shift8 {
     fn mle(&self, r: &[F]) -> F {
         dense_mle(&(0..256).map(|a| self.eval(a)).collect::<Vec<_>>(), r)
     }
@@ -209,7 +249,7 @@ fn round_trip(table: &dyn TableMle<F>, operands: Vec<Vec<i64>>, seed: u64) {
 
 #[test]
 fn completeness_for_each_table_and_query_count() {
-    let tables: [&dyn TableMle<F>; 3] = [&Relu8, &Lt4, &Square6];
+    let tables: [&dyn TableMle<F>; 4] = [&Relu8, &Lt4, &Square6, &Shift8];
     let mut r = rng(1);
     for (i, table) in tables.into_iter().enumerate() {
         for n in [1usize, 2, 3, 17, 256, 1000] {
@@ -355,7 +395,7 @@ fn rejects_output_claim_for_a_different_table() {
 #[test]
 fn rejects_tampered_address_claim() {
     let (_, claim, mut proof, n) = honest();
-    proof.address_claims[0][0][0] += F::from(16u64);
+    proof.reads.address_claims[0][0][0] += F::from(16u64);
     assert!(matches!(verify_one(&Relu8, n, &claim, &proof), Err(LookupError::Chunks(_))));
 }
 
@@ -364,8 +404,53 @@ fn rejects_tampered_address_claim() {
 #[test]
 fn rejects_tampered_subtable_read() {
     let (_, claim, mut proof, n) = honest();
-    proof.combine.final_evals[0][1] += F::one();
+    proof.reads.combine.final_evals[0][1] += F::one();
     assert!(verify_one(&Relu8, n, &claim, &proof).is_err());
+}
+
+/// An honest `Shift8` lookup (linear combine: reads sent directly).
+fn honest_linear() -> Honest {
+    let mut r = rng(10);
+    let ops = random_operands(&Shift8, 40, &mut r);
+    let w = LookupWitness::from_operands(&Shift8, &ops).unwrap();
+    let claim = output_claim(&w, &mut r);
+    let mut t = Transcript::new(DOMAIN);
+    let (proof, _) = prove_lookups(&[w], std::slice::from_ref(&claim), &mut t);
+    assert!(proof.reads.combine.rounds.is_empty(), "a linear combine runs no sumcheck");
+    (ops, claim, proof, 6)
+}
+
+/// Invariant: reads sent at the output point combine to the output claim.
+/// Mutation: move one read by 1 (the reads then claim another output).
+#[test]
+fn rejects_direct_reads_that_miss_the_output_claim() {
+    let (_, claim, mut proof, n) = honest_linear();
+    assert!(verify_one(&Shift8, n, &claim, &proof).is_ok());
+    proof.reads.combine.final_evals[0][1] += F::one();
+    assert!(matches!(
+        verify_one(&Shift8, n, &claim, &proof),
+        Err(LookupError::DirectReads { instance: 0 })
+    ));
+}
+
+/// Invariant: direct reads are the chunks' true reads at the output point.
+/// Mutation: shift value between the two reads so their combination still meets the claim.
+#[test]
+fn rejects_direct_reads_that_disagree_with_the_chunks() {
+    let (_, claim, mut proof, n) = honest_linear();
+    let e = &mut proof.reads.combine.final_evals[0];
+    e[0] += F::one();
+    e[1] -= F::from(16u64);
+    assert!(matches!(verify_one(&Shift8, n, &claim, &proof), Err(LookupError::Chunks(_))));
+}
+
+/// Invariant: a linear lookup's reads come without rounds, one list per instance.
+/// Mutation: attach the rounds of another proof's combine sumcheck.
+#[test]
+fn rejects_rounds_on_direct_reads() {
+    let (_, claim, mut proof, n) = honest_linear();
+    proof.reads.combine.rounds = honest().2.reads.combine.rounds;
+    assert!(matches!(verify_one(&Shift8, n, &claim, &proof), Err(LookupError::DirectShape { .. })));
 }
 
 /// A prover that commits to an arbitrary `T × K` matrix `M` per chunk instead of one-hot rows and
@@ -448,7 +533,7 @@ fn prove_with_matrices(
     for c in &claims {
         transcript.append_scalars("lookup_address_claims", c);
     }
-    let ch = draw_chunk_challenges(transcript, t_vars, d.chunk_bits as usize);
+    let ch = draw_chunk_challenges(transcript, t_vars + d.chunk_bits as usize);
     let eq_z = eq_evals(&ch.z);
     struct Dense(ProductSumcheck);
     impl SumcheckInstance for Dense {
@@ -513,7 +598,10 @@ fn prove_with_matrices(
     let mut refs: Vec<&mut dyn SumcheckInstance> =
         checks.iter_mut().map(|c| c as &mut dyn SumcheckInstance).collect();
     let (chunks, _) = prove_sumcheck(&mut refs, transcript);
-    (LookupProof { combine, address_claims: vec![claims], chunks }, value)
+    (
+        LookupProof { reads: LookupReadProof { combine, address_claims: vec![claims] }, chunks },
+        value,
+    )
 }
 
 fn one_hot_matrices(table: &dyn TableMle<F>, addresses: &[u64]) -> Vec<Vec<F>> {

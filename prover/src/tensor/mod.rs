@@ -11,13 +11,13 @@ use rayon::prelude::*;
 use atlas_vm::{ParamData, Program, Reg, TableError, TableMle, Trace};
 
 use crate::field::{from_i64, F};
-use crate::lookup::{prove_lookups, LookupWitness};
+use crate::lookup::{prove_chunk_checks, prove_lookup_reads, LookupWitness};
 use crate::pcs::hyperkzg::Opening;
 use crate::pcs::{CommitmentScheme, HyperKzg, HyperKzgProverKey, PcsError, Srs};
 use crate::poly::{eq_evals, MultilinearPoly};
 use crate::sumcheck::{prove_sumcheck, ProductSumcheck, ReductionSumcheck, SumcheckInstance};
 use crate::transcript::Transcript;
-use crate::verify::lookup::LookupOutput;
+use crate::verify::lookup::{ChunkClaims, LookupReads, PendingChunks};
 use crate::verify::sumcheck::{ClaimReduction, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
@@ -286,6 +286,8 @@ pub fn prove_with_progress(
         claims[r.index()].push((point, value));
     }
 
+    // Each lookup site's chunk checks wait in `owed` (site, checks) until the walk's end.
+    let mut owed: Vec<(usize, PendingChunks)> = Vec::new();
     for (i, instr) in program.instrs.iter().enumerate().rev() {
         progress("walk", program.instrs.len() - 1 - i, program.instrs.len());
         let pending = std::mem::take(&mut claims[instr.dst.index()]);
@@ -411,13 +413,7 @@ pub fn prove_with_progress(
                     })?;
                     claims[reg.index()].push(c);
                 }
-                p.chunk_blocks(
-                    &mut pc_claims,
-                    &poly_index,
-                    (*site, plan.sites[*site].chunk_bits, blocks[*site]),
-                    &chunk_idx[*site],
-                    &o,
-                )?;
+                owed.push((*site, o.pending));
             }
             Rule::Shr { site, src, shift, bias, scale } => {
                 let sw = &witnesses[*site];
@@ -430,14 +426,25 @@ pub fn prove_with_progress(
                 let x = pow2(u32::from(*shift)) * v + u * unscale - from_i64(*bias);
                 let o = p.lookup(&sw.witness, point, u);
                 claims[src.index()].push((r, x));
-                p.chunk_blocks(
-                    &mut pc_claims,
-                    &poly_index,
-                    (*site, plan.sites[*site].chunk_bits, blocks[*site]),
-                    &chunk_idx[*site],
-                    &o,
-                )?;
+                owed.push((*site, o.pending));
             }
+        }
+    }
+
+    // Every lookup's chunk checks in one sumcheck, then the sites' chunk claims in walk order.
+    if !owed.is_empty() {
+        let jobs: Vec<(&PendingChunks, &[Vec<usize>])> =
+            owed.iter().map(|(site, q)| (q, chunk_idx[*site].as_slice())).collect();
+        let (proof, outs) = prove_chunk_checks(&jobs, &mut p.t);
+        p.items.push(Item::Sumcheck(proof));
+        for ((site, _), o) in owed.iter().zip(&outs) {
+            p.chunk_blocks(
+                &mut pc_claims,
+                &poly_index,
+                (*site, plan.sites[*site].chunk_bits, blocks[*site]),
+                &chunk_idx[*site],
+                o,
+            )?;
         }
     }
     lap("walk", &mut timings);
@@ -638,11 +645,11 @@ impl Prover {
         index: &dyn Fn(Committed) -> Option<usize>,
         (site, kb, b): (usize, usize, usize),
         chunk_idx: &[Vec<usize>],
-        o: &LookupOutput,
+        o: &ChunkClaims,
     ) -> Result<(), ProveError> {
         let mut values = Vec::new();
         if b < kb {
-            let (rows, address) = o.chunk_point.split_at(o.chunk_point.len() - kb);
+            let (rows, address) = o.point.split_at(o.point.len() - kb);
             let (er, el) = (eq_evals(rows), eq_evals(&address[kb - b..]));
             let mask = (1usize << b) - 1;
             for idx in chunk_idx {
@@ -658,11 +665,12 @@ impl Prover {
             .map_err(|e| ProveError::Internal(format!("lookup site {site}: {e}")))
     }
 
-    fn lookup(&mut self, w: &LookupWitness<'_>, point: Vec<F>, value: F) -> LookupOutput {
-        let (proof, mut out) =
-            prove_lookups(std::slice::from_ref(w), &[(point, value)], &mut self.t);
+    /// A lookup site's reads; its chunk checks are returned pending.
+    fn lookup(&mut self, w: &LookupWitness<'_>, point: Vec<F>, value: F) -> LookupReads {
+        let (proof, mut reads) =
+            prove_lookup_reads(std::slice::from_ref(w), &[(point, value)], &mut self.t);
         self.items.push(Item::Lookup(proof));
-        out.outputs.remove(0)
+        reads.remove(0)
     }
 }
 

@@ -4,15 +4,19 @@
 //! 1. **Combine** (`t` rounds): `out(r) − g_0 = Σ_j eq(r, j) · Σ_t c_t ∏ E_s(j)` where
 //!    `E_s(j) = Sub_s[chunk_s(a_j)]` are virtual subtable reads. Leaves claims `E_s(r1)`.
 //! 2. The prover sends, per chunk `c` and operand `o`, `A_{c,o}(r1)`: the chunk's contribution to
-//!    the operand's address field. Then γ, β and the booleanity point `z` are drawn.
-//! 3. **Chunk checks** (`t + k` rounds, one instance per chunk, address bits bound first):
+//!    the operand's address field.
+//! 3. **Chunk checks** (`t + k` rounds, one instance per chunk, address bits bound first), after
+//!    γ, β and the booleanity point `z` are drawn:
 //!    `Σ_{j,k} eq(r1, j) ra_c(j, k) W_c(k) + β Σ_{j,k} eq(z, (j, k)) (ra_c² − ra_c)` equals
 //!    `Σ_i γ^i claim_i`, where `W_c = Σ_i γ^i piece_i` over the chunk's subtables, its address
 //!    weights and the constant 1 (Hamming weight: exactly one 1 per row). Leaves one claim
 //!    `ra_c(ρ_j, ρ_k)` per chunk, all chunks of an instance at one point.
 //!
-//! The operand claims `operand_o(r1) = Σ_c A_{c,o}(r1) − offset` are returned to the caller, as are
-//! the claims on the committed one-hot chunks, which the caller opens.
+//! Stages 1–2 ([`verify_lookup_reads`]) return the operand claims
+//! `operand_o(r1) = Σ_c A_{c,o}(r1) − offset` and the [`PendingChunks`] they leave behind. Nothing
+//! the walk does next depends on stage 3, so a whole-program proof defers every lookup's chunk
+//! checks to one batched sumcheck after the walk ([`verify_chunk_checks`]): one set of rounds for
+//! hundreds of lookups. [`verify_lookups`] runs all three stages for a standalone argument.
 
 use ark_ff::{One, Zero};
 
@@ -29,8 +33,12 @@ use crate::verify::sumcheck::{
 /// Why a lookup proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
-    #[error("lookup {instance}: combine sumcheck: {source}")]
-    Combine { instance: usize, source: SumcheckError },
+    #[error("lookup {instance}: the reads at the output point do not combine to its claim")]
+    DirectReads { instance: usize },
+    #[error("linear lookups send their reads directly: expected no rounds and {expected} instances, got {rounds} rounds and {instances} instances")]
+    DirectShape { rounds: usize, instances: usize, expected: usize },
+    #[error("lookup {instance}: expected {expected} subtable reads, got {got}")]
+    ReadCount { instance: usize, expected: usize, got: usize },
     #[error("lookup chunk checks: {0}")]
     Chunks(SumcheckError),
     #[error("combine sumcheck: {0}")]
@@ -56,16 +64,92 @@ pub struct LookupStatement<'a> {
     pub output_value: F,
 }
 
-/// A batched lookup proof over several instances.
+/// Stages 1–2 of a batched lookup proof: the combine sumcheck and the address claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LookupProof {
+pub struct LookupReadProof {
     pub combine: SumcheckProof,
     /// Per instance, per chunk, per operand: `A_{c,o}(r1)`.
     pub address_claims: Vec<Vec<Vec<F>>>,
+}
+
+/// A standalone batched lookup proof: the reads, then the instances' chunk checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupProof {
+    pub reads: LookupReadProof,
     pub chunks: SumcheckProof,
 }
 
-/// What a verified lookup leaves behind, per instance.
+/// What stages 1–2 leave behind, per instance: the operand claims for the caller and the chunk
+/// checks still owed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupReads {
+    /// The point `r1` of the operand claims.
+    pub operand_point: Vec<F>,
+    /// `operand_o(r1)` on the padded operand vectors.
+    pub operand_values: Vec<F>,
+    pub pending: PendingChunks,
+}
+
+/// The chunk checks one lookup instance owes: each chunk's pieces (the tables that make up `W_c`)
+/// and their claims at `r1`. Prover and verifier build the same value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingChunks {
+    pub r1: Vec<F>,
+    pub chunk_bits: usize,
+    /// Per chunk: the claimed subtable reads `E_s(r1)`, then the address claims `A_{c,o}(r1)`.
+    pub claims: Vec<Vec<F>>,
+    /// Per chunk: its subtables' entries, in the order of their claims.
+    pub subtables: Vec<Vec<Vec<i64>>>,
+    /// Per chunk and operand: the weights of the chunk's bits in the operand's address field.
+    pub addr_weights: Vec<Vec<Vec<u64>>>,
+}
+
+impl PendingChunks {
+    pub fn num_chunks(&self) -> usize {
+        self.claims.len()
+    }
+
+    /// Variables of a chunk polynomial: the queries' then the chunk's.
+    pub fn num_vars(&self) -> usize {
+        self.r1.len() + self.chunk_bits
+    }
+
+    /// Chunk `c`'s claim `Σ_i γ^i claim_i + γ^m`, the last term the Hamming weight (one 1 per row).
+    pub(crate) fn chunk_claim(&self, c: usize, gamma: F) -> F {
+        let mut claim = F::zero();
+        let mut g = F::one();
+        for v in &self.claims[c] {
+            claim += g * v;
+            g *= gamma;
+        }
+        claim + g
+    }
+
+    /// The verifier's view of chunk `c`'s check.
+    pub(crate) fn check_claim(&self, c: usize, ch: &ChunkChallenges) -> ChunkCheckClaim {
+        ChunkCheckClaim {
+            cycle_vars: self.r1.len(),
+            addr_vars: self.chunk_bits,
+            r1: self.r1.clone(),
+            z: ch.z[..self.num_vars()].to_vec(),
+            beta: ch.beta,
+            claim: self.chunk_claim(c, ch.gamma),
+            subtables: self.subtables[c].clone(),
+            addr_weights: self.addr_weights[c].clone(),
+            gamma: ch.gamma,
+        }
+    }
+}
+
+/// What the chunk checks leave behind, per instance: `ra_c(ρ_j, ρ_k)` for each chunk `c`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkClaims {
+    /// The point `(ρ_j, ρ_k)` (cycle coordinates first).
+    pub point: Vec<F>,
+    pub values: Vec<F>,
+}
+
+/// What a verified standalone lookup leaves behind, per instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupOutput {
     /// The point `r1` of the operand claims.
@@ -78,13 +162,29 @@ pub struct LookupOutput {
     pub chunk_values: Vec<F>,
 }
 
-/// Encoding version of [`LookupProof`].
-pub const LOOKUP_PROOF_VERSION: u8 = 1;
+impl LookupOutput {
+    pub(crate) fn new(reads: LookupReads, chunks: ChunkClaims) -> Self {
+        LookupOutput {
+            operand_point: reads.operand_point,
+            operand_values: reads.operand_values,
+            chunk_point: chunks.point,
+            chunk_values: chunks.values,
+        }
+    }
+}
 
-impl LookupProof {
+/// Encoding version of [`LookupReadProof`] and [`LookupProof`].
+pub const LOOKUP_PROOF_VERSION: u8 = 2;
+
+impl LookupReadProof {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.u8(LOOKUP_PROOF_VERSION);
+        self.write(&mut w);
+        w.bytes
+    }
+
+    fn write(&self, w: &mut Writer) {
         w.raw(&self.combine.to_bytes());
         w.len(self.address_claims.len());
         for inst in &self.address_claims {
@@ -93,6 +193,33 @@ impl LookupProof {
                 w.scalars(chunk);
             }
         }
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        r.version(LOOKUP_PROOF_VERSION)?;
+        let p = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(p)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let combine = SumcheckProof::read(r)?;
+        let n = r.count("lookup instance count", 4)?;
+        let mut address_claims = Vec::with_capacity(n);
+        for _ in 0..n {
+            let chunks = r.count("chunk count", 4)?;
+            address_claims.push((0..chunks).map(|_| r.scalars()).collect::<Result<Vec<_>, _>>()?);
+        }
+        Ok(LookupReadProof { combine, address_claims })
+    }
+}
+
+impl LookupProof {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u8(LOOKUP_PROOF_VERSION);
+        self.reads.write(&mut w);
         w.raw(&self.chunks.to_bytes());
         w.bytes
     }
@@ -100,16 +227,10 @@ impl LookupProof {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         r.version(LOOKUP_PROOF_VERSION)?;
-        let combine = SumcheckProof::read(&mut r)?;
-        let n = r.count("lookup instance count", 4)?;
-        let mut address_claims = Vec::with_capacity(n);
-        for _ in 0..n {
-            let chunks = r.count("chunk count", 4)?;
-            address_claims.push((0..chunks).map(|_| r.scalars()).collect::<Result<Vec<_>, _>>()?);
-        }
+        let reads = LookupReadProof::read(&mut r)?;
         let chunks = SumcheckProof::read(&mut r)?;
         r.finish()?;
-        Ok(LookupProof { combine, address_claims, chunks })
+        Ok(LookupProof { reads, chunks })
     }
 }
 
@@ -199,7 +320,8 @@ pub(crate) fn combine_claim(
     }
 }
 
-/// Challenges of stage 2 for one instance, drawn identically by prover and verifier.
+/// Challenges of the chunk checks, drawn once for a batch of them by prover and verifier alike.
+/// `z` is as long as the batch's largest chunk polynomial; each check takes a prefix.
 pub(crate) struct ChunkChallenges {
     pub gamma: F,
     pub beta: F,
@@ -208,16 +330,15 @@ pub(crate) struct ChunkChallenges {
 
 pub(crate) fn draw_chunk_challenges(
     transcript: &mut Transcript,
-    cycle_vars: usize,
-    addr_vars: usize,
+    num_vars: usize,
 ) -> ChunkChallenges {
     let gamma = transcript.challenge_scalar("lookup_gamma");
     let beta = transcript.challenge_scalar("lookup_beta");
-    let z = transcript.challenge_scalars("lookup_z", cycle_vars + addr_vars);
+    let z = transcript.challenge_scalars("lookup_z", num_vars);
     ChunkChallenges { gamma, beta, z }
 }
 
-/// Verifies a batched lookup proof.
+/// Verifies a standalone batched lookup proof: the reads, then the chunk checks.
 ///
 /// Precondition (the caller's, as this function cannot see it): the one-hot chunk commitments were
 /// absorbed into `transcript` before the output points were drawn. Booleanity at `z` and the
@@ -228,6 +349,20 @@ pub fn verify_lookups(
     proof: &LookupProof,
     transcript: &mut Transcript,
 ) -> Result<Vec<LookupOutput>, LookupError> {
+    let reads = verify_lookup_reads(statements, &proof.reads, transcript)?;
+    let pending: Vec<&PendingChunks> = reads.iter().map(|r| &r.pending).collect();
+    let chunks = verify_chunk_checks(&pending, &proof.chunks, transcript)?;
+    Ok(reads.into_iter().zip(chunks).map(|(r, c)| LookupOutput::new(r, c)).collect())
+}
+
+/// Stages 1–2: the combine sumcheck and the address claims. Returns each instance's operand
+/// claims and the chunk checks it owes, which [`verify_chunk_checks`] must settle before the
+/// caller trusts anything.
+pub fn verify_lookup_reads(
+    statements: &[LookupStatement<'_>],
+    proof: &LookupReadProof,
+    transcript: &mut Transcript,
+) -> Result<Vec<LookupReads>, LookupError> {
     if proof.address_claims.len() != statements.len() {
         return Err(LookupError::InstanceCount {
             expected: statements.len(),
@@ -246,19 +381,28 @@ pub fn verify_lookups(
         decomps.push(s.table.decomposition());
     }
 
-    // Stage 1: combine.
-    let combine: Vec<ProductClaim> = statements
-        .iter()
-        .zip(&decomps)
-        .map(|(s, d)| combine_claim(d, s.num_vars, s.output_point.clone(), s.output_value))
-        .collect();
-    let refs: Vec<&dyn SumcheckClaim> = combine.iter().map(|c| c as &dyn SumcheckClaim).collect();
-    let out1 =
-        verify_sumcheck(&refs, &proof.combine, transcript).map_err(LookupError::CombineBatch)?;
+    // Stage 1: combine, or for linear combines the reads at the output point itself.
+    let reads_at: Vec<ReadsAt> = if direct_reads(decomps.iter()) {
+        check_direct_reads(statements, &decomps, &proof.combine, transcript)?
+    } else {
+        let combine: Vec<ProductClaim> = statements
+            .iter()
+            .zip(&decomps)
+            .map(|(s, d)| combine_claim(d, s.num_vars, s.output_point.clone(), s.output_value))
+            .collect();
+        let refs: Vec<&dyn SumcheckClaim> =
+            combine.iter().map(|c| c as &dyn SumcheckClaim).collect();
+        let out1 = verify_sumcheck(&refs, &proof.combine, transcript)
+            .map_err(LookupError::CombineBatch)?;
+        statements
+            .iter()
+            .zip(out1.final_evals)
+            .map(|(s, e)| (out1.point[..s.num_vars].to_vec(), e))
+            .collect()
+    };
 
-    // Address claims, then stage-2 challenges.
-    let mut chunk_claims = Vec::new();
-    let mut layout = Vec::new();
+    // Stage 2: the address claims.
+    let mut reads = Vec::with_capacity(statements.len());
     for (instance, (s, d)) in statements.iter().zip(&decomps).enumerate() {
         let claims = &proof.address_claims[instance];
         let arity = s.table.domain().arity();
@@ -272,62 +416,118 @@ pub fn verify_lookups(
         for c in claims {
             transcript.append_scalars("lookup_address_claims", c);
         }
-        let r1 = out1.point[..s.num_vars].to_vec();
-        let evals = &out1.final_evals[instance];
-        let ch = draw_chunk_challenges(transcript, s.num_vars, d.chunk_bits as usize);
-        let weights = chunk_bit_weights(&s.table.domain(), d);
-        let first = chunk_claims.len();
-        for c in 0..d.num_chunks {
-            let subs = chunk_subtables(d, c);
-            let mut claim = F::zero();
-            let mut g = F::one();
-            for &si in &subs {
-                claim += g * evals[si];
-                g *= ch.gamma;
-            }
-            for a in &claims[c] {
-                claim += g * a;
-                g *= ch.gamma;
-            }
-            claim += g; // Hamming weight: one 1 per row.
-            chunk_claims.push(ChunkCheckClaim {
-                cycle_vars: s.num_vars,
-                addr_vars: d.chunk_bits as usize,
-                r1: r1.clone(),
-                z: ch.z.clone(),
-                beta: ch.beta,
-                claim,
-                subtables: subs.iter().map(|&si| d.subtables[si].values.clone()).collect(),
-                addr_weights: weights[c].clone(),
-                gamma: ch.gamma,
+        let (r1, reads_r1) = &reads_at[instance];
+        let offset = crate::field::from_i64(s.table.domain().offset());
+        let operand_values =
+            (0..arity).map(|o| claims.iter().map(|c| c[o]).sum::<F>() - offset).collect();
+        let pending = pending_chunks(d, &s.table.domain(), r1.clone(), reads_r1, claims);
+        let r1 = r1.clone();
+        reads.push(LookupReads { operand_point: r1, operand_values, pending });
+    }
+    Ok(reads)
+}
+
+/// An instance's subtable reads `E_s(r1)` with their point `r1`.
+pub(crate) type ReadsAt = (Vec<F>, Vec<F>);
+
+/// Whether a batch skips the combine sumcheck: when every instance's combine `g` is linear,
+/// `out(r) − g_0 = Σ_s c_s E_s(r)` holds as polynomials (`Σ_j eq(r, j) = 1`), so the prover
+/// sends the reads at `r` itself and `r1 = r`. Range checks and affine tables take this path.
+pub(crate) fn direct_reads<'a>(mut decomps: impl Iterator<Item = &'a Decomposition>) -> bool {
+    decomps.all(|d| d.combine.degree() <= 1)
+}
+
+/// The verifier's side of [`direct_reads`]: `combine` has no rounds and, per instance, the reads
+/// `E_s(r)`, which must satisfy `g`. Returns each instance's point and reads.
+fn check_direct_reads(
+    statements: &[LookupStatement<'_>],
+    decomps: &[Decomposition],
+    combine: &SumcheckProof,
+    transcript: &mut Transcript,
+) -> Result<Vec<ReadsAt>, LookupError> {
+    if !combine.rounds.is_empty() || combine.final_evals.len() != statements.len() {
+        return Err(LookupError::DirectShape {
+            rounds: combine.rounds.len(),
+            instances: combine.final_evals.len(),
+            expected: statements.len(),
+        });
+    }
+    let mut out = Vec::with_capacity(statements.len());
+    for (instance, ((s, d), reads)) in
+        statements.iter().zip(decomps).zip(&combine.final_evals).enumerate()
+    {
+        if reads.len() != d.subtables.len() {
+            return Err(LookupError::ReadCount {
+                instance,
+                expected: d.subtables.len(),
+                got: reads.len(),
             });
         }
-        layout.push((first, r1));
+        transcript.append_scalars("lookup_direct_reads", reads);
+        let g: F = d
+            .combine
+            .terms()
+            .map(|(c, f)| crate::field::from_i128(c) * f.iter().map(|&i| reads[i]).product::<F>())
+            .sum();
+        if g + crate::field::from_i128(d.combine.constant_term()) != s.output_value {
+            return Err(LookupError::DirectReads { instance });
+        }
+        out.push((s.output_point.clone(), reads.clone()));
     }
-    let refs: Vec<&dyn SumcheckClaim> =
-        chunk_claims.iter().map(|c| c as &dyn SumcheckClaim).collect();
-    let out2 = verify_sumcheck(&refs, &proof.chunks, transcript).map_err(LookupError::Chunks)?;
+    Ok(out)
+}
 
-    Ok(statements
+/// The chunk checks of one instance, from its subtable reads `E_s(r1)` and address claims.
+pub(crate) fn pending_chunks(
+    d: &Decomposition,
+    domain: &Domain,
+    r1: Vec<F>,
+    reads: &[F],
+    address_claims: &[Vec<F>],
+) -> PendingChunks {
+    let weights = chunk_bit_weights(domain, d);
+    let mut claims = Vec::with_capacity(d.num_chunks);
+    let mut subtables = Vec::with_capacity(d.num_chunks);
+    for (c, addr) in address_claims.iter().enumerate() {
+        let subs = chunk_subtables(d, c);
+        claims.push(subs.iter().map(|&si| reads[si]).chain(addr.iter().copied()).collect());
+        subtables.push(subs.iter().map(|&si| d.subtables[si].values.clone()).collect());
+    }
+    PendingChunks {
+        r1,
+        chunk_bits: d.chunk_bits as usize,
+        claims,
+        subtables,
+        addr_weights: weights,
+    }
+}
+
+/// Stage 3 for a batch of instances, as one sumcheck: draws γ, β and `z`, then checks every chunk
+/// of every instance. Returns each instance's chunk claims, which the caller opens. An empty batch
+/// draws nothing and has no proof: callers send and read none.
+pub fn verify_chunk_checks(
+    pending: &[&PendingChunks],
+    proof: &SumcheckProof,
+    transcript: &mut Transcript,
+) -> Result<Vec<ChunkClaims>, LookupError> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = pending.iter().map(|p| p.num_vars()).max().unwrap_or(0);
+    let ch = draw_chunk_challenges(transcript, n);
+    let checks: Vec<ChunkCheckClaim> = pending
         .iter()
-        .zip(&decomps)
-        .zip(layout)
-        .enumerate()
-        .map(|(instance, ((s, d), (first, r1)))| {
-            let offset = crate::field::from_i64(s.table.domain().offset());
-            let arity = s.table.domain().arity();
-            let operand_values = (0..arity)
-                .map(|o| proof.address_claims[instance].iter().map(|c| c[o]).sum::<F>() - offset)
-                .collect();
-            let n = s.num_vars + d.chunk_bits as usize;
-            LookupOutput {
-                operand_point: r1,
-                operand_values,
-                chunk_point: out2.point[..n].to_vec(),
-                chunk_values: (first..first + d.num_chunks)
-                    .map(|i| out2.final_evals[i][0])
-                    .collect(),
-            }
+        .flat_map(|p| (0..p.num_chunks()).map(|c| p.check_claim(c, &ch)).collect::<Vec<_>>())
+        .collect();
+    let refs: Vec<&dyn SumcheckClaim> = checks.iter().map(|c| c as &dyn SumcheckClaim).collect();
+    let out = verify_sumcheck(&refs, proof, transcript).map_err(LookupError::Chunks)?;
+    let mut first = 0;
+    Ok(pending
+        .iter()
+        .map(|p| {
+            let values = (first..first + p.num_chunks()).map(|i| out.final_evals[i][0]).collect();
+            first += p.num_chunks();
+            ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values }
         })
         .collect())
 }

@@ -12,7 +12,10 @@ pub mod sumcheck;
 pub mod tensor;
 
 pub use codec::DecodeError;
-pub use lookup::{verify_lookups, LookupError, LookupOutput, LookupProof, LookupStatement};
+pub use lookup::{
+    verify_chunk_checks, verify_lookup_reads, verify_lookups, ChunkClaims, LookupError,
+    LookupOutput, LookupProof, LookupReadProof, LookupReads, LookupStatement, PendingChunks,
+};
 pub use sumcheck::{
     verify_sumcheck, ClaimReduction, ProductClaim, SumcheckClaim, SumcheckError, Term,
 };

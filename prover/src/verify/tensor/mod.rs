@@ -26,11 +26,14 @@ use crate::pcs::PcsError;
 use crate::poly::{eq_eval, eq_evals_serial};
 use crate::transcript::Transcript;
 use crate::verify::hyperkzg::{batch_verify, HyperKzgCommitment, HyperKzgProof};
-use crate::verify::lookup::{verify_lookups, LookupError, LookupOutput, LookupStatement};
+use crate::verify::lookup::{
+    verify_chunk_checks, verify_lookup_reads, ChunkClaims, LookupError, LookupReads,
+    LookupStatement, PendingChunks,
+};
 use crate::verify::sumcheck::{
     verify_sumcheck, ClaimReduction, ProductClaim, SumcheckClaim, SumcheckError, Term,
 };
-use crate::verify::LookupProof;
+use crate::verify::LookupReadProof;
 
 pub use key::{LocalTable, VerifyingKey, Weights};
 pub use layout::Layout;
@@ -301,7 +304,7 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn lookup(&mut self) -> Result<&'a LookupProof, TensorError> {
+    fn lookup(&mut self) -> Result<&'a LookupReadProof, TensorError> {
         match self.next("lookup")? {
             Item::Lookup(p) => Ok(p),
             other => Err(self.wrong("lookup", other)),
@@ -487,7 +490,8 @@ fn verify_in(
         claims[r.index()].push((point, value));
     }
 
-    // The walk.
+    // The walk. Each lookup site's chunk checks wait in `owed` (site, checks) until its end.
+    let mut owed: Vec<(usize, PendingChunks)> = Vec::new();
     for (i, instr) in program.instrs.iter().enumerate().rev() {
         let pending = std::mem::take(&mut claims[instr.dst.index()]);
         if pending.is_empty() {
@@ -632,16 +636,7 @@ fn verify_in(
                     })?;
                     claims[reg.index()].push(c);
                 }
-                chunk_blocks(
-                    &mut s,
-                    t,
-                    &mut pc_claims,
-                    &poly_index,
-                    &plan,
-                    (*site, blocks[*site]),
-                    &o,
-                    &place,
-                )?;
+                owed.push((*site, o.pending));
             }
             Rule::Shr { site, src, shift, bias, scale } => {
                 let u = s.scalars(1, "tensor/remainder", &place, t)?[0];
@@ -653,17 +648,31 @@ fn verify_in(
                 let point = if r.is_empty() { vec![F::zero()] } else { r.clone() };
                 let o = lookup(&mut s, t, &place, table, plan.sites[*site].vars, point, u)?;
                 claims[src.index()].push((r, x));
-                chunk_blocks(
-                    &mut s,
-                    t,
-                    &mut pc_claims,
-                    &poly_index,
-                    &plan,
-                    (*site, blocks[*site]),
-                    &o,
-                    &place,
-                )?;
+                owed.push((*site, o.pending));
             }
+        }
+    }
+
+    // Every lookup's chunk checks in one sumcheck, then the sites' chunk claims in walk order.
+    if !owed.is_empty() {
+        let refs: Vec<&PendingChunks> = owed.iter().map(|(_, p)| p).collect();
+        let proof = s.sumcheck()?;
+        let outs = verify_chunk_checks(&refs, proof, t).map_err(|source| TensorError::Lookup {
+            place: "lookup chunk checks".into(),
+            source,
+        })?;
+        for ((site, _), o) in owed.iter().zip(&outs) {
+            let place = place(program, plan.sites[*site].instr);
+            chunk_blocks(
+                &mut s,
+                t,
+                &mut pc_claims,
+                &poly_index,
+                &plan,
+                (*site, blocks[*site]),
+                o,
+                &place,
+            )?;
         }
     }
 
@@ -852,6 +861,7 @@ fn product(
     Ok((out.point, out.final_evals[0].clone()))
 }
 
+/// A lookup site's reads (its chunk checks are returned pending).
 fn lookup(
     s: &mut Stream<'_>,
     t: &mut Transcript,
@@ -860,10 +870,10 @@ fn lookup(
     vars: usize,
     point: Vec<F>,
     value: F,
-) -> Result<LookupOutput, TensorError> {
+) -> Result<LookupReads, TensorError> {
     let proof = s.lookup()?;
     let stmt = LookupStatement { table, num_vars: vars, output_point: point, output_value: value };
-    let mut out = verify_lookups(&[stmt], proof, t)
+    let mut out = verify_lookup_reads(&[stmt], proof, t)
         .map_err(|source| TensorError::Lookup { place: place.into(), source })?;
     Ok(out.remove(0))
 }
@@ -874,25 +884,25 @@ pub fn push_chunks(
     index: &dyn Fn(Committed) -> Option<usize>,
     site: usize,
     (chunk_bits, b): (usize, usize),
-    o: &LookupOutput,
+    o: &ChunkClaims,
     blocks: &[F],
 ) -> Result<(), &'static str> {
     let per_chunk = 1usize << (chunk_bits - b);
     if per_chunk == 1 {
-        for (c, v) in o.chunk_values.iter().enumerate() {
+        for (c, v) in o.values.iter().enumerate() {
             if let Some(p) = index(Committed::Chunk { site, chunk: c, block: 0 }) {
-                pc[p].push((o.chunk_point.clone(), *v));
+                pc[p].push((o.point.clone(), *v));
             }
         }
         return Ok(());
     }
-    if blocks.len() != per_chunk * o.chunk_values.len() || o.chunk_point.len() < chunk_bits {
+    if blocks.len() != per_chunk * o.values.len() || o.point.len() < chunk_bits {
         return Err("wrong number of chunk block values");
     }
-    let (rows, address) = o.chunk_point.split_at(o.chunk_point.len() - chunk_bits);
+    let (rows, address) = o.point.split_at(o.point.len() - chunk_bits);
     let (hi, lo) = address.split_at(chunk_bits - b);
     let point = [rows, lo].concat();
-    for (c, (v, vals)) in o.chunk_values.iter().zip(blocks.chunks(per_chunk)).enumerate() {
+    for (c, (v, vals)) in o.values.iter().zip(blocks.chunks(per_chunk)).enumerate() {
         if recombine(hi, vals) != *v {
             return Err("the chunk's column blocks do not add up to its claim");
         }
@@ -949,7 +959,7 @@ fn chunk_blocks(
     index: &dyn Fn(Committed) -> Option<usize>,
     plan: &Plan,
     (site, b): (usize, usize),
-    o: &LookupOutput,
+    o: &ChunkClaims,
     place: &str,
 ) -> Result<(), TensorError> {
     let st = &plan.sites[site];

@@ -5,7 +5,7 @@ use crate::field::F;
 use crate::pcs::{from_bytes, to_bytes};
 use crate::verify::codec::{DecodeError, Reader, Writer};
 use crate::verify::hyperkzg::{HyperKzgCommitment, HyperKzgProof};
-use crate::verify::lookup::LookupProof;
+use crate::verify::lookup::LookupReadProof;
 use crate::verify::sumcheck::SumcheckProof;
 
 /// Encoding version of [`TensorProof`].
@@ -17,7 +17,8 @@ pub enum Item {
     /// Claimed evaluations (operand values of an `add`, a remainder, a zero-round product, …).
     Scalars(Vec<F>),
     Sumcheck(SumcheckProof),
-    Lookup(LookupProof),
+    /// A lookup site's reads; its chunk checks come in one batch after the walk.
+    Lookup(LookupReadProof),
     Commitments(Vec<HyperKzgCommitment>),
     Opening(HyperKzgProof),
 }
@@ -108,7 +109,7 @@ impl TensorProof {
                     Item::Scalars(v)
                 }
                 1 => Item::Sumcheck(SumcheckProof::from_bytes(body)?),
-                2 => Item::Lookup(LookupProof::from_bytes(body)?),
+                2 => Item::Lookup(LookupReadProof::from_bytes(body)?),
                 3 => {
                     let mut br = Reader::new(body);
                     let k = br.count("commitment count", 4)?;
