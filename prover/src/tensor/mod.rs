@@ -360,6 +360,14 @@ pub fn prove_with_progress(
                 let (rho, e) = p.product(vec![dense(g)], vec![Term::product(vec![0])], None, v);
                 claims[src.index()].push((interleave(summed, &r, &rho), e[0]));
             }
+            Rule::Relabel { src, map } => {
+                let c = map.claim(lay(instr.dst), &r, v).ok_or_else(|| {
+                    ProveError::Internal(format!(
+                        "{place}: the point zeroes the broadcast's validity factor"
+                    ))
+                })?;
+                claims[src.index()].push(c);
+            }
             Rule::Move { srcs, indices } => {
                 let idx_values = match indices {
                     None => None,

@@ -184,6 +184,133 @@ pub fn eq_prefix_sum(r: &[F], n: usize) -> F {
 /// elements that are zero (im2col padding) are absent.
 pub type Wiring = Vec<(usize, usize, usize)>;
 
+/// One coordinate of a relabelled source point: a coordinate of the destination's point, or a
+/// constant bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coord {
+    Var(usize),
+    Bit(bool),
+}
+
+/// A single-source move that is a change of variables: `dst(r) = src(σ(r)) · Π_{D ∈ free}
+/// valid_D(r_D)`, where `σ(r)` takes each source coordinate from `coords` and `free` lists the
+/// destination dimensions the source does not see (a broadcast's new or widened dimensions).
+/// Transposes, reshapes that keep the padded order, power-of-two-aligned slices and broadcasts
+/// are of this kind; the claim moves to the source with no sumcheck and no message.
+///
+/// Invariant (checked by [`relabel`] on every padded index): `σ` uses each destination variable
+/// at most once, and `dst[d] = src[σ(d)] · Π_{D ∈ free} [d_D < dim_D]` on the whole hypercube, so
+/// both sides are the same multilinear polynomial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relabel {
+    pub coords: Vec<Coord>,
+    pub free: Vec<usize>,
+}
+
+/// Largest destination (in variables) whose relabelling is searched for: the check visits every
+/// padded index.
+const RELABEL_MAX_VARS: usize = 24;
+
+/// The change of variables a single-source wiring is, if it is one ([`Relabel`]).
+pub fn relabel(wires: &Wiring, out: &Layout, src: &Layout) -> Option<Relabel> {
+    let (nd, ns) = (out.num_vars(), src.num_vars());
+    if nd > RELABEL_MAX_VARS || wires.is_empty() || wires.iter().any(|w| w.1 != 0) {
+        return None;
+    }
+    // Per source bit: the destination bits (as an index mask) equal to it on every wire, and
+    // whether it is constant.
+    let full = (1usize << nd) - 1;
+    let mut agree = vec![full; ns];
+    let (mut ones, mut zeros) = (vec![true; ns], vec![true; ns]);
+    for &(d, _, s) in wires {
+        for b in 0..ns {
+            if (s >> (ns - 1 - b)) & 1 == 1 {
+                agree[b] &= d;
+                zeros[b] = false;
+            } else {
+                agree[b] &= !d & full;
+                ones[b] = false;
+            }
+        }
+    }
+    let mut used = vec![false; nd];
+    let mut coords = Vec::with_capacity(ns);
+    for b in 0..ns {
+        coords.push(if zeros[b] || ones[b] {
+            Coord::Bit(ones[b])
+        } else {
+            let a = (0..nd).find(|&a| !used[a] && (agree[b] >> (nd - 1 - a)) & 1 == 1)?;
+            used[a] = true;
+            Coord::Var(a)
+        });
+    }
+    let free: Vec<usize> = (0..out.dims.len())
+        .filter(|&d| out.vars[d] > 0)
+        .filter(|&d| (out.offset(d)..out.offset(d) + out.vars[d]).all(|a| !used[a]))
+        .collect();
+
+    // The invariant, on every padded destination index.
+    let mut expected = vec![usize::MAX; 1 << nd];
+    for &(d, _, s) in wires {
+        expected[d] = s;
+    }
+    let is_real = |l: &Layout, idx: usize| {
+        let mut shift = l.num_vars();
+        l.dims.iter().zip(&l.vars).all(|(&dim, &v)| {
+            shift -= v;
+            (idx >> shift) & ((1 << v) - 1) < dim
+        })
+    };
+    let free_valid = |d: usize| {
+        free.iter().all(|&f| {
+            let shift = nd - out.offset(f) - out.vars[f];
+            (d >> shift) & ((1 << out.vars[f]) - 1) < out.dims[f]
+        })
+    };
+    let sigma = |d: usize| {
+        coords.iter().fold(0usize, |acc, c| {
+            let bit = match *c {
+                Coord::Var(a) => (d >> (nd - 1 - a)) & 1,
+                Coord::Bit(b) => usize::from(b),
+            };
+            (acc << 1) | bit
+        })
+    };
+    let exact = (0..1usize << nd).all(|d| {
+        let computed = if free_valid(d) {
+            let s = sigma(d);
+            if is_real(src, s) {
+                s
+            } else {
+                usize::MAX
+            }
+        } else {
+            usize::MAX
+        };
+        computed == expected[d]
+    });
+    exact.then_some(Relabel { coords, free })
+}
+
+impl Relabel {
+    /// The claim `dst(r) = v` as a claim on the source: `(σ(r), v / Π valid)`. `None` when the
+    /// point zeroes the validity factor (a random point does so with negligible probability).
+    pub fn claim(&self, out: &Layout, r: &[F], v: F) -> Option<(Vec<F>, F)> {
+        let factor: F =
+            self.free.iter().map(|&d| eq_prefix_sum(out.block(r, d), out.dims[d])).product();
+        let inv = ark_ff::Field::inverse(&factor)?;
+        let point = self
+            .coords
+            .iter()
+            .map(|c| match *c {
+                Coord::Var(a) => r[a],
+                Coord::Bit(b) => F::from(u64::from(b)),
+            })
+            .collect();
+        Some((point, v * inv))
+    }
+}
+
 /// Where one destination element comes from: `(operand, source padded index)`, or nothing.
 type Source = Result<Option<(usize, usize)>, String>;
 
@@ -350,6 +477,87 @@ mod tests {
     use super::*;
     use crate::poly::{eq_evals_serial, evaluate_serial};
     use ark_std::UniformRand;
+    use atlas_vm::{Input, Instr, RegInfo};
+
+    /// The wiring of `op` from a `src`-shaped register (r0) to a `dst`-shaped one (r1).
+    fn move_wiring(src: &[usize], dst: &[usize], op: Op) -> Wiring {
+        let reg = |shape: &[usize]| RegInfo { name: None, shape: shape.to_vec(), bits: 16 };
+        let program = Program {
+            name: "move".into(),
+            registers: vec![reg(src), reg(dst)],
+            tables: vec![],
+            inputs: vec![Input { reg: Reg(0), public: true }],
+            params: vec![],
+            consts: vec![],
+            instrs: vec![Instr { dst: Reg(1), op }],
+            outputs: vec![Reg(1)],
+        };
+        wiring(&program, &program.instrs[0].op, Reg(1), None).unwrap()
+    }
+
+    /// Relabels `op` (expecting a change of variables) and checks the moved claim against the
+    /// source's true value at random points.
+    fn check_relabel(src: &[usize], dst: &[usize], op: Op) {
+        let (ls, ld) = (Layout::new(src).unwrap(), Layout::new(dst).unwrap());
+        let wires = move_wiring(src, dst, op.clone());
+        let map = relabel(&wires, &ld, &ls).unwrap_or_else(|| panic!("{op:?} is a relabelling"));
+        let mut rng = ark_std::test_rng();
+        let src_padded: Vec<F> = (0..ls.padded_len())
+            .map(|i| if ls.padded_indices().contains(&i) { F::rand(&mut rng) } else { F::zero() })
+            .collect();
+        let mut dst_padded = vec![F::zero(); ld.padded_len()];
+        for (d, _, s) in wires {
+            dst_padded[d] = src_padded[s];
+        }
+        for _ in 0..3 {
+            let r: Vec<F> = (0..ld.num_vars()).map(|_| F::rand(&mut rng)).collect();
+            let v = evaluate_serial(dst_padded.iter().copied(), &r).unwrap();
+            let (point, value) = map.claim(&ld, &r, v).unwrap();
+            assert_eq!(Some(value), evaluate_serial(src_padded.iter().copied(), &point), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn transposes_broadcasts_aligned_slices_and_ordered_reshapes_are_relabellings() {
+        let r0 = Reg(0);
+        check_relabel(&[3, 5, 4], &[4, 3, 5], Op::Transpose { src: r0, perm: vec![2, 0, 1] });
+        check_relabel(&[5], &[3, 5], Op::Broadcast { src: r0 });
+        check_relabel(&[3, 1], &[3, 6], Op::Broadcast { src: r0 });
+        check_relabel(&[1], &[7], Op::Broadcast { src: r0 });
+        check_relabel(
+            &[6, 12],
+            &[6, 4],
+            Op::Slice { src: r0, axis: 1, start: 8, end: 12, step: 1 },
+        );
+        check_relabel(&[5, 8], &[5, 2, 4], Op::Reshape { src: r0 });
+        check_relabel(&[5, 2, 4], &[40], Op::Reshape { src: r0 });
+        check_relabel(&[4], &[1], Op::Slice { src: r0, axis: 0, start: 2, end: 3, step: 1 });
+        // Every other element: the source's padding lies under the destination's.
+        check_relabel(&[12], &[6], Op::Slice { src: r0, axis: 0, start: 0, end: 12, step: 2 });
+    }
+
+    /// Invariant: a move proved without a sumcheck is a change of variables on the whole
+    /// hypercube, padding included. Mutation: offer moves that agree with one on their real
+    /// elements only, or not at all; each must keep its wiring sumcheck.
+    #[test]
+    fn other_moves_are_not_relabelled() {
+        let r0 = Reg(0);
+        let cases = [
+            // Start not aligned to the slice's padded length.
+            (vec![6, 12], vec![6, 4], Op::Slice { src: r0, axis: 1, start: 6, end: 10, step: 1 }),
+            // Aligned, but the padded tail of the slice reads real source elements.
+            (vec![12], vec![3], Op::Slice { src: r0, axis: 0, start: 4, end: 7, step: 1 }),
+            (vec![12], vec![4], Op::Slice { src: r0, axis: 0, start: 0, end: 12, step: 3 }),
+            // Padded order differs: 3 is not a power of two.
+            (vec![4, 3], vec![12], Op::Reshape { src: r0 }),
+            (vec![3, 5], vec![15], Op::Reshape { src: r0 }),
+        ];
+        for (src, dst, op) in cases {
+            let (ls, ld) = (Layout::new(&src).unwrap(), Layout::new(&dst).unwrap());
+            let wires = move_wiring(&src, &dst, op.clone());
+            assert_eq!(relabel(&wires, &ld, &ls), None, "{op:?}");
+        }
+    }
 
     #[test]
     fn prefix_sums_match_the_eq_table() {

@@ -577,6 +577,13 @@ fn verify_in(
                     product(&mut s, t, &place, rounds, 1, vec![Term::product(vec![0])], None, v)?;
                 claims[src.index()].push((interleave(summed, &r, &rho), e[0]));
             }
+            Rule::Relabel { src, map } => {
+                let c = map.claim(lay(instr.dst), &r, v).ok_or_else(|| TensorError::Check {
+                    place: place.clone(),
+                    what: "the point zeroes the broadcast's validity factor",
+                })?;
+                claims[src.index()].push(c);
+            }
             Rule::Move { srcs, indices } => {
                 let idx_values = match indices {
                     None => None,

@@ -4,7 +4,7 @@
 
 use atlas_vm::{Domain, Op, Program, Reg, Rounding, TableMle};
 
-use super::layout::Layout;
+use super::layout::{relabel, Layout, Relabel};
 use super::TensorError;
 use crate::field::F;
 
@@ -41,6 +41,12 @@ pub enum Rule {
     Sum {
         src: Reg,
         summed: Vec<bool>,
+    },
+    /// A single-source move that is a change of variables: the claim moves to the source with no
+    /// sumcheck ([`Relabel`]).
+    Relabel {
+        src: Reg,
+        map: Relabel,
     },
     /// A data-movement instruction, proved by a wiring sumcheck per source.
     Move {
@@ -228,9 +234,12 @@ impl Plan {
                 | Op::Transpose { src, .. }
                 | Op::Slice { src, .. }
                 | Op::Im2Col { src, .. } => {
-                    // The wiring itself is computed (and its bounds checked) when it is used.
-                    super::layout::wiring(program, &instr.op, instr.dst, None).map_err(bad)?;
-                    Rule::Move { srcs: vec![*src], indices: None }
+                    let wires =
+                        super::layout::wiring(program, &instr.op, instr.dst, None).map_err(bad)?;
+                    match relabel(&wires, out, &layouts[src.index()]) {
+                        Some(map) => Rule::Relabel { src: *src, map },
+                        None => Rule::Move { srcs: vec![*src], indices: None },
+                    }
                 }
                 Op::Concat { srcs, .. } => {
                     super::layout::wiring(program, &instr.op, instr.dst, None).map_err(bad)?;
