@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::field::F;
 use crate::poly::{eq_evals, MultilinearPoly, UniPoly};
 use crate::sumcheck::{ProductSumcheck, SumcheckInstance};
+use crate::verify::lookup::Piece;
 use crate::verify::Term;
 
 /// `Σ_j weights[j]·[indices[j] = k]` for every `k < buckets`, in parallel.
@@ -56,7 +57,7 @@ pub(crate) struct ChunkSetup<'a, 'b> {
     pub z: Vec<F>,
     pub beta: F,
     pub gamma: F,
-    pub subtables: Vec<Vec<i64>>,
+    pub pieces: &'b [Piece],
     pub addr_weights: Vec<Vec<u64>>,
 }
 
@@ -92,9 +93,9 @@ impl<'a> ChunkCheck<'a> {
         // W(k) = Σ_i γ^i piece_i(k): the chunk's subtables, its address fields, then 1.
         let mut w = vec![F::zero(); kk];
         let mut g = F::one();
-        for sub in &s.subtables {
-            for (wk, v) in w.iter_mut().zip(sub) {
-                *wk += g * crate::field::from_i64(*v);
+        for piece in s.pieces {
+            for (wk, v) in w.iter_mut().zip(piece.entries()) {
+                *wk += g * v;
             }
             g *= s.gamma;
         }

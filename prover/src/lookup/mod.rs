@@ -8,6 +8,7 @@
 
 mod chunk;
 mod committed;
+mod rows;
 
 pub use committed::prove_committed_lookup;
 
@@ -21,11 +22,13 @@ use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumcheckInstance};
 use crate::transcript::Transcript;
 use crate::verify::lookup::{
     chunk_bit_weights, combine_claim, direct_reads, draw_chunk_challenges, pending_chunks,
-    ChunkClaims, LookupOutput, LookupProof, LookupReadProof, LookupReads, PendingChunks, ReadsAt,
+    ChunkClaims, CombineClaim, LookupOutput, LookupProof, LookupReadProof, LookupReads,
+    PendingChunks, ReadsAt,
 };
 use crate::verify::sumcheck::SumcheckProof;
 
 use chunk::ChunkCheck;
+use rows::RowCombine;
 
 /// One lookup instance's witness: a table and the addresses of its queries, padded.
 pub struct LookupWitness<'a> {
@@ -186,48 +189,69 @@ pub fn prove_lookup_reads(
             })
             .collect()
     };
-    let (combine_proof, reads_at): (SumcheckProof, Vec<ReadsAt>) =
-        if direct_reads(witnesses.iter().map(|w| &w.decomposition)) {
-            let evals: Vec<Vec<F>> = witnesses
+    let (combine_proof, reads_at): (SumcheckProof, Vec<ReadsAt>) = if direct_reads(
+        witnesses.iter().map(|w| &w.decomposition),
+    ) {
+        let evals: Vec<Vec<F>> = witnesses
+            .iter()
+            .zip(output_claims)
+            .map(|(w, (point, _))| {
+                read_vectors(w).iter().map(|e| e.evaluate(point)).collect::<Vec<F>>()
+            })
+            .collect();
+        for e in &evals {
+            transcript.append_scalars("lookup_direct_reads", e);
+        }
+        let at = output_claims
+            .iter()
+            .zip(&evals)
+            .map(|((p, _), e)| ReadsAt { r1: p.clone(), reads: e.clone(), rho_h: None })
+            .collect();
+        (SumcheckProof { rounds: Vec::new(), final_evals: evals }, at)
+    } else {
+        let mut combine: Vec<Box<dyn SumcheckInstance>> = witnesses
                 .iter()
                 .zip(output_claims)
-                .map(|(w, (point, _))| {
-                    read_vectors(w).iter().map(|e| e.evaluate(point)).collect::<Vec<F>>()
-                })
-                .collect();
-            for e in &evals {
-                transcript.append_scalars("lookup_direct_reads", e);
-            }
-            let at = output_claims.iter().map(|(p, _)| p.clone()).zip(evals.clone()).collect();
-            (SumcheckProof { rounds: Vec::new(), final_evals: evals }, at)
-        } else {
-            let mut combine: Vec<ProductSumcheck> = witnesses
-                .iter()
-                .zip(output_claims)
-                .map(|(w, (point, value))| {
+                .map(|(w, (point, value))| -> Box<dyn SumcheckInstance> {
                     let d = &w.decomposition;
-                    let claim = combine_claim(d, w.num_vars(), point.clone(), *value);
-                    ProductSumcheck::new(
-                        read_vectors(w),
-                        claim.terms,
-                        Some(point.clone()),
-                        claim.claim,
-                    )
-                    .expect(
-                        "the subtable reads share the padded query count and g's degree is bounded",
-                    )
+                    match d.row_form() {
+                        Some(rows) => Box::new(RowCombine::new(
+                            read_vectors(w),
+                            rows.iter().map(|(h, _)| *h).collect(),
+                            w.chunk_indices(0),
+                            d.chunk_bits as usize,
+                            point.clone(),
+                            *value,
+                        )),
+                        None => {
+                            let claim = combine_claim(d, w.num_vars(), point.clone(), *value);
+                            Box::new(
+                                ProductSumcheck::new(
+                                    read_vectors(w),
+                                    claim.terms,
+                                    Some(point.clone()),
+                                    claim.claim,
+                                )
+                                .expect("the subtable reads share the padded query count and g's degree is bounded"),
+                            )
+                        }
+                    }
                 })
                 .collect();
-            let mut refs: Vec<&mut dyn SumcheckInstance> =
-                combine.iter_mut().map(|p| p as &mut dyn SumcheckInstance).collect();
-            let (proof, out1) = prove_sumcheck(&mut refs, transcript);
-            let at = witnesses
-                .iter()
-                .zip(&out1.final_evals)
-                .map(|(w, e)| (out1.point[..w.num_vars()].to_vec(), e.clone()))
-                .collect();
-            (proof, at)
-        };
+        let mut refs: Vec<&mut dyn SumcheckInstance> =
+            combine.iter_mut().map(|p| p.as_mut() as &mut dyn SumcheckInstance).collect();
+        let (proof, out1) = prove_sumcheck(&mut refs, transcript);
+        let at = witnesses
+            .iter()
+            .zip(output_claims)
+            .zip(&out1.final_evals)
+            .map(|((w, (point, value)), e)| {
+                CombineClaim::new(&w.decomposition, w.num_vars(), point.clone(), *value)
+                    .reads_at(&out1.point, e.clone())
+            })
+            .collect();
+        (proof, at)
+    };
 
     // Stage 2: the address claims.
     let mut address_claims = Vec::with_capacity(witnesses.len());
@@ -235,7 +259,7 @@ pub fn prove_lookup_reads(
     for (i, w) in witnesses.iter().enumerate() {
         let d = &w.decomposition;
         let domain = w.table.domain();
-        let (r1, reads_r1) = &reads_at[i];
+        let r1 = &reads_at[i].r1;
         let eq_r1 = eq_evals(r1);
         let weights = chunk_bit_weights(&domain, d);
         // A_{c,o}(r1) = Σ_j eq(r1, j)·field_{c,o}(chunk_c(a_j)) = Σ_k F_c(k)·field_{c,o}(k), with
@@ -261,7 +285,7 @@ pub fn prove_lookup_reads(
         let offset = crate::field::from_i64(domain.offset());
         let operand_values =
             (0..domain.arity()).map(|o| claims.iter().map(|c| c[o]).sum::<F>() - offset).collect();
-        let pending = pending_chunks(d, &domain, r1.clone(), reads_r1, &claims);
+        let pending = pending_chunks(d, &domain, &reads_at[i], &claims);
         reads.push(LookupReads { operand_point: r1.clone(), operand_values, pending });
         address_claims.push(claims);
     }
@@ -295,7 +319,7 @@ pub fn prove_chunk_checks(
                     z: z.to_vec(),
                     beta: ch.beta,
                     gamma: ch.gamma,
-                    subtables: p.subtables[c].clone(),
+                    pieces: &p.pieces[c],
                     addr_weights: p.addr_weights[c].clone(),
                 },
                 p.chunk_claim(c, ch.gamma),

@@ -1,7 +1,7 @@
 //! Lookup argument tests, over small tables defined here (the stdlib tables run through the same
 //! argument in the integration tests).
 
-use ark_ff::{One, Zero};
+use ark_ff::{Field, One, Zero};
 use ark_std::UniformRand;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -181,6 +181,40 @@ impl TableMle<F> for Square6 {
     }
 }
 
+/// A dense signed 10-bit table (`x³ mod 1009`, zero on whole rows) in the row form: two 5-bit
+/// chunks, one read of each left by its combine.
+#[derive(Debug)]
+struct Cube10;
+
+impl Table for Cube10 {
+    fn id(&self) -> TableId {
+        TableId::new(204, [10, 0, 0])
+    }
+    fn name(&self) -> String {
+        "test_cube_s10".into()
+    }
+    fn domain(&self) -> Domain {
+        Domain::Signed { bits: 10 }
+    }
+    fn eval(&self, a: u64) -> i64 {
+        // Rows 4..8 (addresses 128..256) are all zero: the decomposition leaves them out.
+        if (128..256).contains(&a) {
+            return 0;
+        }
+        let x = a as i64 - 512;
+        (x * x * x).rem_euclid(1009) - 500
+    }
+    fn decomposition(&self) -> Decomposition {
+        Decomposition::dense(&(0..1024).map(|a| self.eval(a)).collect::<Vec<_>>(), 10)
+    }
+}
+
+impl TableMle<F> for Cube10 {
+    fn mle(&self, r: &[F]) -> F {
+        dense_mle(&(0..1024).map(|a| self.eval(a)).collect::<Vec<_>>(), r)
+    }
+}
+
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
 }
@@ -249,7 +283,7 @@ fn round_trip(table: &dyn TableMle<F>, operands: Vec<Vec<i64>>, seed: u64) {
 
 #[test]
 fn completeness_for_each_table_and_query_count() {
-    let tables: [&dyn TableMle<F>; 4] = [&Relu8, &Lt4, &Square6, &Shift8];
+    let tables: [&dyn TableMle<F>; 5] = [&Relu8, &Lt4, &Square6, &Shift8, &Cube10];
     let mut r = rng(1);
     for (i, table) in tables.into_iter().enumerate() {
         for n in [1usize, 2, 3, 17, 256, 1000] {
@@ -283,8 +317,11 @@ fn batches_instances_of_different_tables_and_sizes() {
         random_operands(&Relu8, 100, &mut r),
         random_operands(&Lt4, 7, &mut r),
         random_operands(&Square6, 33, &mut r),
+        random_operands(&Cube10, 20, &mut r),
+        random_operands(&Shift8, 9, &mut r),
     ];
-    let tables: [&dyn TableMle<F>; 3] = [&Relu8, &Lt4, &Square6];
+    // Product combines, a row-form combine (more rounds) and a linear one, in one batch.
+    let tables: [&dyn TableMle<F>; 5] = [&Relu8, &Lt4, &Square6, &Cube10, &Shift8];
     let ws: Vec<LookupWitness<'_>> = tables
         .iter()
         .zip(&ops)
@@ -451,6 +488,42 @@ fn rejects_rounds_on_direct_reads() {
     let (_, claim, mut proof, n) = honest_linear();
     proof.reads.combine.rounds = honest().2.reads.combine.rounds;
     assert!(matches!(verify_one(&Shift8, n, &claim, &proof), Err(LookupError::DirectShape { .. })));
+}
+
+/// An honest `Cube10` lookup (row form: its combine leaves one read per chunk).
+fn honest_rows() -> Honest {
+    let mut r = rng(11);
+    let ops = random_operands(&Cube10, 40, &mut r);
+    let w = LookupWitness::from_operands(&Cube10, &ops).unwrap();
+    let claim = output_claim(&w, &mut r);
+    let mut t = Transcript::new(DOMAIN);
+    let (proof, _) = prove_lookups(&[w], std::slice::from_ref(&claim), &mut t);
+    assert_eq!(proof.reads.combine.final_evals[0].len(), 2, "one read per chunk");
+    assert_eq!(proof.reads.combine.rounds.len(), 6 + 5, "query rounds, then row rounds");
+    (ops, claim, proof, 6)
+}
+
+/// Invariant: a row-form table's two reads are the row chunk at `(r1, ρ_h)` and the low chunk
+/// read through `T(ρ_h, ·)`. Mutation: scale one read and divide the other, so the combine's
+/// final check still holds; the chunk checks must fail.
+#[test]
+fn rejects_row_reads_that_disagree_with_the_chunks() {
+    let (_, claim, mut proof, n) = honest_rows();
+    assert!(verify_one(&Cube10, n, &claim, &proof).is_ok());
+    let two = F::from(2u64);
+    let e = &mut proof.reads.combine.final_evals[0];
+    e[0] *= two;
+    e[1] *= two.inverse().unwrap();
+    assert!(matches!(verify_one(&Cube10, n, &claim, &proof), Err(LookupError::Chunks(_))));
+}
+
+/// Invariant: the row combine's reads multiply to its last round's claim.
+/// Mutation: change the row read alone.
+#[test]
+fn rejects_a_row_read_off_by_one() {
+    let (_, claim, mut proof, n) = honest_rows();
+    proof.reads.combine.final_evals[0][1] += F::one();
+    assert!(matches!(verify_one(&Cube10, n, &claim, &proof), Err(LookupError::CombineBatch(_))));
 }
 
 /// A prover that commits to an arbitrary `T × K` matrix `M` per chunk instead of one-hot rows and

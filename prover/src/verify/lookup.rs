@@ -23,7 +23,7 @@ use ark_ff::{One, Zero};
 use atlas_vm::{dense_mle, Decomposition, Domain, TableMle};
 
 use crate::field::F;
-use crate::poly::eq_eval;
+use crate::poly::{eq_eval, eq_evals_serial, evaluate_serial};
 use crate::transcript::Transcript;
 use crate::verify::codec::{DecodeError, Reader, Writer};
 use crate::verify::sumcheck::{
@@ -98,8 +98,8 @@ pub struct PendingChunks {
     pub chunk_bits: usize,
     /// Per chunk: the claimed subtable reads `E_s(r1)`, then the address claims `A_{c,o}(r1)`.
     pub claims: Vec<Vec<F>>,
-    /// Per chunk: its subtables' entries, in the order of their claims.
-    pub subtables: Vec<Vec<Vec<i64>>>,
+    /// Per chunk: the tables its read claims are about, in the order of those claims.
+    pub pieces: Vec<Vec<Piece>>,
     /// Per chunk and operand: the weights of the chunk's bits in the operand's address field.
     pub addr_weights: Vec<Vec<Vec<u64>>>,
 }
@@ -134,9 +134,40 @@ impl PendingChunks {
             z: ch.z[..self.num_vars()].to_vec(),
             beta: ch.beta,
             claim: self.chunk_claim(c, ch.gamma),
-            subtables: self.subtables[c].clone(),
+            pieces: self.pieces[c].clone(),
             addr_weights: self.addr_weights[c].clone(),
             gamma: ch.gamma,
+        }
+    }
+}
+
+/// A table over one chunk's `2^k` values that a read claim is about; `W_c` sums them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// A subtable's entries.
+    Ints(Vec<i64>),
+    /// Field entries: a row-form table's rows combined at `ρ_h`, `T(ρ_h, ·)`.
+    Field(Vec<F>),
+    /// `eq(point, ·)`: the claim is the chunk itself at `(r1, point)`.
+    Eq(Vec<F>),
+}
+
+impl Piece {
+    /// The piece's multilinear extension at `rho` (`k` coordinates).
+    pub(crate) fn evaluate(&self, rho: &[F]) -> F {
+        match self {
+            Piece::Ints(v) => dense_mle::<F>(v, rho),
+            Piece::Field(v) => evaluate_serial(v.iter().copied(), rho).unwrap_or_default(),
+            Piece::Eq(p) => eq_eval(p, rho),
+        }
+    }
+
+    /// The piece's `2^k` entries.
+    pub(crate) fn entries(&self) -> Vec<F> {
+        match self {
+            Piece::Ints(v) => v.iter().map(|&x| crate::field::from_i64(x)).collect(),
+            Piece::Field(v) => v.clone(),
+            Piece::Eq(p) => eq_evals_serial(p),
         }
     }
 }
@@ -259,7 +290,7 @@ pub(crate) struct ChunkCheckClaim {
     pub beta: F,
     pub claim: F,
     /// `W_c(ρ_k)` is computed from these at the final point.
-    pub subtables: Vec<Vec<i64>>,
+    pub pieces: Vec<Piece>,
     pub addr_weights: Vec<Vec<u64>>,
     pub gamma: F,
 }
@@ -268,8 +299,8 @@ impl ChunkCheckClaim {
     pub(crate) fn w_at(&self, rho_k: &[F]) -> F {
         let mut acc = F::zero();
         let mut g = F::one();
-        for s in &self.subtables {
-            acc += g * dense_mle::<F>(s, rho_k);
+        for piece in &self.pieces {
+            acc += g * piece.evaluate(rho_k);
             g *= self.gamma;
         }
         for w in &self.addr_weights {
@@ -385,20 +416,16 @@ pub fn verify_lookup_reads(
     let reads_at: Vec<ReadsAt> = if direct_reads(decomps.iter()) {
         check_direct_reads(statements, &decomps, &proof.combine, transcript)?
     } else {
-        let combine: Vec<ProductClaim> = statements
+        let combine: Vec<CombineClaim> = statements
             .iter()
             .zip(&decomps)
-            .map(|(s, d)| combine_claim(d, s.num_vars, s.output_point.clone(), s.output_value))
+            .map(|(s, d)| CombineClaim::new(d, s.num_vars, s.output_point.clone(), s.output_value))
             .collect();
         let refs: Vec<&dyn SumcheckClaim> =
             combine.iter().map(|c| c as &dyn SumcheckClaim).collect();
         let out1 = verify_sumcheck(&refs, &proof.combine, transcript)
             .map_err(LookupError::CombineBatch)?;
-        statements
-            .iter()
-            .zip(out1.final_evals)
-            .map(|(s, e)| (out1.point[..s.num_vars].to_vec(), e))
-            .collect()
+        combine.iter().zip(out1.final_evals).map(|(c, e)| c.reads_at(&out1.point, e)).collect()
     };
 
     // Stage 2: the address claims.
@@ -416,19 +443,23 @@ pub fn verify_lookup_reads(
         for c in claims {
             transcript.append_scalars("lookup_address_claims", c);
         }
-        let (r1, reads_r1) = &reads_at[instance];
         let offset = crate::field::from_i64(s.table.domain().offset());
         let operand_values =
             (0..arity).map(|o| claims.iter().map(|c| c[o]).sum::<F>() - offset).collect();
-        let pending = pending_chunks(d, &s.table.domain(), r1.clone(), reads_r1, claims);
-        let r1 = r1.clone();
+        let pending = pending_chunks(d, &s.table.domain(), &reads_at[instance], claims);
+        let r1 = reads_at[instance].r1.clone();
         reads.push(LookupReads { operand_point: r1, operand_values, pending });
     }
     Ok(reads)
 }
 
-/// An instance's subtable reads `E_s(r1)` with their point `r1`.
-pub(crate) type ReadsAt = (Vec<F>, Vec<F>);
+/// An instance's reads after the combine: at `r1`, one per subtable, or for a row-form table the
+/// two chunk reads at `(r1, ρ_h)` ([`RowCombineClaim`]).
+pub(crate) struct ReadsAt {
+    pub r1: Vec<F>,
+    pub reads: Vec<F>,
+    pub rho_h: Option<Vec<F>>,
+}
 
 /// Whether a batch skips the combine sumcheck: when every instance's combine `g` is linear,
 /// `out(r) − g_0 = Σ_s c_s E_s(r)` holds as polynomials (`Σ_j eq(r, j) = 1`), so the prover
@@ -472,7 +503,7 @@ fn check_direct_reads(
         if g + crate::field::from_i128(d.combine.constant_term()) != s.output_value {
             return Err(LookupError::DirectReads { instance });
         }
-        out.push((s.output_point.clone(), reads.clone()));
+        out.push(ReadsAt { r1: s.output_point.clone(), reads: reads.clone(), rho_h: None });
     }
     Ok(out)
 }
@@ -481,24 +512,150 @@ fn check_direct_reads(
 pub(crate) fn pending_chunks(
     d: &Decomposition,
     domain: &Domain,
-    r1: Vec<F>,
-    reads: &[F],
+    at: &ReadsAt,
     address_claims: &[Vec<F>],
 ) -> PendingChunks {
-    let weights = chunk_bit_weights(domain, d);
-    let mut claims = Vec::with_capacity(d.num_chunks);
-    let mut subtables = Vec::with_capacity(d.num_chunks);
-    for (c, addr) in address_claims.iter().enumerate() {
-        let subs = chunk_subtables(d, c);
-        claims.push(subs.iter().map(|&si| reads[si]).chain(addr.iter().copied()).collect());
-        subtables.push(subs.iter().map(|&si| d.subtables[si].values.clone()).collect());
-    }
+    let (pieces, reads): (Vec<Vec<Piece>>, Vec<Vec<F>>) = match &at.rho_h {
+        Some(rho_h) => {
+            let rows = d.row_form().expect("ρ_h is set exactly for row-form tables");
+            let table = row_table_at(&rows, rho_h, 1 << d.chunk_bits);
+            (
+                vec![vec![Piece::Eq(rho_h.clone())], vec![Piece::Field(table)]],
+                vec![vec![at.reads[0]], vec![at.reads[1]]],
+            )
+        }
+        None => (0..d.num_chunks)
+            .map(|c| {
+                let subs = chunk_subtables(d, c);
+                (
+                    subs.iter().map(|&si| Piece::Ints(d.subtables[si].values.clone())).collect(),
+                    subs.iter().map(|&si| at.reads[si]).collect(),
+                )
+            })
+            .unzip(),
+    };
+    let claims = reads
+        .into_iter()
+        .zip(address_claims)
+        .map(|(r, a)| r.into_iter().chain(a.iter().copied()).collect())
+        .collect();
     PendingChunks {
-        r1,
+        r1: at.r1.clone(),
         chunk_bits: d.chunk_bits as usize,
         claims,
-        subtables,
-        addr_weights: weights,
+        pieces,
+        addr_weights: chunk_bit_weights(domain, d),
+    }
+}
+
+/// `T(ρ_h, ·) = Σ_h eq(ρ_h, h)·row_h`: a row-form table's rows combined at `ρ_h`.
+pub(crate) fn row_table_at(rows: &[(usize, &[i64])], rho_h: &[F], n: usize) -> Vec<F> {
+    let eq = eq_evals_serial(rho_h);
+    let mut out = vec![F::zero(); n];
+    for &(h, row) in rows {
+        for (o, &v) in out.iter_mut().zip(row) {
+            if v != 0 {
+                *o += eq[h] * crate::field::from_i64(v);
+            }
+        }
+    }
+    out
+}
+
+/// The combine of a row-form table ([`Decomposition::row_form`]), `t + k` rounds:
+/// `v = Σ_j eq(r, j) · Σ_h ra_0(j, h) · R(j, h)` with `R(j, h) = T(h, chunk_1(a_j))`. The query
+/// variables are bound first (they are the low ones), then the row's `k`; the prover then reports
+/// `ra_0(r1, ρ_h)` and `R(r1, ρ_h) = Σ_l ra_1(r1, l)·T(ρ_h, l)`: two reads, one per chunk, instead
+/// of one per row and indicator.
+pub(crate) struct RowCombineClaim {
+    pub t: usize,
+    pub k: usize,
+    pub eq_point: Vec<F>,
+    pub claim: F,
+}
+
+impl SumcheckClaim for RowCombineClaim {
+    fn num_rounds(&self) -> usize {
+        self.t + self.k
+    }
+    fn degree(&self) -> usize {
+        3
+    }
+    fn input_claim(&self) -> F {
+        self.claim
+    }
+    fn num_final_evals(&self) -> usize {
+        2
+    }
+    fn expected_output(&self, point: &[F], evals: &[F]) -> F {
+        eq_eval(&self.eq_point, &point[self.k..]) * evals[0] * evals[1]
+    }
+    fn check_shape(&self) -> Result<(), String> {
+        if self.eq_point.len() == self.t {
+            Ok(())
+        } else {
+            Err(format!("eq point has {} coordinates, expected {}", self.eq_point.len(), self.t))
+        }
+    }
+}
+
+/// One instance's combine: a product over its subtable reads, or a row-form table's.
+pub(crate) enum CombineClaim {
+    Product(ProductClaim),
+    Rows(RowCombineClaim),
+}
+
+impl CombineClaim {
+    pub(crate) fn new(d: &Decomposition, num_vars: usize, point: Vec<F>, value: F) -> Self {
+        if d.row_form().is_some() {
+            // The row form has no constant term (`row_form` checks the combine exactly).
+            let k = d.chunk_bits as usize;
+            CombineClaim::Rows(RowCombineClaim { t: num_vars, k, eq_point: point, claim: value })
+        } else {
+            CombineClaim::Product(combine_claim(d, num_vars, point, value))
+        }
+    }
+
+    fn inner(&self) -> &dyn SumcheckClaim {
+        match self {
+            CombineClaim::Product(c) => c,
+            CombineClaim::Rows(c) => c,
+        }
+    }
+
+    /// The instance's reads once the batch's point is known.
+    pub(crate) fn reads_at(&self, point: &[F], reads: Vec<F>) -> ReadsAt {
+        match self {
+            CombineClaim::Product(c) => {
+                ReadsAt { r1: point[..c.num_vars].to_vec(), reads, rho_h: None }
+            }
+            CombineClaim::Rows(c) => ReadsAt {
+                r1: point[c.k..c.k + c.t].to_vec(),
+                reads,
+                rho_h: Some(point[..c.k].to_vec()),
+            },
+        }
+    }
+}
+
+impl SumcheckClaim for CombineClaim {
+    fn num_rounds(&self) -> usize {
+        self.inner().num_rounds()
+    }
+    fn degree(&self) -> usize {
+        self.inner().degree()
+    }
+    fn input_claim(&self) -> F {
+        self.inner().input_claim()
+    }
+    fn num_final_evals(&self) -> usize {
+        self.inner().num_final_evals()
+    }
+    fn expected_output(&self, point: &[F], evals: &[F]) -> F {
+        self.inner().expected_output(point, evals)
+    }
+    fn check_shape(&self) -> Result<(), String> {
+        self.inner().check_shape()
     }
 }
 

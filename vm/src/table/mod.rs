@@ -230,7 +230,8 @@ impl Decomposition {
     /// write the table as its rows: `T(h, l) = Σ_h' [h = h']·Row_h'(l)`, one indicator subtable
     /// on the high chunk and one row subtable on the low chunk per nonzero row (degree 2). The
     /// prover's one-hot chunks are then `2 × T·2^k` instead of `T·2^bits` entries, which is what
-    /// keeps 16-bit tables cheap to commit and open; the price is one claimed read per subtable.
+    /// keeps 16-bit tables cheap to commit and open. The lookup argument recognises this form
+    /// ([`Decomposition::row_form`]) and leaves one read per chunk rather than per subtable.
     pub fn dense(values: &[i64], bits: u32) -> Decomposition {
         if bits <= 8 || bits % 2 == 1 {
             return Decomposition {
@@ -255,6 +256,35 @@ impl Decomposition {
             combine = combine + Combine::var(s - 2) * Combine::var(s - 1);
         }
         Decomposition { chunk_bits: k, num_chunks: 2, subtables, combine }
+    }
+
+    /// The rows of a table in the row form [`Decomposition::dense`] builds, if this is one: two
+    /// chunks, subtables in pairs (a one-hot indicator of row `h` on chunk 0, that row's entries on
+    /// chunk 1) and the combine `Σ_i indicator_i · row_i`. Returns `(h, row)` per pair. The lookup
+    /// argument proves such a table with one read of each chunk instead of one per subtable, so
+    /// this checks the structure exactly rather than trusting a label.
+    pub fn row_form(&self) -> Option<Vec<(usize, &[i64])>> {
+        let n = 1usize << self.chunk_bits;
+        if self.num_chunks != 2 || self.subtables.is_empty() || self.subtables.len() % 2 == 1 {
+            return None;
+        }
+        let mut rows = Vec::with_capacity(self.subtables.len() / 2);
+        let mut expect = Combine::constant(0);
+        for (i, pair) in self.subtables.chunks(2).enumerate() {
+            let (ind, row) = (&pair[0], &pair[1]);
+            if ind.chunk != 0 || row.chunk != 1 || ind.values.len() != n || row.values.len() != n {
+                return None;
+            }
+            let h = ind.values.iter().position(|&v| v == 1)?;
+            if ind.values.iter().enumerate().any(|(x, &v)| v != i64::from(x == h))
+                || rows.iter().any(|&(g, _)| g == h)
+            {
+                return None;
+            }
+            rows.push((h, row.values.as_slice()));
+            expect = expect + Combine::var(2 * i) * Combine::var(2 * i + 1);
+        }
+        (self.combine == expect).then_some(rows)
     }
 
     /// Chunk width for an address of `bits` bits: the smallest divisor in 4..=8, or the whole
@@ -385,6 +415,32 @@ pub fn field_from_i128<F: PrimeField>(x: i128) -> F {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dense_tables_are_in_row_form_and_nothing_else_is() {
+        // 10-bit table: rows of 32 entries; rows 3 and 17 are zero and left out.
+        let values: Vec<i64> =
+            (0..1024).map(|a| if matches!(a / 32, 3 | 17) { 0 } else { a % 97 - 40 }).collect();
+        let d = Decomposition::dense(&values, 10);
+        let rows = d.row_form().expect("a dense decomposition is in row form");
+        assert_eq!(rows.len(), 30);
+        for (h, row) in rows {
+            assert_eq!(row, &values[h * 32..(h + 1) * 32]);
+        }
+        assert_eq!(Decomposition::dense(&values[..256], 8).row_form(), None, "one chunk");
+        // An indicator with a second one selects two rows at once.
+        let mut two = d.clone();
+        two.subtables[0].values[5] = 1;
+        assert_eq!(two.row_form(), None);
+        // A combine that is not Σ indicator·row.
+        let mut other = d.clone();
+        other.combine = other.combine + Combine::var(1);
+        assert_eq!(other.row_form(), None);
+        // Two pairs naming the same row.
+        let mut dup = d;
+        dup.subtables[2].values = dup.subtables[0].values.clone();
+        assert_eq!(dup.row_form(), None);
+    }
 
     #[test]
     fn pair_chunks_hold_whole_bit_pairs() {
