@@ -29,6 +29,11 @@ pub(crate) struct OneHotReduction {
     bound: Vec<F>,
     /// The row phase, once every address bit is bound.
     rows: Option<ProductSumcheck>,
+    /// When every claim has the same row point `zr`, the row phase is `scale·eq(zr, ·)·P` with the
+    /// `eq` factored (no `T`-entry `E`): `(zr, scale)`, and the row challenges so far, from which
+    /// `E`'s final value follows.
+    shared_rows: Option<(Vec<F>, F)>,
+    row_challenges: Vec<F>,
     claim: F,
 }
 
@@ -73,10 +78,26 @@ impl OneHotReduction {
             .zip(&folded)
             .map(|((_, za, g), h)| *g * h.iter().zip(eq_evals(za)).map(|(x, e)| *x * e).sum::<F>())
             .sum();
-        OneHotReduction { ones, k, t, claims, folded, bound: Vec::new(), rows: None, claim }
+        OneHotReduction {
+            ones,
+            k,
+            t,
+            claims,
+            folded,
+            bound: Vec::new(),
+            rows: None,
+            shared_rows: None,
+            row_challenges: Vec::new(),
+            claim,
+        }
     }
 
     /// Starts the row phase: `P(j) = eq(r_a, addr_j)`, `E(j) = Σ_i g_i·eq(za_i, r_a)·eq(zr_i, j)`.
+    ///
+    /// A final opening has hundreds of one-hot blocks in one batch, all in this phase at once, so
+    /// its memory is what counts: when the claims share their row point (a chunk's blocks are
+    /// claimed at the chunk point's rows), `E = scale·eq(zr, ·)` is left to the product
+    /// sumcheck's split `eq` (`O(√T)`) and only `P` is written out.
     fn start_rows(&mut self, claim: F) {
         let r_a: Vec<F> = self.bound.iter().rev().copied().collect();
         let ea = eq_evals(&r_a);
@@ -84,22 +105,33 @@ impl OneHotReduction {
         for &(j, a) in &self.ones {
             p[j] = ea[a];
         }
-        let mut e = vec![F::zero(); 1 << self.t];
-        for (zr, za, g) in &self.claims {
-            let scale = *g * crate::poly::eq_eval(za, &r_a);
-            for (acc, v) in e.iter_mut().zip(eq_evals(zr)) {
-                *acc += scale * v;
+        let zr0 = &self.claims[0].0;
+        let instance = if self.claims.iter().all(|(zr, _, _)| zr == zr0) {
+            let scale: F =
+                self.claims.iter().map(|(_, za, g)| *g * crate::poly::eq_eval(za, &r_a)).sum();
+            self.shared_rows = Some((zr0.clone(), scale));
+            ProductSumcheck::new(
+                vec![MultilinearPoly::Dense(p)],
+                vec![Term::new(scale, vec![0])],
+                Some(zr0.clone()),
+                claim,
+            )
+        } else {
+            let mut e = vec![F::zero(); 1 << self.t];
+            for (zr, za, g) in &self.claims {
+                let scale = *g * crate::poly::eq_eval(za, &r_a);
+                for (acc, v) in e.iter_mut().zip(eq_evals(zr)) {
+                    *acc += scale * v;
+                }
             }
-        }
-        self.rows = Some(
             ProductSumcheck::new(
                 vec![MultilinearPoly::Dense(p), MultilinearPoly::Dense(e)],
                 vec![Term::product(vec![0, 1])],
                 None,
                 claim,
             )
-            .expect("two vectors of T entries and a degree-2 term form a valid instance"),
-        );
+        };
+        self.rows = Some(instance.expect("T-entry vectors and a point of t coordinates"));
     }
 }
 
@@ -151,6 +183,7 @@ impl SumcheckInstance for OneHotReduction {
     fn bind(&mut self, r: F) {
         if let Some(rows) = self.rows.as_mut() {
             rows.bind(r);
+            self.row_challenges.push(r);
             return;
         }
         for v in &mut self.folded {
@@ -158,8 +191,18 @@ impl SumcheckInstance for OneHotReduction {
         }
         self.bound.push(r);
     }
+    /// `[P, E]` at the final point, as the dense instance reports them.
     fn final_evals(&self) -> Vec<F> {
-        self.rows.as_ref().map_or_else(|| vec![F::zero(), F::zero()], |r| r.final_evals())
+        let Some(rows) = self.rows.as_ref() else {
+            return vec![F::zero(), F::zero()];
+        };
+        match &self.shared_rows {
+            Some((zr, scale)) => {
+                let rho: Vec<F> = self.row_challenges.iter().rev().copied().collect();
+                vec![rows.final_evals()[0], *scale * crate::poly::eq_eval(zr, &rho)]
+            }
+            None => rows.final_evals(),
+        }
     }
 }
 
@@ -175,7 +218,18 @@ mod tests {
     #[test]
     fn one_hot_reduction_matches_the_dense_instance() {
         let mut rng = ark_std::test_rng();
-        for (t, k, claims) in [(1, 1, 1), (1, 3, 2), (3, 2, 1), (4, 4, 2), (2, 3, 3), (5, 1, 1)] {
+        // The last two share their row point across claims (the factored row phase).
+        let cases = [
+            (1, 1, 1, false),
+            (1, 3, 2, false),
+            (3, 2, 1, false),
+            (4, 4, 2, false),
+            (2, 3, 3, false),
+            (5, 1, 1, false),
+            (4, 2, 3, true),
+            (2, 3, 2, true),
+        ];
+        for (t, k, claims, shared) in cases {
             // Every third row is empty, as in a block of a wider matrix.
             let addresses: Vec<Option<usize>> =
                 (0..1usize << t).map(|j| (j % 3 != 2).then_some((j * 7 + 3) % (1 << k))).collect();
@@ -185,8 +239,16 @@ mod tests {
                     table[(j << k) + a] = 1;
                 }
             }
-            let points: Vec<Vec<F>> =
-                (0..claims).map(|_| (0..t + k).map(|_| F::rand(&mut rng)).collect()).collect();
+            let rows: Vec<F> = (0..t).map(|_| F::rand(&mut rng)).collect();
+            let points: Vec<Vec<F>> = (0..claims)
+                .map(|_| {
+                    let mut z: Vec<F> = (0..t + k).map(|_| F::rand(&mut rng)).collect();
+                    if shared {
+                        z[..t].copy_from_slice(&rows);
+                    }
+                    z
+                })
+                .collect();
             let weights: Vec<F> = (0..claims).map(|_| F::rand(&mut rng)).collect();
             let mut e = vec![F::zero(); table.len()];
             for (z, g) in points.iter().zip(&weights) {
