@@ -12,6 +12,7 @@ pub use product::ProductSumcheck;
 pub use reduction::ReductionSumcheck;
 
 use ark_ff::{Field, One, Zero};
+use rayon::prelude::*;
 
 use crate::field::F;
 use crate::poly::UniPoly;
@@ -74,21 +75,27 @@ pub fn prove_sumcheck(
 
     let mut proof_rounds = Vec::with_capacity(rounds);
     let mut challenges = Vec::with_capacity(rounds);
+    #[cfg(test)]
+    let check = !DISHONEST_PROVER.get();
+    #[cfg(not(test))]
+    let check = true;
     for round in 0..rounds {
+        // Instances run in parallel: a final opening or the deferred chunk checks batch hundreds
+        // of small instances, each too small to use both cores alone.
+        let polys: Vec<UniPoly> = instances
+            .par_iter_mut()
+            .zip(claims.par_iter())
+            .map(|(inst, claim)| {
+                if round >= rounds - inst.num_rounds() {
+                    inst.round_poly(*claim)
+                } else {
+                    UniPoly::from_coeffs(vec![*claim * half])
+                }
+            })
+            .collect();
         let mut batched = vec![F::zero(); degree + 1];
-        let mut polys = Vec::with_capacity(instances.len());
-        for (k, inst) in instances.iter_mut().enumerate() {
-            let active = round >= rounds - inst.num_rounds();
-            let poly = if active {
-                inst.round_poly(claims[k])
-            } else {
-                UniPoly::from_coeffs(vec![claims[k] * half])
-            };
+        for (k, poly) in polys.iter().enumerate() {
             debug_assert!(poly.coeffs.len() <= degree + 1, "round polynomial exceeds its degree");
-            #[cfg(test)]
-            let check = !DISHONEST_PROVER.get();
-            #[cfg(not(test))]
-            let check = true;
             if check {
                 debug_assert_eq!(
                     poly.evaluate(F::zero()) + poly.evaluate(F::one()),
@@ -99,17 +106,18 @@ pub fn prove_sumcheck(
             for (b, c) in batched.iter_mut().zip(&poly.coeffs) {
                 *b += coeffs[k] * c;
             }
-            polys.push(poly);
         }
         let compressed = UniPoly::from_coeffs(batched).compress();
         transcript.append_scalars("sumcheck_round", &compressed);
         let r = transcript.challenge_scalar("sumcheck_r");
-        for (k, inst) in instances.iter_mut().enumerate() {
-            claims[k] = polys[k].evaluate(r);
-            if round >= rounds - inst.num_rounds() {
-                inst.bind(r);
-            }
-        }
+        instances.par_iter_mut().zip(claims.par_iter_mut()).zip(&polys).for_each(
+            |((inst, claim), poly)| {
+                *claim = poly.evaluate(r);
+                if round >= rounds - inst.num_rounds() {
+                    inst.bind(r);
+                }
+            },
+        );
         proof_rounds.push(compressed);
         challenges.push(r);
     }
