@@ -550,16 +550,16 @@ pub(crate) fn pending_chunks(
 
 /// `T(ρ_h, ·) = Σ_h eq(ρ_h, h)·row_h`: a row-form table's rows combined at `ρ_h`.
 pub(crate) fn row_table_at(rows: &[(usize, &[i64])], rho_h: &[F], n: usize) -> Vec<F> {
+    // Up to 2^16 products of a field element and a 16-bit entry: accumulated unreduced, one
+    // reduction per column (a verifier evaluates this for every dense lookup).
     let eq = eq_evals_serial(rho_h);
-    let mut out = vec![F::zero(); n];
+    let mut acc = vec![crate::field::SmallMulAcc::new(); n];
     for &(h, row) in rows {
-        for (o, &v) in out.iter_mut().zip(row) {
-            if v != 0 {
-                *o += eq[h] * crate::field::from_i64(v);
-            }
+        for (a, &v) in acc.iter_mut().zip(row) {
+            a.add_mul(&eq[h], i128::from(v));
         }
     }
-    out
+    acc.iter().map(crate::field::SmallMulAcc::reduce).collect()
 }
 
 /// The combine of a row-form table ([`Decomposition::row_form`]), `t + k` rounds:

@@ -217,78 +217,82 @@ pub fn relabel(wires: &Wiring, out: &Layout, src: &Layout) -> Option<Relabel> {
     if nd > RELABEL_MAX_VARS || wires.is_empty() || wires.iter().any(|w| w.1 != 0) {
         return None;
     }
-    // Per source bit: the destination bits (as an index mask) equal to it on every wire, and
-    // whether it is constant.
-    let full = (1usize << nd) - 1;
-    let mut agree = vec![full; ns];
-    let (mut ones, mut zeros) = (vec![true; ns], vec![true; ns]);
-    for &(d, _, s) in wires {
-        for b in 0..ns {
-            if (s >> (ns - 1 - b)) & 1 == 1 {
-                agree[b] &= d;
-                zeros[b] = false;
-            } else {
-                agree[b] &= !d & full;
-                ones[b] = false;
+    // Candidate σ from probes: the wire at d = 0 gives the constant bits, the wire at each single
+    // destination bit the source bit it moves to. Both are real elements: a dimension of `v`
+    // variables is larger than `2^(v−1)`, so one set bit is a coordinate inside it. The check
+    // below then decides on every index.
+    let source = |d: usize| wires.binary_search_by_key(&d, |w| w.0).ok().map(|i| wires[i].2);
+    let constant = source(0)?;
+    let mut to = vec![None; nd];
+    let mut taken = 0usize;
+    for (a, slot) in to.iter_mut().enumerate() {
+        let flipped = source(1 << (nd - 1 - a))? ^ constant;
+        if flipped == 0 {
+            continue;
+        }
+        if !flipped.is_power_of_two() || flipped & (constant | taken) != 0 {
+            return None;
+        }
+        taken |= flipped;
+        *slot = Some(flipped.trailing_zeros() as usize);
+    }
+    let coords: Vec<Coord> = (0..ns)
+        .map(|b| {
+            let q = ns - 1 - b;
+            match to.iter().position(|t| *t == Some(q)) {
+                Some(a) => Coord::Var(a),
+                None => Coord::Bit((constant >> q) & 1 == 1),
+            }
+        })
+        .collect();
+    let free: Vec<usize> = (0..out.dims.len())
+        .filter(|&d| out.vars[d] > 0)
+        .filter(|&d| (out.offset(d)..out.offset(d) + out.vars[d]).all(|a| to[a].is_none()))
+        .collect();
+
+    // The invariant, on every padded destination index. σ(d) is the constant bits plus each used
+    // destination bit moved to its source position, looked up a byte of `d` at a time.
+    let bytes = nd.div_ceil(8);
+    let mut table = vec![0usize; bytes * 256];
+    for (a, t) in to.iter().enumerate() {
+        if let Some(q) = *t {
+            let p = nd - 1 - a;
+            for x in 0..256 {
+                if (x >> (p % 8)) & 1 == 1 {
+                    table[(p / 8) * 256 + x] |= 1 << q;
+                }
             }
         }
     }
-    let mut used = vec![false; nd];
-    let mut coords = Vec::with_capacity(ns);
-    for b in 0..ns {
-        coords.push(if zeros[b] || ones[b] {
-            Coord::Bit(ones[b])
-        } else {
-            let a = (0..nd).find(|&a| !used[a] && (agree[b] >> (nd - 1 - a)) & 1 == 1)?;
-            used[a] = true;
-            Coord::Var(a)
-        });
-    }
-    let free: Vec<usize> = (0..out.dims.len())
-        .filter(|&d| out.vars[d] > 0)
-        .filter(|&d| (out.offset(d)..out.offset(d) + out.vars[d]).all(|a| !used[a]))
-        .collect();
-
-    // The invariant, on every padded destination index.
-    let mut expected = vec![usize::MAX; 1 << nd];
-    for &(d, _, s) in wires {
-        expected[d] = s;
-    }
-    let is_real = |l: &Layout, idx: usize| {
-        let mut shift = l.num_vars();
-        l.dims.iter().zip(&l.vars).all(|(&dim, &v)| {
-            shift -= v;
-            (idx >> shift) & ((1 << v) - 1) < dim
-        })
-    };
-    let free_valid = |d: usize| {
-        free.iter().all(|&f| {
-            let shift = nd - out.offset(f) - out.vars[f];
-            (d >> shift) & ((1 << out.vars[f]) - 1) < out.dims[f]
-        })
-    };
     let sigma = |d: usize| {
-        coords.iter().fold(0usize, |acc, c| {
-            let bit = match *c {
-                Coord::Var(a) => (d >> (nd - 1 - a)) & 1,
-                Coord::Bit(b) => usize::from(b),
-            };
-            (acc << 1) | bit
+        (0..bytes).fold(constant, |acc, c| acc | table[c * 256 + ((d >> (8 * c)) & 255)])
+    };
+    // Per dimension: (shift, mask, size) of its coordinate in a padded index.
+    let fields =
+        |l: &Layout, dims: &mut dyn Iterator<Item = usize>| -> Vec<(usize, usize, usize)> {
+            dims.map(|d| (l.num_vars() - l.offset(d) - l.vars[d], (1 << l.vars[d]) - 1, l.dims[d]))
+                .collect()
+        };
+    let inside = |f: &[(usize, usize, usize)], idx: usize| {
+        f.iter().all(|&(shift, mask, size)| (idx >> shift) & mask < size)
+    };
+    let src_fields = fields(src, &mut (0..src.dims.len()));
+    let free_fields = fields(out, &mut free.iter().copied());
+    let exact = if out.padded_len() == out.numel() {
+        // No padding in the destination: every index is a wire, and every free dimension is full.
+        wires.iter().all(|&(d, _, s)| sigma(d) == s)
+    } else {
+        let mut expected = vec![usize::MAX; 1 << nd];
+        for &(d, _, s) in wires {
+            expected[d] = s;
+        }
+        expected.iter().enumerate().all(|(d, &want)| {
+            let s = sigma(d);
+            let got =
+                if inside(&free_fields, d) && inside(&src_fields, s) { s } else { usize::MAX };
+            got == want
         })
     };
-    let exact = (0..1usize << nd).all(|d| {
-        let computed = if free_valid(d) {
-            let s = sigma(d);
-            if is_real(src, s) {
-                s
-            } else {
-                usize::MAX
-            }
-        } else {
-            usize::MAX
-        };
-        computed == expected[d]
-    });
     exact.then_some(Relabel { coords, free })
 }
 
