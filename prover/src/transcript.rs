@@ -190,11 +190,9 @@ impl Transcript {
         h.update([Op::Challenge.tag()]);
         h.update(label.as_bytes());
         let bytes: [u8; 32] = h.finalize().into();
-        let mut h = Keccak256::new();
-        h.update(self.state);
-        h.update([0xff]);
-        h.update(bytes);
-        self.state = h.finalize().into();
+        // The hash is the new state (a duplex sponge): the next operation depends on this
+        // challenge and everything before it.
+        self.state = bytes;
         // The low 253 bits, an integer below 2^253 < p: a uniform draw from a set of 2^253 field
         // elements. Schwartz–Zippel needs only that (error d/2^253 per check), and the conversion
         // is one Montgomery multiplication where reducing 64 bytes modulo p cost a dozen — a

@@ -16,11 +16,11 @@ use super::{CommitmentScheme, PcsError};
 use crate::field::F;
 use crate::poly::{powers, MultilinearPoly};
 use crate::transcript::Transcript;
-use crate::verify::absorb_batch_claim;
 use crate::verify::hyperkzg::{
     batch_verify, batched_values, interpolate, opening_points, HyperKzgCommitment, HyperKzgProof,
     HyperKzgVerifierKey,
 };
+use crate::verify::{absorb_batch_claim, batch_weights};
 
 /// The prover's part of the SRS: `[τ^i]₁` for `i < 2^max_num_vars` (shared, not copied).
 ///
@@ -241,7 +241,7 @@ impl HyperKzg {
         if n == 0 {
             return Ok(HyperKzgProof::default());
         }
-        let f0 = combine(polys, &powers(rho, polys.len()), n);
+        let f0 = combine(polys, &batch_weights(rho, polys.len()), n);
         open_combined(pk, f0, point, transcript)
     }
 }
@@ -301,7 +301,7 @@ fn open_with_claims(
         return Ok(HyperKzgProof::default());
     }
     let tables: Vec<Opening<'_>> = polys.iter().map(|p| Opening::Table(p)).collect();
-    let f0 = combine(&tables, &powers(rho, k), n);
+    let f0 = combine(&tables, &batch_weights(rho, k), n);
     open_combined(pk, f0, point, transcript)
 }
 

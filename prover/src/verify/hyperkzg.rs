@@ -38,7 +38,7 @@ use ark_serialize::{
     Write,
 };
 
-use super::absorb_batch_claim;
+use super::{absorb_batch_claim, batch_weights};
 use crate::field::F;
 use crate::pcs::PcsError;
 use crate::poly::powers;
@@ -210,13 +210,13 @@ pub fn batch_verify(
     proof.check_shape(n)?;
 
     let rho = absorb_batch_claim(transcript, commitments, point, evals);
-    let rho_pows = powers(rho, k);
-    let claim: F = rho_pows.iter().zip(evals).map(|(w, e)| *w * e).sum();
+    let weights = batch_weights(rho, k);
+    let claim: F = weights.iter().zip(evals).map(|(w, e)| *w * e).sum();
     let coms: Vec<G1Affine> = commitments.iter().map(|c| c.0).collect();
 
     if n == 0 {
         // The commitment of a constant c is c·[τ⁰]₁ = c·G.
-        let combined = lincomb(&coms, &rho_pows);
+        let combined = lincomb(&coms, &weights);
         return if combined == vk.g1.into_group() * claim {
             Ok(())
         } else {
@@ -249,7 +249,7 @@ pub fn batch_verify(
     let w = proof.witnesses[0];
     transcript.append_point("hyperkzg/witness", &w);
 
-    // Batched polynomial B = Σ_j q^j f⁽ʲ⁾ (f⁽⁰⁾ = Σ_k ρ^k p_k), claimed to take the values b_t at
+    // Batched polynomial B = Σ_j q^j f⁽ʲ⁾ (f⁽⁰⁾ = Σ_k w_k p_k, `w` from [`batch_weights`]), claimed to take the values b_t at
     // z_t; I interpolates them. With Z(X) = X³ − r²X² − r²X + r⁴, the check
     // e(C_B − [I(τ)]₁, H) = e(W, [Z(τ)]₂) becomes, with the constant term moved to the left,
     // e(C_B − [I(τ)]₁ − r⁴W, H) · e(−W, [τ³]₂) · e(r²W, [τ²]₂) · e(r²W, [τ]₂) = 1.
@@ -257,15 +257,15 @@ pub fn batch_verify(
     let i = interpolate(&z, &batched_values(&q_pows, &proof.evals))?;
     let r2 = z[2];
 
-    let mut bases = Vec::with_capacity(k + n + 3);
-    let mut scalars = Vec::with_capacity(k + n + 3);
-    bases.extend_from_slice(&coms);
-    scalars.extend_from_slice(&rho_pows);
+    // The commitments' 128-bit weights in one multi-scalar multiplication, the few full-width
+    // scalars in another.
+    let mut bases = Vec::with_capacity(n + 3);
+    let mut scalars = Vec::with_capacity(n + 3);
     bases.extend_from_slice(&proof.folds);
     scalars.extend_from_slice(&q_pows[1..]);
     bases.extend([vk.g1, vk.tau_g1, vk.tau2_g1, w]);
     scalars.extend([-i[0], -i[1], -i[2], -r2.square()]);
-    let lhs = lincomb(&bases, &scalars);
+    let lhs = lincomb(&coms, &weights) + lincomb(&bases, &scalars);
     let w_r2 = (w.into_group() * r2).into_affine();
 
     let pairing = Bn254::multi_pairing(

@@ -25,6 +25,27 @@ use ark_serialize::CanonicalSerialize;
 use crate::field::F;
 use crate::transcript::Transcript;
 
+/// The weights of a batched opening's random combination `Σ_k w_k·p_k`: `w_0 = 1`, then 128-bit
+/// values `Keccak256(ρ ‖ k)` truncated. A wrong claim on `p_k` survives the combination only if
+/// `w_k` hits one value of 2^128, and the verifier's multi-scalar multiplication over hundreds of
+/// commitments runs half as many windows as with the powers of ρ.
+pub fn batch_weights(rho: F, k: usize) -> Vec<F> {
+    use sha3::{Digest, Keccak256};
+    let seed = crate::field::to_le_bytes(&rho);
+    (0..k)
+        .map(|i| {
+            if i == 0 {
+                return F::from(1u64);
+            }
+            let mut h = Keccak256::new();
+            h.update(&seed);
+            h.update((i as u64).to_le_bytes());
+            let bytes: [u8; 32] = h.finalize().into();
+            F::from(u128::from_le_bytes(bytes[..16].try_into().expect("16 of 32 bytes")))
+        })
+        .collect()
+}
+
 /// Absorbs the claim of a batched opening — what every [`crate::pcs::CommitmentScheme`] binds
 /// before anything scheme-specific — and draws the batching challenge ρ:
 ///
@@ -44,4 +65,22 @@ pub fn absorb_batch_claim<C: CanonicalSerialize>(
     transcript.append_scalars("pcs/point", point);
     transcript.append_scalars("pcs/evals", evals);
     transcript.challenge_scalar("pcs/batch")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ff::{BigInteger, PrimeField};
+
+    #[test]
+    fn batch_weights_are_one_then_distinct_128_bit_values() {
+        let w = batch_weights(F::from(7u64), 300);
+        assert_eq!(w[0], F::from(1u64));
+        assert!(w[1..].iter().all(|x| x.into_bigint().num_bits() <= 128));
+        let mut sorted: Vec<_> = w.iter().map(|x| x.into_bigint()).collect();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 300, "weights repeat");
+        assert_ne!(batch_weights(F::from(8u64), 2)[1], w[1], "weights ignore ρ");
+    }
 }

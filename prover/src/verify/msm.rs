@@ -21,7 +21,9 @@ pub fn msm(points: &[G1Affine], scalars: &[F]) -> G1Projective {
     }
     let c = window_bits(n);
     let digits: Vec<_> = scalars[..n].iter().map(|s| s.into_bigint()).collect();
-    let windows = (F::MODULUS_BIT_SIZE as usize).div_ceil(c);
+    // Only as many windows as the widest scalar needs (batching weights are 128-bit).
+    let bits = digits.iter().map(|d| d.num_bits()).max().unwrap_or(0) as usize;
+    let windows = bits.div_ceil(c).max(1);
     let mut buckets = vec![G1Projective::ZERO; (1 << c) - 1];
     let mut total = G1Projective::ZERO;
     for w in (0..windows).rev() {

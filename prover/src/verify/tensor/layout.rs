@@ -363,12 +363,12 @@ pub fn wiring(
             let s = shape(*src)?;
             let l = layout(&s)?;
             let lead = out_shape.len().checked_sub(s.len()).ok_or("broadcast to a lower rank")?;
+            // One scratch multi-index for every element: the verifier walks every moved element.
+            let mut sc = vec![0usize; s.len()];
             each(&mut |c| {
-                let sc: Vec<usize> = s
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &d)| if d == 1 { 0 } else { c[lead + j] })
-                    .collect();
+                for (j, (x, &d)) in sc.iter_mut().zip(&s).enumerate() {
+                    *x = if d == 1 { 0 } else { c[lead + j] };
+                }
                 Ok(Some((0, l.padded_index(&sc))))
             })?;
         }
@@ -376,24 +376,21 @@ pub fn wiring(
             let s = shape(*src)?;
             let l = layout(&s)?;
             let (st_out, st_src) = (strides(&out_shape), strides(&s));
+            let mut sc = vec![0usize; s.len()];
             each(&mut |c| {
                 let mut flat: usize = c.iter().zip(&st_out).map(|(a, b)| a * b).sum();
-                let sc: Vec<usize> = st_src
-                    .iter()
-                    .map(|st| {
-                        let x = flat / st;
-                        flat %= st;
-                        x
-                    })
-                    .collect();
+                for (x, st) in sc.iter_mut().zip(&st_src) {
+                    *x = flat / st;
+                    flat %= st;
+                }
                 Ok(Some((0, l.padded_index(&sc))))
             })?;
         }
         Op::Transpose { src, perm } => {
             let s = shape(*src)?;
             let l = layout(&s)?;
+            let mut sc = vec![0usize; s.len()];
             each(&mut |c| {
-                let mut sc = vec![0usize; s.len()];
                 for (i, &p) in perm.iter().enumerate() {
                     *sc.get_mut(p).ok_or("transpose axis out of range")? = c[i];
                 }
@@ -402,8 +399,10 @@ pub fn wiring(
         }
         Op::Slice { src, axis, start, step, .. } => {
             let l = layout(&shape(*src)?)?;
+            let mut sc = Vec::new();
             each(&mut |c| {
-                let mut sc = c.to_vec();
+                sc.clear();
+                sc.extend_from_slice(c);
                 sc[*axis] = start + c[*axis] * step;
                 Ok(Some((0, l.padded_index(&sc))))
             })?;
