@@ -394,13 +394,26 @@ pub fn verify_lookup_reads(
     proof: &LookupReadProof,
     transcript: &mut Transcript,
 ) -> Result<Vec<LookupReads>, LookupError> {
-    if proof.address_claims.len() != statements.len() {
+    let decomps: Vec<Decomposition> = statements.iter().map(|s| s.table.decomposition()).collect();
+    let refs: Vec<&Decomposition> = decomps.iter().collect();
+    verify_lookup_reads_with(statements, &refs, proof, transcript)
+}
+
+/// [`verify_lookup_reads`] with each statement's table decomposition supplied by the caller (a
+/// whole-program verifier builds each table's once). `decomps[i]` must be
+/// `statements[i].table.decomposition()`.
+pub fn verify_lookup_reads_with(
+    statements: &[LookupStatement<'_>],
+    decomps: &[&Decomposition],
+    proof: &LookupReadProof,
+    transcript: &mut Transcript,
+) -> Result<Vec<LookupReads>, LookupError> {
+    if proof.address_claims.len() != statements.len() || decomps.len() != statements.len() {
         return Err(LookupError::InstanceCount {
             expected: statements.len(),
             got: proof.address_claims.len(),
         });
     }
-    let mut decomps = Vec::with_capacity(statements.len());
     for (instance, s) in statements.iter().enumerate() {
         if s.output_point.len() != s.num_vars {
             return Err(LookupError::OutputPoint {
@@ -409,16 +422,15 @@ pub fn verify_lookup_reads(
                 got: s.output_point.len(),
             });
         }
-        decomps.push(s.table.decomposition());
     }
 
     // Stage 1: combine, or for linear combines the reads at the output point itself.
-    let reads_at: Vec<ReadsAt> = if direct_reads(decomps.iter()) {
-        check_direct_reads(statements, &decomps, &proof.combine, transcript)?
+    let reads_at: Vec<ReadsAt> = if direct_reads(decomps.iter().copied()) {
+        check_direct_reads(statements, decomps, &proof.combine, transcript)?
     } else {
         let combine: Vec<CombineClaim> = statements
             .iter()
-            .zip(&decomps)
+            .zip(decomps)
             .map(|(s, d)| CombineClaim::new(d, s.num_vars, s.output_point.clone(), s.output_value))
             .collect();
         let refs: Vec<&dyn SumcheckClaim> =
@@ -430,7 +442,7 @@ pub fn verify_lookup_reads(
 
     // Stage 2: the address claims.
     let mut reads = Vec::with_capacity(statements.len());
-    for (instance, (s, d)) in statements.iter().zip(&decomps).enumerate() {
+    for (instance, (s, d)) in statements.iter().zip(decomps).enumerate() {
         let claims = &proof.address_claims[instance];
         let arity = s.table.domain().arity();
         if claims.len() != d.num_chunks || claims.iter().any(|c| c.len() != arity) {
@@ -472,7 +484,7 @@ pub(crate) fn direct_reads<'a>(mut decomps: impl Iterator<Item = &'a Decompositi
 /// `E_s(r)`, which must satisfy `g`. Returns each instance's point and reads.
 fn check_direct_reads(
     statements: &[LookupStatement<'_>],
-    decomps: &[Decomposition],
+    decomps: &[&Decomposition],
     combine: &SumcheckProof,
     transcript: &mut Transcript,
 ) -> Result<Vec<ReadsAt>, LookupError> {

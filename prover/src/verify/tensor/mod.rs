@@ -27,7 +27,7 @@ use crate::poly::{eq_eval, eq_evals_serial};
 use crate::transcript::Transcript;
 use crate::verify::hyperkzg::{batch_verify, HyperKzgCommitment, HyperKzgProof};
 use crate::verify::lookup::{
-    verify_chunk_checks, verify_lookup_reads, ChunkClaims, LookupError, LookupReads,
+    verify_chunk_checks, verify_lookup_reads_with, ChunkClaims, LookupError, LookupReads,
     LookupStatement, PendingChunks,
 };
 use crate::verify::sumcheck::{
@@ -633,7 +633,7 @@ fn verify_in(
                     what: "the table has no all-zero address",
                 })?;
                 let (point, value) = lookup_output_claim(lay(instr.dst), &r, v, f0);
-                let o = lookup(&mut s, t, &place, table, plan.sites[*site].vars, point, value)?;
+                let o = lookup(&mut s, t, &place, &plan, tables, *site, (point, value))?;
                 for (reg, val) in operands.iter().zip(&o.operand_values) {
                     let c = operand_claim(lay(*reg), &o.operand_point, *val).ok_or_else(|| {
                         TensorError::Check {
@@ -651,9 +651,8 @@ fn verify_in(
                     .inverse()
                     .expect("2^k is invertible in a prime field of odd order");
                 let x = pow2(u32::from(*shift)) * v + u * unscale - from_i64(*bias);
-                let table = tables[plan.sites[*site].table];
                 let point = if r.is_empty() { vec![F::zero()] } else { r.clone() };
-                let o = lookup(&mut s, t, &place, table, plan.sites[*site].vars, point, u)?;
+                let o = lookup(&mut s, t, &place, &plan, tables, *site, (point, u))?;
                 claims[src.index()].push((r, x));
                 owed.push((*site, o.pending));
             }
@@ -869,18 +868,26 @@ fn product(
 }
 
 /// A lookup site's reads (its chunk checks are returned pending).
+#[allow(clippy::too_many_arguments, reason = "the walk's state, passed through")]
 fn lookup(
     s: &mut Stream<'_>,
     t: &mut Transcript,
     place: &str,
-    table: &dyn TableMle<F>,
-    vars: usize,
-    point: Vec<F>,
-    value: F,
+    plan: &Plan,
+    tables: &[&dyn TableMle<F>],
+    site: usize,
+    (point, value): Claim,
 ) -> Result<LookupReads, TensorError> {
     let proof = s.lookup()?;
-    let stmt = LookupStatement { table, num_vars: vars, output_point: point, output_value: value };
-    let mut out = verify_lookup_reads(&[stmt], proof, t)
+    let st = &plan.sites[site];
+    let d = plan.decomps[st.table].as_ref().expect("the plan decomposes every table a site uses");
+    let stmt = LookupStatement {
+        table: tables[st.table],
+        num_vars: st.vars,
+        output_point: point,
+        output_value: value,
+    };
+    let mut out = verify_lookup_reads_with(&[stmt], &[d], proof, t)
         .map_err(|source| TensorError::Lookup { place: place.into(), source })?;
     Ok(out.remove(0))
 }

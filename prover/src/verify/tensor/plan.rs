@@ -2,7 +2,7 @@
 //! instruction, provable layouts, tables), with each instruction's reduction rule precomputed.
 //! Prover and verifier both build it from the same program, so they walk the same steps.
 
-use atlas_vm::{Domain, Op, Program, Reg, Rounding, TableMle};
+use atlas_vm::{Decomposition, Domain, Op, Program, Reg, Rounding, TableMle};
 
 use super::layout::{relabel, Layout, Relabel};
 use super::TensorError;
@@ -83,6 +83,9 @@ pub struct Plan {
     pub layouts: Vec<Layout>,
     pub rules: Vec<Rule>,
     pub sites: Vec<Site>,
+    /// Per program table, its decomposition if a site uses it: built once (a dense table's has
+    /// hundreds of subtables), read by every site of the table.
+    pub decomps: Vec<Option<Decomposition>>,
 }
 
 impl Plan {
@@ -120,6 +123,7 @@ impl Plan {
             .collect::<Result<Vec<_>, _>>()?;
         let mut rules = Vec::with_capacity(program.instrs.len());
         let mut sites = Vec::new();
+        let mut decomps = vec![None; tables.len()];
         for (i, instr) in program.instrs.iter().enumerate() {
             let bad = |why: String| TensorError::Program(format!("instruction {i}: {why}"));
             let shape = |r: Reg| &layouts[r.index()].dims;
@@ -135,8 +139,11 @@ impl Plan {
                     )))
                 }
             };
-            let site = |table: usize, sites: &mut Vec<Site>| -> Result<usize, TensorError> {
-                let d = tables[table].decomposition();
+            let site = |table: usize,
+                        sites: &mut Vec<Site>,
+                        decomps: &mut Vec<Option<Decomposition>>|
+             -> Result<usize, TensorError> {
+                let d = decomps[table].get_or_insert_with(|| tables[table].decomposition());
                 sites.push(Site {
                     instr: i,
                     table,
@@ -269,7 +276,10 @@ impl Plan {
                     for o in operands {
                         same(*o)?;
                     }
-                    Rule::Lookup { site: site(t, &mut sites)?, operands: operands.clone() }
+                    Rule::Lookup {
+                        site: site(t, &mut sites, &mut decomps)?,
+                        operands: operands.clone(),
+                    }
                 }
                 Op::Shr { src, shift, rounding, rem_table, rem_scale } => {
                     same(*src)?;
@@ -307,7 +317,7 @@ impl Plan {
                         Rounding::Nearest => 1i64 << (shift - 1),
                     };
                     Rule::Shr {
-                        site: site(t, &mut sites)?,
+                        site: site(t, &mut sites, &mut decomps)?,
                         src: *src,
                         shift: *shift,
                         bias,
@@ -317,7 +327,7 @@ impl Plan {
             };
             rules.push(rule);
         }
-        Ok(Plan { layouts, rules, sites })
+        Ok(Plan { layouts, rules, sites, decomps })
     }
 
     pub fn vars(&self, r: Reg) -> usize {
