@@ -21,9 +21,9 @@ use crate::poly::{eq_evals, MultilinearPoly};
 use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumcheckInstance};
 use crate::transcript::Transcript;
 use crate::verify::lookup::{
-    chunk_bit_weights, combine_claim, direct_reads, draw_chunk_challenges, pending_chunks,
-    ChunkClaims, CombineClaim, LookupOutput, LookupProof, LookupReadProof, LookupReads,
-    PendingChunks, ReadsAt,
+    chunk_bit_weights, combine_claim, direct_reads, draw_chunk_challenges, operand_values,
+    pending_chunks, ChunkClaims, CombineClaim, LookupOutput, LookupProof, LookupReadProof,
+    LookupReads, PendingChunks, ReadsAt,
 };
 use crate::verify::sumcheck::SumcheckProof;
 
@@ -189,69 +189,44 @@ pub fn prove_lookup_reads(
             })
             .collect()
     };
-    let (combine_proof, reads_at): (SumcheckProof, Vec<ReadsAt>) = if direct_reads(
-        witnesses.iter().map(|w| &w.decomposition),
-    ) {
-        let evals: Vec<Vec<F>> = witnesses
-            .iter()
-            .zip(output_claims)
-            .map(|(w, (point, _))| {
-                read_vectors(w).iter().map(|e| e.evaluate(point)).collect::<Vec<F>>()
-            })
-            .collect();
-        for e in &evals {
-            transcript.append_scalars("lookup_direct_reads", e);
-        }
-        let at = output_claims
-            .iter()
-            .zip(&evals)
-            .map(|((p, _), e)| ReadsAt { r1: p.clone(), reads: e.clone(), rho_h: None })
-            .collect();
-        (SumcheckProof { rounds: Vec::new(), final_evals: evals }, at)
-    } else {
-        let mut combine: Vec<Box<dyn SumcheckInstance>> = witnesses
+    let (combine_proof, reads_at): (SumcheckProof, Vec<ReadsAt>) =
+        if direct_reads(witnesses.iter().map(|w| &w.decomposition)) {
+            let evals: Vec<Vec<F>> = witnesses
                 .iter()
                 .zip(output_claims)
-                .map(|(w, (point, value))| -> Box<dyn SumcheckInstance> {
-                    let d = &w.decomposition;
-                    match d.row_form() {
-                        Some(rows) => Box::new(RowCombine::new(
-                            read_vectors(w),
-                            rows.iter().map(|(h, _)| *h).collect(),
-                            w.chunk_indices(0),
-                            d.chunk_bits as usize,
-                            point.clone(),
-                            *value,
-                        )),
-                        None => {
-                            let claim = combine_claim(d, w.num_vars(), point.clone(), *value);
-                            Box::new(
-                                ProductSumcheck::new(
-                                    read_vectors(w),
-                                    claim.terms,
-                                    Some(point.clone()),
-                                    claim.claim,
-                                )
-                                .expect("the subtable reads share the padded query count and g's degree is bounded"),
-                            )
-                        }
-                    }
+                .map(|(w, (point, _))| {
+                    read_vectors(w).iter().map(|e| e.evaluate(point)).collect::<Vec<F>>()
                 })
                 .collect();
-        let mut refs: Vec<&mut dyn SumcheckInstance> =
-            combine.iter_mut().map(|p| p.as_mut() as &mut dyn SumcheckInstance).collect();
-        let (proof, out1) = prove_sumcheck(&mut refs, transcript);
-        let at = witnesses
-            .iter()
-            .zip(output_claims)
-            .zip(&out1.final_evals)
-            .map(|((w, (point, value)), e)| {
-                CombineClaim::new(&w.decomposition, w.num_vars(), point.clone(), *value)
-                    .reads_at(&out1.point, e.clone())
-            })
-            .collect();
-        (proof, at)
-    };
+            for e in &evals {
+                transcript.append_scalars("lookup_direct_reads", e);
+            }
+            let at = output_claims
+                .iter()
+                .zip(&evals)
+                .map(|((p, _), e)| ReadsAt { r1: p.clone(), reads: e.clone(), rho_h: None })
+                .collect();
+            (SumcheckProof { rounds: Vec::new(), final_evals: evals }, at)
+        } else {
+            let mut combine: Vec<Box<dyn SumcheckInstance>> = witnesses
+                .iter()
+                .zip(output_claims)
+                .map(|(w, (point, value))| combine_instance(w, read_vectors(w), point, *value))
+                .collect();
+            let mut refs: Vec<&mut dyn SumcheckInstance> =
+                combine.iter_mut().map(|p| p.as_mut() as &mut dyn SumcheckInstance).collect();
+            let (proof, out1) = prove_sumcheck(&mut refs, transcript);
+            let at = witnesses
+                .iter()
+                .zip(output_claims)
+                .zip(&out1.final_evals)
+                .map(|((w, (point, value)), e)| {
+                    CombineClaim::new(&w.decomposition, w.num_vars(), point.clone(), *value)
+                        .reads_at(&out1.point, e.clone())
+                })
+                .collect();
+            (proof, at)
+        };
 
     // Stage 2: the address claims.
     let mut address_claims = Vec::with_capacity(witnesses.len());
@@ -282,14 +257,40 @@ pub fn prove_lookup_reads(
         for c in &claims {
             transcript.append_scalars("lookup_address_claims", c);
         }
-        let offset = crate::field::from_i64(domain.offset());
-        let operand_values =
-            (0..domain.arity()).map(|o| claims.iter().map(|c| c[o]).sum::<F>() - offset).collect();
+        let operand_values = operand_values(&domain, &claims);
         let pending = pending_chunks(d, &domain, &reads_at[i], &claims);
         reads.push(LookupReads { operand_point: r1.clone(), operand_values, pending });
         address_claims.push(claims);
     }
     (LookupReadProof { combine: combine_proof, address_claims }, reads)
+}
+
+/// The prover of one instance's combine: the row-form sumcheck for a dense table in row form,
+/// else the product sumcheck over its subtable reads.
+fn combine_instance(
+    w: &LookupWitness<'_>,
+    reads: Vec<MultilinearPoly>,
+    point: &[F],
+    value: F,
+) -> Box<dyn SumcheckInstance> {
+    let d = &w.decomposition;
+    match d.row_form() {
+        Some(rows) => Box::new(RowCombine::new(
+            reads,
+            rows.iter().map(|(h, _)| *h).collect(),
+            w.chunk_indices(0),
+            d.chunk_bits as usize,
+            point.to_vec(),
+            value,
+        )),
+        None => {
+            let claim = combine_claim(d, w.num_vars(), point.to_vec(), value);
+            Box::new(
+                ProductSumcheck::new(reads, claim.terms, Some(point.to_vec()), claim.claim)
+                    .expect("the reads share the padded query count and g's degree is bounded"),
+            )
+        }
+    }
 }
 
 /// Stage 3 for a batch of instances, as one sumcheck: each job is an instance's pending checks

@@ -358,6 +358,34 @@ fn a_tampered_scalar_is_rejected() {
     assert!(proved.verify().is_err());
 }
 
+/// Invariant: every sumcheck of the proof binds its final evaluations — the walk's, the deferred
+/// chunk checks' after it, the final reduction's — and every lookup binds its reads.
+/// Mutation: add 1 to one final evaluation of one sumcheck or lookup, each in turn.
+#[test]
+fn every_tampered_final_evaluation_is_rejected() {
+    let (b, inputs) = layer();
+    let proved = prove_program(b, inputs, WeightMode::Committed);
+    let mut tried = 0;
+    for k in 0..proved.proof.items.len() {
+        let mut bad = proved.proof.clone();
+        let evals = match &mut bad.items[k] {
+            Item::Sumcheck(p) => &mut p.final_evals,
+            Item::Lookup(p) => &mut p.combine.final_evals,
+            _ => continue,
+        };
+        let Some(e) = evals.iter_mut().flatten().next() else { continue };
+        *e += F::from(1u64);
+        tried += 1;
+        let refs = proved.refs();
+        assert!(
+            verify(&proved.pk.vk, &refs, &proved.public_inputs, &proved.outputs, &bad).is_err(),
+            "item {k} ({}) accepted a tampered final evaluation",
+            bad.items[k].kind()
+        );
+    }
+    assert!(tried >= 3, "the layer's proof has sumchecks and lookups ({tried} tried)");
+}
+
 /// Invariant: the verifying key binds the weights.
 /// Mutation: check the proof against a key whose weights differ (another model's key).
 #[test]

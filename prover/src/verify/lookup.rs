@@ -455,9 +455,7 @@ pub fn verify_lookup_reads_with(
         for c in claims {
             transcript.append_scalars("lookup_address_claims", c);
         }
-        let offset = crate::field::from_i64(s.table.domain().offset());
-        let operand_values =
-            (0..arity).map(|o| claims.iter().map(|c| c[o]).sum::<F>() - offset).collect();
+        let operand_values = operand_values(&s.table.domain(), claims);
         let pending = pending_chunks(d, &s.table.domain(), &reads_at[instance], claims);
         let r1 = reads_at[instance].r1.clone();
         reads.push(LookupReads { operand_point: r1, operand_values, pending });
@@ -471,6 +469,13 @@ pub(crate) struct ReadsAt {
     pub r1: Vec<F>,
     pub reads: Vec<F>,
     pub rho_h: Option<Vec<F>>,
+}
+
+/// `operand_o(r1) = Σ_c A_{c,o}(r1) − offset`: the operands' claims from the chunks' address
+/// claims (offset binary undone).
+pub(crate) fn operand_values(domain: &Domain, address_claims: &[Vec<F>]) -> Vec<F> {
+    let offset = crate::field::from_i64(domain.offset());
+    (0..domain.arity()).map(|o| address_claims.iter().map(|c| c[o]).sum::<F>() - offset).collect()
 }
 
 /// Whether a batch skips the combine sumcheck: when every instance's combine `g` is linear,

@@ -181,7 +181,8 @@ pub fn eq_prefix_sum(r: &[F], n: usize) -> F {
 
 /// Where each element of a data-movement instruction's result comes from: `(dst padded index,
 /// operand, source padded index)` for every destination element that copies a source element;
-/// elements that are zero (im2col padding) are absent.
+/// elements that are zero (im2col padding) are absent. Sorted by destination index: [`wiring`]
+/// walks the result in row-major order, in which padded indices increase.
 pub type Wiring = Vec<(usize, usize, usize)>;
 
 /// One coordinate of a relabelled source point: a coordinate of the destination's point, or a
@@ -282,16 +283,21 @@ pub fn relabel(wires: &Wiring, out: &Layout, src: &Layout) -> Option<Relabel> {
         // No padding in the destination: every index is a wire, and every free dimension is full.
         wires.iter().all(|&(d, _, s)| sigma(d) == s)
     } else {
-        let mut expected = vec![usize::MAX; 1 << nd];
-        for &(d, _, s) in wires {
-            expected[d] = s;
-        }
-        expected.iter().enumerate().all(|(d, &want)| {
+        // Every padded index in order, next to the wires (sorted by destination index).
+        let mut next = wires.iter().peekable();
+        (0..1usize << nd).all(|d| {
+            let want = match next.peek() {
+                Some(&&(wd, _, s)) if wd == d => {
+                    next.next();
+                    s
+                }
+                _ => usize::MAX,
+            };
             let s = sigma(d);
             let got =
                 if inside(&free_fields, d) && inside(&src_fields, s) { s } else { usize::MAX };
             got == want
-        })
+        }) && next.peek().is_none()
     };
     exact.then_some(Relabel { coords, free })
 }
@@ -300,6 +306,9 @@ impl Relabel {
     /// The claim `dst(r) = v` as a claim on the source: `(σ(r), v / Π valid)`. `None` when the
     /// point zeroes the validity factor (a random point does so with negligible probability).
     pub fn claim(&self, out: &Layout, r: &[F], v: F) -> Option<(Vec<F>, F)> {
+        if r.len() != out.num_vars() {
+            return None;
+        }
         let factor: F =
             self.free.iter().map(|&d| eq_prefix_sum(out.block(r, d), out.dims[d])).product();
         let inv = ark_ff::Field::inverse(&factor)?;
