@@ -126,16 +126,20 @@ impl PendingChunks {
     }
 
     /// The verifier's view of chunk `c`'s check.
-    pub(crate) fn check_claim(&self, c: usize, ch: &ChunkChallenges) -> ChunkCheckClaim {
+    pub(crate) fn check_claim<'a>(
+        &'a self,
+        c: usize,
+        ch: &'a ChunkChallenges,
+    ) -> ChunkCheckClaim<'a> {
         ChunkCheckClaim {
             cycle_vars: self.r1.len(),
             addr_vars: self.chunk_bits,
-            r1: self.r1.clone(),
-            z: ch.z[..self.num_vars()].to_vec(),
+            r1: &self.r1,
+            z: &ch.z[..self.num_vars()],
             beta: ch.beta,
             claim: self.chunk_claim(c, ch.gamma),
-            pieces: self.pieces[c].clone(),
-            addr_weights: self.addr_weights[c].clone(),
+            pieces: &self.pieces[c],
+            addr_weights: &self.addr_weights[c],
             gamma: ch.gamma,
         }
     }
@@ -282,28 +286,28 @@ pub(crate) fn chunk_subtables(d: &Decomposition, c: usize) -> Vec<usize> {
 }
 
 /// The verifier's view of one chunk check.
-pub(crate) struct ChunkCheckClaim {
+pub(crate) struct ChunkCheckClaim<'a> {
     pub cycle_vars: usize,
     pub addr_vars: usize,
-    pub r1: Vec<F>,
-    pub z: Vec<F>,
+    pub r1: &'a [F],
+    pub z: &'a [F],
     pub beta: F,
     pub claim: F,
     /// `W_c(ρ_k)` is computed from these at the final point.
-    pub pieces: Vec<Piece>,
-    pub addr_weights: Vec<Vec<u64>>,
+    pub pieces: &'a [Piece],
+    pub addr_weights: &'a [Vec<u64>],
     pub gamma: F,
 }
 
-impl ChunkCheckClaim {
+impl ChunkCheckClaim<'_> {
     pub(crate) fn w_at(&self, rho_k: &[F]) -> F {
         let mut acc = F::zero();
         let mut g = F::one();
-        for piece in &self.pieces {
+        for piece in self.pieces {
             acc += g * piece.evaluate(rho_k);
             g *= self.gamma;
         }
-        for w in &self.addr_weights {
+        for w in self.addr_weights {
             let field: F = w.iter().zip(rho_k).map(|(wi, r)| F::from(*wi) * r).sum();
             acc += g * field;
             g *= self.gamma;
@@ -312,7 +316,7 @@ impl ChunkCheckClaim {
     }
 }
 
-impl SumcheckClaim for ChunkCheckClaim {
+impl SumcheckClaim for ChunkCheckClaim<'_> {
     fn num_rounds(&self) -> usize {
         self.cycle_vars + self.addr_vars
     }
@@ -328,8 +332,8 @@ impl SumcheckClaim for ChunkCheckClaim {
     fn expected_output(&self, point: &[F], evals: &[F]) -> F {
         let (rho_j, rho_k) = point.split_at(self.cycle_vars.min(point.len()));
         let e = evals.first().copied().unwrap_or_else(F::zero);
-        eq_eval(&self.r1, rho_j) * e * self.w_at(rho_k)
-            + self.beta * eq_eval(&self.z, point) * (e * e - e)
+        eq_eval(self.r1, rho_j) * e * self.w_at(rho_k)
+            + self.beta * eq_eval(self.z, point) * (e * e - e)
     }
 }
 
@@ -689,7 +693,7 @@ pub fn verify_chunk_checks(
     }
     let n = pending.iter().map(|p| p.num_vars()).max().unwrap_or(0);
     let ch = draw_chunk_challenges(transcript, n);
-    let checks: Vec<ChunkCheckClaim> = pending
+    let checks: Vec<ChunkCheckClaim<'_>> = pending
         .iter()
         .flat_map(|p| (0..p.num_chunks()).map(|c| p.check_claim(c, &ch)).collect::<Vec<_>>())
         .collect();

@@ -269,8 +269,7 @@ impl Decomposition {
             return None;
         }
         let mut rows = Vec::with_capacity(self.subtables.len() / 2);
-        let mut expect = Combine::constant(0);
-        for (i, pair) in self.subtables.chunks(2).enumerate() {
+        for pair in self.subtables.chunks(2) {
             let (ind, row) = (&pair[0], &pair[1]);
             if ind.chunk != 0 || row.chunk != 1 || ind.values.len() != n || row.values.len() != n {
                 return None;
@@ -282,9 +281,18 @@ impl Decomposition {
                 return None;
             }
             rows.push((h, row.values.as_slice()));
-            expect = expect + Combine::var(2 * i) * Combine::var(2 * i + 1);
         }
-        (self.combine == expect).then_some(rows)
+        // The combine is exactly Σ_i var(2i)·var(2i+1): no constant, one term per pair (terms are
+        // distinct by `Combine`'s invariant), each an (indicator, row) pair with coefficient 1.
+        let pairs = self.combine.terms().all(|(c, f)| {
+            c == 1
+                && f.len() == 2
+                && f[0] % 2 == 0
+                && f[1] == f[0] + 1
+                && f[1] < self.subtables.len()
+        });
+        (self.combine.constant_term() == 0 && self.combine.terms().count() == rows.len() && pairs)
+            .then_some(rows)
     }
 
     /// Chunk width for an address of `bits` bits: the smallest divisor in 4..=8, or the whole
