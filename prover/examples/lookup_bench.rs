@@ -45,7 +45,7 @@ fn main() {
     let w = LookupWitness::from_operands(table.as_ref(), &ops).expect("operands in the domain");
     let d = w.decomposition();
     for c in 0..d.num_chunks {
-        HyperKzg::commit_one_hot_columns(&pk, &w.chunk_indices(c), 1 << d.chunk_bits)
+        HyperKzg::commit_one_hot_columns(&pk, w.chunk_indices(c), 1 << d.chunk_bits)
             .expect("the key covers the queries");
     }
     let mut t = Transcript::new(b"atlas/bench/lookup-argument");

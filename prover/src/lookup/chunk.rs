@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::field::F;
 use crate::poly::{eq_evals, MultilinearPoly, UniPoly};
 use crate::sumcheck::{ProductSumcheck, SumcheckInstance};
-use crate::verify::lookup::Piece;
+use crate::verify::lookup::ChunkCheckClaim;
 use crate::verify::Term;
 
 /// `Σ_j weights[j]·[indices[j] = k]` for every `k < buckets`, in parallel.
@@ -38,27 +38,6 @@ pub(crate) fn bucket_sums(indices: &[usize], weights: &[F], buckets: usize) -> V
                 a
             },
         )
-}
-
-/// The address-field value of chunk value `idx`: `Σ_b weights[b]·bit_b(idx)` (bits MSB-first).
-pub(crate) fn field_value(weights: &[u64], idx: usize) -> u64 {
-    let k = weights.len();
-    (0..k).filter(|b| (idx >> (k - 1 - b)) & 1 == 1).map(|b| weights[b]).sum()
-}
-
-pub(crate) struct ChunkSetup<'a, 'b> {
-    pub chunk_bits: usize,
-    /// `a_{c,j}` for every (padded) query `j`.
-    pub indices: &'a [usize],
-    pub r1: Vec<F>,
-    /// `F(k) = Σ_j eq(r1, j)·[a_j = k]` (see [`bucket_sums`]).
-    pub f: Vec<F>,
-    pub eq_z_cycle: &'b [F],
-    pub z: Vec<F>,
-    pub beta: F,
-    pub gamma: F,
-    pub pieces: &'b [Piece],
-    pub addr_weights: Vec<Vec<u64>>,
 }
 
 enum Phase {
@@ -86,42 +65,32 @@ pub(crate) struct ChunkCheck<'a> {
 }
 
 impl<'a> ChunkCheck<'a> {
-    pub(crate) fn new(s: ChunkSetup<'a, '_>, claim: F) -> Self {
-        let kk = 1usize << s.chunk_bits;
-        let f = s.f;
-        let p = bucket_sums(s.indices, s.eq_z_cycle, kk);
-        // W(k) = Σ_i γ^i piece_i(k): the chunk's subtables, its address fields, then 1.
-        let mut w = vec![F::zero(); kk];
-        let mut g = F::one();
-        for piece in s.pieces {
-            for (wk, v) in w.iter_mut().zip(piece.entries()) {
-                *wk += g * v;
-            }
-            g *= s.gamma;
-        }
-        for wts in &s.addr_weights {
-            for (idx, wk) in w.iter_mut().enumerate() {
-                *wk += g * F::from(field_value(wts, idx));
-            }
-            g *= s.gamma;
-        }
-        w.iter_mut().for_each(|wk| *wk += g);
+    /// The prover of the check the verifier sees as `view`, over the chunk's column `indices`
+    /// (`a_j` for every padded query `j`), with `f = F(k) = Σ_j eq(r1, j)·[a_j = k]` (see
+    /// [`bucket_sums`]) and `eq_z_cycle` the `eq` table of `z`'s cycle coordinates.
+    pub(crate) fn new(
+        view: &ChunkCheckClaim<'_>,
+        indices: &'a [usize],
+        f: Vec<F>,
+        eq_z_cycle: &[F],
+    ) -> Self {
+        let kk = 1usize << view.addr_vars;
         ChunkCheck {
-            k: s.chunk_bits,
-            t: s.r1.len(),
-            indices: s.indices,
-            r1: s.r1,
-            z: s.z,
-            beta: s.beta,
-            claim,
-            claim_read: claim,
+            k: view.addr_vars,
+            t: view.cycle_vars,
+            indices,
+            r1: view.r1.to_vec(),
+            z: view.z.to_vec(),
+            beta: view.beta,
+            claim: view.claim,
+            claim_read: view.claim,
             claim_bool: F::zero(),
             scalar_bool: F::one(),
             rho: Vec::new(),
             phase: Phase::Address {
                 f: MultilinearPoly::Dense(f),
-                w: MultilinearPoly::Dense(w),
-                p,
+                w: MultilinearPoly::Dense(view.w_table()),
+                p: bucket_sums(indices, eq_z_cycle, kk),
                 v: vec![F::one(); kk],
             },
             last: None,

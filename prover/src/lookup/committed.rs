@@ -19,7 +19,7 @@ pub fn prove_committed_lookup(
     let d = witness.decomposition();
     let k = 1usize << d.chunk_bits;
     let columns = (0..d.num_chunks)
-        .map(|c| HyperKzg::commit_one_hot_columns(pk, &witness.chunk_indices(c), k))
+        .map(|c| HyperKzg::commit_one_hot_columns(pk, witness.chunk_indices(c), k))
         .collect::<Result<Vec<_>, _>>()?;
     let t = witness.num_vars();
     let n = witness.queries();

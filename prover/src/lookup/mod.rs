@@ -21,9 +21,9 @@ use crate::poly::{eq_evals, MultilinearPoly};
 use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumcheckInstance};
 use crate::transcript::Transcript;
 use crate::verify::lookup::{
-    chunk_bit_weights, combine_claim, direct_reads, draw_chunk_challenges, operand_values,
-    pending_chunks, ChunkClaims, CombineClaim, LookupOutput, LookupProof, LookupReadProof,
-    LookupReads, PendingChunks, ReadsAt,
+    chunk_bit_weights, combine_claim, direct_reads, draw_chunk_challenges, field_value,
+    operand_values, pending_chunks, ChunkClaims, CombineClaim, LookupOutput, LookupProof,
+    LookupReadProof, LookupReads, PendingChunks, ReadsAt,
 };
 use crate::verify::sumcheck::SumcheckProof;
 
@@ -36,6 +36,9 @@ pub struct LookupWitness<'a> {
     decomposition: Decomposition,
     /// Padded to `2^num_vars` (at least 2) with the address of the all-zero operands.
     addresses: Vec<u64>,
+    /// Per chunk, chunk `c` of every padded address, computed once: the commitments, the
+    /// address claims, the row-form combine, the chunk checks and the opening all read them.
+    chunks: Vec<Vec<usize>>,
     queries: usize,
 }
 
@@ -83,7 +86,11 @@ impl<'a> LookupWitness<'a> {
         let padded = queries.max(2).next_power_of_two();
         let pad = domain.encode(&vec![0; domain.arity()])?;
         addresses.resize(padded, pad);
-        Ok(LookupWitness { table, decomposition: table.decomposition(), addresses, queries })
+        let decomposition = table.decomposition();
+        let chunks = (0..decomposition.num_chunks)
+            .map(|c| addresses.iter().map(|&a| decomposition.chunk(a, c) as usize).collect())
+            .collect();
+        Ok(LookupWitness { table, decomposition, addresses, chunks, queries })
     }
 
     /// `log2` of the padded query count.
@@ -117,8 +124,13 @@ impl<'a> LookupWitness<'a> {
 
     /// Chunk `c` of every padded address: the position of the one in each row of the one-hot
     /// matrix `ra_c` (rows are queries, columns the `2^chunk_bits` chunk values).
-    pub fn chunk_indices(&self, c: usize) -> Vec<usize> {
-        self.addresses.iter().map(|&a| self.decomposition.chunk(a, c) as usize).collect()
+    pub fn chunk_indices(&self, c: usize) -> &[usize] {
+        &self.chunks[c]
+    }
+
+    /// [`LookupWitness::chunk_indices`] of every chunk.
+    pub fn chunks(&self) -> &[Vec<usize>] {
+        &self.chunks
     }
 
     /// The one-hot matrix `ra_c` as `2^k` columns, each a 0/1 vector over the queries — the form
@@ -126,7 +138,7 @@ impl<'a> LookupWitness<'a> {
     pub fn one_hot_columns(&self, c: usize) -> Vec<Vec<u8>> {
         let k = 1usize << self.decomposition.chunk_bits;
         let mut cols = vec![vec![0u8; self.addresses.len()]; k];
-        for (j, idx) in self.chunk_indices(c).into_iter().enumerate() {
+        for (j, &idx) in self.chunk_indices(c).iter().enumerate() {
             cols[idx][j] = 1;
         }
         cols
@@ -149,12 +161,8 @@ pub fn prove_lookups(
     transcript: &mut Transcript,
 ) -> (LookupProof, LookupProverOutput) {
     let (reads_proof, reads) = prove_lookup_reads(witnesses, output_claims, transcript);
-    let indices: Vec<Vec<Vec<usize>>> = witnesses
-        .iter()
-        .map(|w| (0..w.decomposition.num_chunks).map(|c| w.chunk_indices(c)).collect())
-        .collect();
     let jobs: Vec<(&PendingChunks, &[Vec<usize>])> =
-        reads.iter().zip(&indices).map(|(r, idx)| (&r.pending, idx.as_slice())).collect();
+        reads.iter().zip(witnesses).map(|(r, w)| (&r.pending, w.chunks())).collect();
     let (chunks, claims) = prove_chunk_checks(&jobs, transcript);
     let folded = claims
         .iter()
@@ -208,7 +216,7 @@ pub fn prove_lookup_reads(
                 .collect();
             (SumcheckProof { rounds: Vec::new(), final_evals: evals }, at)
         } else {
-            let mut combine: Vec<Box<dyn SumcheckInstance>> = witnesses
+            let mut combine: Vec<Box<dyn SumcheckInstance + '_>> = witnesses
                 .iter()
                 .zip(output_claims)
                 .map(|(w, (point, value))| combine_instance(w, read_vectors(w), point, *value))
@@ -242,13 +250,13 @@ pub fn prove_lookup_reads(
         let kk = 1usize << d.chunk_bits;
         let claims: Vec<Vec<F>> = (0..d.num_chunks)
             .map(|c| {
-                let f = chunk::bucket_sums(&w.chunk_indices(c), &eq_r1, kk);
+                let f = chunk::bucket_sums(w.chunk_indices(c), &eq_r1, kk);
                 weights[c]
                     .iter()
                     .map(|wts| {
                         f.iter()
                             .enumerate()
-                            .map(|(idx, f)| *f * F::from(chunk::field_value(wts, idx)))
+                            .map(|(idx, f)| *f * F::from(field_value(wts, idx)))
                             .sum()
                     })
                     .collect()
@@ -267,12 +275,12 @@ pub fn prove_lookup_reads(
 
 /// The prover of one instance's combine: the row-form sumcheck for a dense table in row form,
 /// else the product sumcheck over its subtable reads.
-fn combine_instance(
-    w: &LookupWitness<'_>,
+fn combine_instance<'w>(
+    w: &'w LookupWitness<'_>,
     reads: Vec<MultilinearPoly>,
     point: &[F],
     value: F,
-) -> Box<dyn SumcheckInstance> {
+) -> Box<dyn SumcheckInstance + 'w> {
     let d = &w.decomposition;
     match d.row_form() {
         Some(rows) => Box::new(RowCombine::new(
@@ -308,23 +316,9 @@ pub fn prove_chunk_checks(
         let z = &ch.z[..p.num_vars()];
         let eq_r1 = eq_evals(&p.r1);
         let eq_z_cycle = eq_evals(&z[..t]);
-        let kk = 1usize << p.chunk_bits;
         for (c, idx) in indices.iter().enumerate() {
-            checks.push(ChunkCheck::new(
-                chunk::ChunkSetup {
-                    chunk_bits: p.chunk_bits,
-                    indices: idx,
-                    r1: p.r1.clone(),
-                    f: chunk::bucket_sums(idx, &eq_r1, kk),
-                    eq_z_cycle: &eq_z_cycle,
-                    z: z.to_vec(),
-                    beta: ch.beta,
-                    gamma: ch.gamma,
-                    pieces: &p.pieces[c],
-                    addr_weights: p.addr_weights[c].clone(),
-                },
-                p.chunk_claim(c, ch.gamma),
-            ));
+            let f = chunk::bucket_sums(idx, &eq_r1, 1 << p.chunk_bits);
+            checks.push(ChunkCheck::new(&p.check_claim(c, &ch), idx, f, &eq_z_cycle));
         }
     }
     let mut refs: Vec<&mut dyn SumcheckInstance> =

@@ -17,13 +17,13 @@ enum Phase {
     Rows(ProductSumcheck),
 }
 
-pub(crate) struct RowCombine {
+pub(crate) struct RowCombine<'a> {
     t: usize,
     k: usize,
     claim: F,
     phase: Phase,
     /// Chunk 0 (the row) of every padded query.
-    hi: Vec<usize>,
+    hi: &'a [usize],
     /// The row of each (indicator, row) subtable pair, in the decomposition's order.
     rows: Vec<usize>,
     eq_point: Vec<F>,
@@ -31,13 +31,13 @@ pub(crate) struct RowCombine {
     bound: Vec<F>,
 }
 
-impl RowCombine {
+impl<'a> RowCombine<'a> {
     /// `reads` are the decomposition's subtable reads (indicator, row, indicator, row, …) over the
     /// padded queries, `rows` the row of each pair, `hi` each query's row, `claim` the output claim.
     pub(crate) fn new(
         reads: Vec<MultilinearPoly>,
         rows: Vec<usize>,
-        hi: Vec<usize>,
+        hi: &'a [usize],
         k: usize,
         eq_point: Vec<F>,
         claim: F,
@@ -61,7 +61,7 @@ impl RowCombine {
     fn start_rows(&mut self, finals: &[F]) {
         let r1: Vec<F> = self.bound.iter().rev().copied().collect();
         let n = 1usize << self.k;
-        let a = bucket_sums(&self.hi, &eq_evals(&r1), n);
+        let a = bucket_sums(self.hi, &eq_evals(&r1), n);
         let mut b = vec![F::default(); n];
         for (i, &h) in self.rows.iter().enumerate() {
             b[h] = finals[2 * i + 1];
@@ -79,7 +79,7 @@ impl RowCombine {
     }
 }
 
-impl SumcheckInstance for RowCombine {
+impl SumcheckInstance for RowCombine<'_> {
     fn num_rounds(&self) -> usize {
         self.t + self.k
     }

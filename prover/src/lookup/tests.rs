@@ -263,7 +263,7 @@ fn round_trip(table: &dyn TableMle<F>, operands: Vec<Vec<i64>>, seed: u64) {
         // ra_c as a (j, k) table, evaluated directly.
         let kk = 1usize << w.decomposition().chunk_bits;
         let mut m = vec![0u8; w.addresses().len() * kk];
-        for (j, idx) in w.chunk_indices(c).into_iter().enumerate() {
+        for (j, &idx) in w.chunk_indices(c).iter().enumerate() {
             m[j * kk + idx] = 1;
         }
         assert_eq!(*v, MultilinearPoly::U8(m).evaluate(&o.chunk_point));

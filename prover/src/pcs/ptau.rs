@@ -492,6 +492,12 @@ pub(crate) mod tests {
         assert!(matches!(load(w.write(), 2), Err(PtauError::Inconsistent { .. })));
     }
 
+    /// Swaps the `len`-byte points at offsets `a < b` of a file.
+    fn swap_points(bytes: &mut [u8], a: usize, b: usize, len: usize) {
+        let (head, tail) = bytes.split_at_mut(b);
+        head[a..a + len].swap_with_slice(&mut tail[..len]);
+    }
+
     /// Invariant: the key's `[τ²]₂, [τ³]₂` continue the sequence (the multi-point opening
     /// checks against them). Mutation: swap them; each point is valid, `[τ]₂` still matches.
     #[test]
@@ -500,9 +506,7 @@ pub(crate) mod tests {
         let mut bytes = PtauWriter::new(F::from(5u64), power).write();
         let g2_start = TAU_G1_START + ((1 << (power + 1)) - 1) * G1_BYTES + 12;
         let (a, b) = (g2_start + 2 * G2_BYTES, g2_start + 3 * G2_BYTES);
-        let p2 = bytes[a..a + G2_BYTES].to_vec();
-        bytes.copy_within(b..b + G2_BYTES, a);
-        bytes[b..b + G2_BYTES].copy_from_slice(&p2);
+        swap_points(&mut bytes, a, b, G2_BYTES);
         assert_eq!(
             load(bytes, 2).err(),
             Some(PtauError::Inconsistent { what: "the G2 powers are not [tau^i]_2" })
@@ -514,9 +518,7 @@ pub(crate) mod tests {
         let mut bytes = PtauWriter::new(F::from(5u64), 2).write();
         // Swap powers 2 and 3: every point is valid, the first two still match [τ]₂.
         let (a, b) = (TAU_G1_START + 2 * G1_BYTES, TAU_G1_START + 3 * G1_BYTES);
-        let p2 = bytes[a..a + G1_BYTES].to_vec();
-        bytes.copy_within(b..b + G1_BYTES, a);
-        bytes[b..b + G1_BYTES].copy_from_slice(&p2);
+        swap_points(&mut bytes, a, b, G1_BYTES);
         assert_eq!(
             load(bytes, 2).err(),
             Some(PtauError::Inconsistent { what: "the G1 powers are not [tau^i]_1" })

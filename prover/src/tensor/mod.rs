@@ -204,15 +204,9 @@ pub fn prove_with_progress(
         .enumerate()
         .map(|(s, site)| site_witness(program, &plan, tables, &trace.values, s, site.instr))
         .collect::<Result<Vec<_>, _>>()?;
-    // Each chunk's column per query, computed once: committed, sent as block values, opened.
-    let chunk_idx: Vec<Vec<Vec<usize>>> = witnesses
-        .iter()
-        .map(|sw| {
-            (0..sw.witness.decomposition().num_chunks)
-                .map(|c| sw.witness.chunk_indices(c))
-                .collect()
-        })
-        .collect();
+    // Each chunk's column per query (computed once by the witness): committed, sent as block
+    // values, opened.
+    let chunk_idx: Vec<&[Vec<usize>]> = witnesses.iter().map(|sw| sw.witness.chunks()).collect();
     // Each committed weight's padded table, once.
     let weight_tables: Vec<Vec<i64>> = if committed_weights {
         program
@@ -442,7 +436,7 @@ pub fn prove_with_progress(
     // Every lookup's chunk checks in one sumcheck, then the sites' chunk claims in walk order.
     if !owed.is_empty() {
         let jobs: Vec<(&PendingChunks, &[Vec<usize>])> =
-            owed.iter().map(|(site, q)| (q, chunk_idx[*site].as_slice())).collect();
+            owed.iter().map(|(site, q)| (q, chunk_idx[*site])).collect();
         let (proof, outs) = prove_chunk_checks(&jobs, &mut p.t);
         p.items.push(Item::Sumcheck(proof));
         for ((site, _), o) in owed.iter().zip(&outs) {
@@ -450,7 +444,7 @@ pub fn prove_with_progress(
                 &mut pc_claims,
                 &poly_index,
                 (*site, plan.sites[*site].chunk_bits, blocks[*site]),
-                &chunk_idx[*site],
+                chunk_idx[*site],
                 o,
             )?;
         }

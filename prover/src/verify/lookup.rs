@@ -300,6 +300,28 @@ pub(crate) struct ChunkCheckClaim<'a> {
 }
 
 impl ChunkCheckClaim<'_> {
+    /// `W_c`'s `2^k` entries (what the prover works on); [`ChunkCheckClaim::w_at`] is its MLE.
+    /// Both follow one order: the pieces, the address fields, then the constant 1.
+    pub(crate) fn w_table(&self) -> Vec<F> {
+        let mut w = vec![F::zero(); 1 << self.addr_vars];
+        let mut g = F::one();
+        for piece in self.pieces {
+            for (wk, v) in w.iter_mut().zip(piece.entries()) {
+                *wk += g * v;
+            }
+            g *= self.gamma;
+        }
+        for wts in self.addr_weights {
+            for (idx, wk) in w.iter_mut().enumerate() {
+                *wk += g * F::from(field_value(wts, idx));
+            }
+            g *= self.gamma;
+        }
+        w.iter_mut().for_each(|wk| *wk += g);
+        w
+    }
+
+    /// `W_c(ρ_k)`, in the order of [`ChunkCheckClaim::w_table`].
     pub(crate) fn w_at(&self, rho_k: &[F]) -> F {
         let mut acc = F::zero();
         let mut g = F::one();
@@ -335,6 +357,12 @@ impl SumcheckClaim for ChunkCheckClaim<'_> {
         eq_eval(self.r1, rho_j) * e * self.w_at(rho_k)
             + self.beta * eq_eval(self.z, point) * (e * e - e)
     }
+}
+
+/// The address-field value of chunk value `idx`: `Σ_b weights[b]·bit_b(idx)` (bits MSB-first).
+pub(crate) fn field_value(weights: &[u64], idx: usize) -> u64 {
+    let k = weights.len();
+    (0..k).filter(|b| (idx >> (k - 1 - b)) & 1 == 1).map(|b| weights[b]).sum()
 }
 
 /// The combine claim of one instance: a [`ProductClaim`] over the subtable reads.

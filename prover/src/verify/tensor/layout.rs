@@ -269,16 +269,16 @@ pub fn relabel(wires: &Wiring, out: &Layout, src: &Layout) -> Option<Relabel> {
         (0..bytes).fold(constant, |acc, c| acc | table[c * 256 + ((d >> (8 * c)) & 255)])
     };
     // Per dimension: (shift, mask, size) of its coordinate in a padded index.
-    let fields =
-        |l: &Layout, dims: &mut dyn Iterator<Item = usize>| -> Vec<(usize, usize, usize)> {
-            dims.map(|d| (l.num_vars() - l.offset(d) - l.vars[d], (1 << l.vars[d]) - 1, l.dims[d]))
-                .collect()
-        };
+    let fields = |l: &Layout, dims: &[usize]| -> Vec<(usize, usize, usize)> {
+        dims.iter()
+            .map(|&d| (l.num_vars() - l.offset(d) - l.vars[d], (1 << l.vars[d]) - 1, l.dims[d]))
+            .collect()
+    };
     let inside = |f: &[(usize, usize, usize)], idx: usize| {
         f.iter().all(|&(shift, mask, size)| (idx >> shift) & mask < size)
     };
-    let src_fields = fields(src, &mut (0..src.dims.len()));
-    let free_fields = fields(out, &mut free.iter().copied());
+    let src_fields = fields(src, &(0..src.dims.len()).collect::<Vec<_>>());
+    let free_fields = fields(out, &free);
     let exact = if out.padded_len() == out.numel() {
         // No padding in the destination: every index is a wire, and every free dimension is full.
         wires.iter().all(|&(d, _, s)| sigma(d) == s)
