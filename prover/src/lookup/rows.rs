@@ -115,6 +115,11 @@ impl SumcheckInstance for RowCombine<'_> {
         }
     }
 
+    fn eq_rounds(&self) -> Vec<F> {
+        // The query rounds come first and carry eq(r, ·); the row rounds have no eq factor.
+        self.eq_point.iter().rev().copied().collect()
+    }
+
     fn final_evals(&self) -> Vec<F> {
         match &self.phase {
             Phase::Rows(p) => p.final_evals(),

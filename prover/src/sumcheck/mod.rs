@@ -11,7 +11,7 @@ pub use crate::verify::sumcheck::{SumcheckOutput, SumcheckProof};
 pub use product::ProductSumcheck;
 pub use reduction::ReductionSumcheck;
 
-use ark_ff::{Field, One, Zero};
+use ark_ff::{AdditiveGroup, Field, One, Zero};
 use rayon::prelude::*;
 
 use crate::field::F;
@@ -34,6 +34,11 @@ pub trait SumcheckInstance: Send {
     fn bind(&mut self, r: F);
     /// Evaluations at the final point, as the matching [`crate::verify::SumcheckClaim`] expects.
     fn final_evals(&self) -> Vec<F>;
+    /// The matching claim's [`crate::verify::SumcheckClaim::eq_rounds`]: round `i`'s polynomial is
+    /// a multiple of `eq(τ_i, X)` for each listed `τ_i`.
+    fn eq_rounds(&self) -> Vec<F> {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +65,12 @@ pub fn prove_sumcheck(
     );
     assert!(degree <= MAX_DEGREE, "sumcheck degree {degree} exceeds MAX_DEGREE");
 
+    // A lone instance with an eq factor sends those rounds as `q = s / eq(τ, X)`.
+    let eq = match instances {
+        [one] => one.eq_rounds(),
+        _ => Vec::new(),
+    };
+    assert!(eq.len() <= rounds, "an instance lists more eq-factored rounds than it has");
     let input: Vec<F> = instances.iter().map(|i| i.input_claim()).collect();
     transcript.append_scalars("sumcheck_claims", &input);
     let gamma = transcript.challenge_scalar("sumcheck_batch");
@@ -107,8 +118,21 @@ pub fn prove_sumcheck(
                 *b += coeffs[k] * c;
             }
         }
-        let compressed = UniPoly::from_coeffs(batched).compress();
-        transcript.append_scalars("sumcheck_round", &compressed);
+        let compressed = match eq.get(round) {
+            Some(tau) => {
+                let q = UniPoly::from_coeffs(batched)
+                    .div_linear(F::one() - tau, tau.double() - F::one())
+                    .expect("an eq-factored round's polynomial is a multiple of eq(τ, X)");
+                let c = q.compress_eq(degree);
+                transcript.append_scalars("sumcheck_eq_round", &c);
+                c
+            }
+            None => {
+                let c = UniPoly::from_coeffs(batched).compress();
+                transcript.append_scalars("sumcheck_round", &c);
+                c
+            }
+        };
         let r = transcript.challenge_scalar("sumcheck_r");
         instances.par_iter_mut().zip(claims.par_iter_mut()).zip(&polys).for_each(
             |((inst, claim), poly)| {

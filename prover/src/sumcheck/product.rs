@@ -52,6 +52,8 @@ pub struct ProductSumcheck {
     polys: Vec<MultilinearPoly>,
     terms: Vec<Term>,
     eq: Option<SplitEq>,
+    /// The eq point's coordinates in binding order (low variable first).
+    eq_rounds: Vec<F>,
     claim: F,
     num_vars: usize,
     /// Degree of `q`: the largest term.
@@ -73,6 +75,7 @@ impl ProductSumcheck {
             polys,
             terms,
             eq: eq_point.as_deref().map(SplitEq::new),
+            eq_rounds: eq_point.iter().flatten().rev().copied().collect(),
             claim,
             num_vars,
             dq,
@@ -431,5 +434,9 @@ impl SumcheckInstance for ProductSumcheck {
 
     fn final_evals(&self) -> Vec<F> {
         self.polys.iter().map(|p| p.get(0)).collect()
+    }
+
+    fn eq_rounds(&self) -> Vec<F> {
+        self.eq_rounds.clone()
     }
 }

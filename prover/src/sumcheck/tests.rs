@@ -63,6 +63,41 @@ fn valid_proof() -> (ProductClaim, SumcheckProof) {
     (c, proof)
 }
 
+/// A lone eq-weighted instance sends `q = s / eq(τ, X)`, one coefficient fewer per round; in a
+/// batch the instances' eq factors differ, so every round is sent whole. Both verify, and a proof
+/// in one form is refused where the other is expected.
+#[test]
+fn eq_factored_rounds_only_for_a_lone_instance() {
+    let mut r = rng(11);
+    let n = 5;
+    let make = |r: &mut ChaCha20Rng| {
+        let eq = Some(random_point(n, r));
+        product_instance(
+            vec![random_dense(n, r), random_dense(n, r)],
+            vec![Term::product(vec![0, 1])],
+            eq,
+        )
+    };
+    let ((mut p1, c1), (mut p2, c2)) = (make(&mut r), make(&mut r));
+    let (lone, _) = prove_one(&mut p1);
+    assert!(lone.rounds.iter().all(|round| round.len() == 2), "degree 3, eq-factored: 2");
+    verify_one(&c1, &lone).expect("lone instance verifies");
+
+    let (mut q1, _) = make(&mut rng(11));
+    let mut t = Transcript::new(DOMAIN);
+    let (batch, _) = prove_sumcheck(&mut [&mut q1, &mut p2], &mut t);
+    assert!(batch.rounds.iter().all(|round| round.len() == 3), "batched: whole rounds");
+    let mut t = Transcript::new(DOMAIN);
+    verify_sumcheck(&[&c1, &c2], &batch, &mut t).expect("batch verifies");
+
+    let mut whole = lone.clone();
+    whole.rounds = batch.rounds.clone();
+    assert_eq!(
+        verify_one(&c1, &whole),
+        Err(SumcheckError::Degree { round: 0, expected: 2, got: 3 })
+    );
+}
+
 #[test]
 fn completeness_degrees_1_to_4_with_and_without_eq() {
     let mut r = rng(1);
@@ -260,15 +295,16 @@ fn rejects_swapped_rounds() {
     assert!(verify_one(&c, &proof).is_err());
 }
 
-/// Invariant: a round polynomial has exactly the instance's degree.
-/// Mutation: append a coefficient (degree 4 where 3 is expected).
+/// Invariant: a round polynomial has exactly the instance's degree; an eq-factored round sends
+/// `q` (degree 2 here, two coefficients without its constant).
+/// Mutation: append a coefficient (three where two are expected).
 #[test]
 fn rejects_wrong_degree() {
     let (c, mut proof) = valid_proof();
     proof.rounds[0].push(F::zero());
     assert_eq!(
         verify_one(&c, &proof),
-        Err(SumcheckError::Degree { round: 0, expected: 3, got: 4 })
+        Err(SumcheckError::Degree { round: 0, expected: 2, got: 3 })
     );
 }
 
@@ -308,13 +344,28 @@ fn forge_against(c: &ProductClaim, challenges: &[F]) -> SumcheckProof {
     let degree = c.degree();
     let mut claim = c.claim;
     let mut rounds = Vec::new();
+    let eq = c.eq_rounds();
     let half = F::from(2u64).inverse().unwrap();
-    for r in challenges {
-        let mut coeffs = vec![F::zero(); degree + 1];
-        coeffs[0] = claim * half;
-        let poly = UniPoly::from_coeffs(coeffs);
-        claim = poly.evaluate(*r);
-        rounds.push(poly.compress());
+    for (i, r) in challenges.iter().enumerate() {
+        match eq.get(i) {
+            // An eq-factored round: q(X) = c_0 + X with c_0 fixed by the claim. (A constant q
+            // would be the honest message for the polynomials A = claim, B = 1, and pass any
+            // challenges: a forgery must depend on them.)
+            Some(tau) => {
+                let sent: Vec<F> =
+                    (1..degree).map(|j| if j == 1 { F::one() } else { F::zero() }).collect();
+                let q = UniPoly::decompress_eq(&sent, claim, *tau);
+                rounds.push(sent);
+                claim = q.evaluate(*r) * crate::poly::eq_eval(&[*tau], &[*r]);
+            }
+            None => {
+                let mut coeffs = vec![F::zero(); degree + 1];
+                coeffs[0] = claim * half;
+                let poly = UniPoly::from_coeffs(coeffs);
+                claim = poly.evaluate(*r);
+                rounds.push(poly.compress());
+            }
+        }
     }
     let mut point = challenges.to_vec();
     point.reverse();
@@ -334,9 +385,10 @@ fn rejects_proof_forged_against_frozen_challenges() {
     let frozen: Vec<F> = (1..=6u64).map(F::from).collect();
     let forged = forge_against(&c, &frozen);
     let mut it = frozen.iter();
-    let replay = verify_with(&[&c], &forged, F::one(), |_| *it.next().unwrap());
+    let replay = verify_with(&[&c], &forged, F::one(), |_, _| *it.next().unwrap());
     assert!(replay.is_ok(), "sanity: the forgery is consistent with the frozen challenges");
-    assert!(matches!(verify_one(&c, &forged), Err(SumcheckError::FinalClaim { .. })));
+    let real = verify_one(&c, &forged);
+    assert!(matches!(real, Err(SumcheckError::FinalClaim { .. })), "{real:?}");
 }
 
 /// Invariant: a batch commits to its instances' claims before the batching challenge.

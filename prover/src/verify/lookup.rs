@@ -639,6 +639,10 @@ impl SumcheckClaim for RowCombineClaim {
     fn expected_output(&self, point: &[F], evals: &[F]) -> F {
         eq_eval(&self.eq_point, &point[self.k..]) * evals[0] * evals[1]
     }
+    fn eq_rounds(&self) -> Vec<F> {
+        // The query variables are the low ones, bound first.
+        self.eq_point.iter().rev().copied().collect()
+    }
     fn check_shape(&self) -> Result<(), String> {
         if self.eq_point.len() == self.t {
             Ok(())
@@ -705,6 +709,9 @@ impl SumcheckClaim for CombineClaim {
     }
     fn check_shape(&self) -> Result<(), String> {
         self.inner().check_shape()
+    }
+    fn eq_rounds(&self) -> Vec<F> {
+        self.inner().eq_rounds()
     }
 }
 

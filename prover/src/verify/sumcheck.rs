@@ -8,11 +8,21 @@
 //! low to high, so the batch's canonical point (MSB-first) is the reverse of the round challenges,
 //! and instance `i`'s point is its **first `n_i` coordinates**.
 //!
+//! # Round messages
+//!
+//! A round polynomial `s` of degree `d` travels without its linear coefficient, which the verifier
+//! recovers from `s(0) + s(1) = claim`. When a sumcheck has a single instance whose summand carries
+//! a factor `eq(τ, x)` ([`SumcheckClaim::eq_rounds`]), the rounds that bind its variables have
+//! `s(X) = eq(τ_i, X)·q(X)`: the prover sends `q` (degree `d − 1`) without its constant, which
+//! `claim = (1 − τ_i)·q(0) + τ_i·q(1) = c_0 + τ_i·(c_1 + … )` fixes. One scalar fewer per round,
+//! and no loss of soundness: the verifier checks a degree-`d` polynomial of a restricted form.
+//! (Batched instances have different `τ`, so their rounds are sent whole.)
+//!
 //! # Transcript schedule
 //!
 //! `sumcheck_claims` (all input claims) → challenge `sumcheck_batch` → per round:
-//! `sumcheck_round` (the compressed round polynomial), challenge `sumcheck_r` → per instance:
-//! `sumcheck_final_evals`.
+//! `sumcheck_round` (the compressed round polynomial) or `sumcheck_eq_round` (an eq-factored one),
+//! challenge `sumcheck_r` → per instance: `sumcheck_final_evals`.
 
 use ark_ff::{Field, One, Zero};
 
@@ -62,6 +72,12 @@ pub trait SumcheckClaim {
     fn check_shape(&self) -> Result<(), String> {
         Ok(())
     }
+    /// Coordinates `τ_0, τ_1, …` of an `eq` factor of the summand, in binding order, for a prefix
+    /// of the rounds: round `i`'s polynomial is `eq(τ_i, X)·q_i(X)`. When the instance runs alone,
+    /// those rounds carry `q_i` (one coefficient fewer; see the module documentation).
+    fn eq_rounds(&self) -> Vec<F> {
+        Vec::new()
+    }
 }
 
 /// A batched sumcheck proof.
@@ -74,15 +90,27 @@ pub struct SumcheckProof {
 }
 
 /// Encoding version of [`SumcheckProof`].
-pub const SUMCHECK_PROOF_VERSION: u8 = 1;
+pub const SUMCHECK_PROOF_VERSION: u8 = 2;
 
 impl SumcheckProof {
-    /// `version · rounds · degree · round coefficients · instances · (count · evals)*`.
+    /// `version · runs · (rounds · width)* · round coefficients · instances · (count · evals)*`:
+    /// consecutive rounds of one width form a run (eq-factored rounds are one coefficient narrower
+    /// than the rest, so a proof has one or two runs).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
         w.u8(SUMCHECK_PROOF_VERSION);
-        w.len(self.rounds.len());
-        w.len(self.rounds.first().map_or(0, Vec::len));
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for r in &self.rounds {
+            match runs.last_mut() {
+                Some((n, width)) if *width == r.len() => *n += 1,
+                _ => runs.push((1, r.len())),
+            }
+        }
+        w.len(runs.len());
+        for (n, width) in &runs {
+            w.len(*n);
+            w.len(*width);
+        }
         for r in &self.rounds {
             r.iter().for_each(|c| w.scalar(c));
         }
@@ -93,8 +121,7 @@ impl SumcheckProof {
         w.bytes
     }
 
-    /// Decodes a proof; every round has the same number of coefficients by construction, and the
-    /// verifier still checks that number against the instances' degree.
+    /// Decodes a proof; the verifier still checks every round's width against the instances.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let proof = Self::read(&mut r)?;
@@ -104,27 +131,37 @@ impl SumcheckProof {
 
     pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         r.version(SUMCHECK_PROOF_VERSION)?;
-        let rounds = r.count("round count", 1)?;
-        let at = r.position();
-        let degree = r.u32()? as usize;
-        if degree > 64 {
-            return Err(DecodeError::TooLarge {
-                what: "round degree",
-                at,
-                got: degree as u64,
-                limit: 64,
-            });
+        let runs = r.count("round runs", 8)?;
+        let mut widths = Vec::with_capacity(runs);
+        let mut total = 0usize;
+        for _ in 0..runs {
+            let rounds = r.count("round count", 1)?;
+            let at = r.position();
+            let width = r.u32()? as usize;
+            if width > 64 {
+                return Err(DecodeError::TooLarge {
+                    what: "round degree",
+                    at,
+                    got: width as u64,
+                    limit: 64,
+                });
+            }
+            total = total.saturating_add(rounds.saturating_mul(width).saturating_mul(32));
+            widths.push((rounds, width));
         }
-        if rounds.saturating_mul(degree).saturating_mul(32) > r.remaining() {
+        if total > r.remaining() {
             return Err(DecodeError::UnexpectedEnd {
                 at: r.position(),
-                needed: rounds * degree * 32,
+                needed: total,
                 remaining: r.remaining(),
             });
         }
-        let rounds = (0..rounds)
-            .map(|_| (0..degree).map(|_| r.scalar()).collect::<Result<Vec<_>, _>>())
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut rounds = Vec::new();
+        for (n, width) in widths {
+            for _ in 0..n {
+                rounds.push((0..width).map(|_| r.scalar()).collect::<Result<Vec<_>, _>>()?);
+            }
+        }
         let instances = r.count("instance count", 4)?;
         let final_evals = (0..instances).map(|_| r.scalars()).collect::<Result<Vec<_>, _>>()?;
         Ok(SumcheckProof { rounds, final_evals })
@@ -149,8 +186,9 @@ pub fn verify_sumcheck(
     let input: Vec<F> = claims.iter().map(|c| c.input_claim()).collect();
     transcript.append_scalars("sumcheck_claims", &input);
     let gamma = transcript.challenge_scalar("sumcheck_batch");
-    verify_with(claims, proof, gamma, |poly| {
-        transcript.append_scalars("sumcheck_round", poly);
+    verify_with(claims, proof, gamma, |poly, eq_factored| {
+        let label = if eq_factored { "sumcheck_eq_round" } else { "sumcheck_round" };
+        transcript.append_scalars(label, poly);
         transcript.challenge_scalar("sumcheck_r")
     })
     .inspect(|out| {
@@ -166,7 +204,7 @@ pub(crate) fn verify_with(
     claims: &[&dyn SumcheckClaim],
     proof: &SumcheckProof,
     gamma: F,
-    mut next_challenge: impl FnMut(&[F]) -> F,
+    mut next_challenge: impl FnMut(&[F], bool) -> F,
 ) -> Result<SumcheckOutput, SumcheckError> {
     if claims.is_empty() {
         return Err(SumcheckError::NoInstances);
@@ -181,6 +219,16 @@ pub(crate) fn verify_with(
     let degree = claims.iter().map(|c| c.degree()).max().unwrap_or(0);
     if degree == 0 {
         return Err(SumcheckError::ZeroDegree);
+    }
+    let eq = match claims {
+        [one] => one.eq_rounds(),
+        _ => Vec::new(),
+    };
+    if eq.len() > rounds {
+        return Err(SumcheckError::Malformed {
+            instance: 0,
+            reason: format!("{} eq-factored rounds of {rounds}", eq.len()),
+        });
     }
     if proof.rounds.len() != rounds {
         return Err(SumcheckError::RoundCount { expected: rounds, got: proof.rounds.len() });
@@ -211,12 +259,19 @@ pub(crate) fn verify_with(
 
     let mut challenges = Vec::with_capacity(rounds);
     for (round, compressed) in proof.rounds.iter().enumerate() {
-        if compressed.len() != degree {
-            return Err(SumcheckError::Degree { round, expected: degree, got: compressed.len() });
+        let tau = eq.get(round).copied();
+        let expected = degree - usize::from(tau.is_some());
+        if compressed.len() != expected {
+            return Err(SumcheckError::Degree { round, expected, got: compressed.len() });
         }
-        let poly = UniPoly::decompress(compressed, claim);
-        let r = next_challenge(compressed);
-        claim = poly.evaluate(r);
+        let r = next_challenge(compressed, tau.is_some());
+        claim = match tau {
+            // s(r) = eq(τ, r)·q(r).
+            Some(tau) => {
+                UniPoly::decompress_eq(compressed, claim, tau).evaluate(r) * eq_eval(&[tau], &[r])
+            }
+            None => UniPoly::decompress(compressed, claim).evaluate(r),
+        };
         challenges.push(r);
     }
     challenges.reverse();
@@ -311,6 +366,10 @@ impl SumcheckClaim for ProductClaim {
             }
             _ => Ok(()),
         }
+    }
+
+    fn eq_rounds(&self) -> Vec<F> {
+        self.eq_point.iter().flatten().rev().copied().collect()
     }
 
     fn expected_output(&self, point: &[F], evals: &[F]) -> F {

@@ -138,10 +138,11 @@ impl TensorProof {
             total += len + 5;
             let detail = match item {
                 Item::Scalars(v) => format!("{} scalars", v.len()),
+                // Sent coefficients per round: the degree, one fewer in eq-factored rounds.
                 Item::Sumcheck(p) => format!(
-                    "{} rounds × degree {}",
+                    "{} rounds, {} coefficients",
                     p.rounds.len(),
-                    p.rounds.first().map_or(0, Vec::len)
+                    p.rounds.iter().map(Vec::len).sum::<usize>()
                 ),
                 Item::Lookup(p) => format!("{} instance(s)", p.address_claims.len()),
                 Item::Commitments(c) => format!("{} commitments", c.len()),
