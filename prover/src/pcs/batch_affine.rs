@@ -8,15 +8,14 @@
 //! no digit distribution makes it slower than the projective method. Digits are signed, so a
 //! window of `c` bits needs `2^(c-1)` buckets. Windows run in parallel. Prover-only.
 
-use ark_bn254::{Fq, G1Affine, G1Projective};
-use ark_ec::{AdditiveGroup, AffineRepr};
-use ark_ff::{Field, One, PrimeField, Zero};
+use ark_bn254::{G1Affine, G1Projective};
+use ark_ec::AdditiveGroup;
+use ark_ff::{PrimeField, Zero};
+
+pub(crate) use crate::verify::msm::window_sum;
 use rayon::prelude::*;
 
 type ScalarBigInt = <crate::field::F as PrimeField>::BigInt;
-
-/// Additions collected before one shared inversion.
-const BATCH: usize = 512;
 
 /// Window width for `n` points: about `log2(n) − 4`, within [4, 16].
 fn window(n: usize) -> usize {
@@ -77,133 +76,14 @@ pub(crate) fn msm(bases: &[G1Affine], scalars: &[ScalarBigInt]) -> G1Projective 
     total
 }
 
-/// One window: `Σ_d d·(Σ_{digit_i = ±d} ±P_i)` over `buckets` buckets (`|digit| ≤ buckets`).
-pub(crate) fn window_sum(
-    bases: &[G1Affine],
-    digits: impl Iterator<Item = i32>,
-    buckets: usize,
-) -> G1Projective {
-    let mut acc = Buckets::new(buckets);
-    for (p, d) in bases.iter().zip(digits) {
-        if d == 0 || p.is_zero() {
-            continue;
-        }
-        let point = if d < 0 { -*p } else { *p };
-        acc.add(d.unsigned_abs() as usize - 1, point);
-    }
-    acc.flush();
-    let mut running = G1Projective::zero();
-    let mut sum = G1Projective::zero();
-    for (affine, overflow) in acc.points.iter().zip(&acc.overflow).rev() {
-        running += affine;
-        running += overflow;
-        sum += running;
-    }
-    sum
-}
-
-/// Each bucket is `points[b] + overflow[b]`: the affine part takes batched additions; an addition
-/// meeting a bucket already queued in the current batch goes to the projective part instead (a
-/// plain mixed addition), so skewed digit distributions — one bucket for every point, or a few
-/// buckets only — cost what arkworks' projective buckets cost, never more.
-struct Buckets {
-    points: Vec<G1Affine>,
-    overflow: Vec<G1Projective>,
-    busy: Vec<bool>,
-    pending: Vec<(u32, G1Affine)>,
-    denoms: Vec<Fq>,
-    /// Flush size: with few buckets, a long batch would only push more additions to `overflow`.
-    batch: usize,
-}
-
-impl Buckets {
-    fn new(n: usize) -> Self {
-        let batch = (n / 8).clamp(16, BATCH);
-        Buckets {
-            points: vec![G1Affine::identity(); n],
-            overflow: vec![G1Projective::zero(); n],
-            busy: vec![false; n],
-            pending: Vec::with_capacity(batch),
-            denoms: Vec::with_capacity(batch),
-            batch,
-        }
-    }
-
-    /// `bucket += p`, now or at the next flush.
-    fn add(&mut self, bucket: usize, p: G1Affine) {
-        if self.busy[bucket] {
-            self.overflow[bucket] += p;
-            return;
-        }
-        if self.points[bucket].is_zero() {
-            self.points[bucket] = p;
-            return;
-        }
-        self.busy[bucket] = true;
-        self.pending.push((bucket as u32, p));
-        if self.pending.len() == self.batch {
-            self.flush();
-        }
-    }
-
-    /// Performs the queued additions with one shared inversion.
-    fn flush(&mut self) {
-        self.denoms.clear();
-        for (b, p) in &self.pending {
-            let a = &self.points[*b as usize];
-            // x_a = x_p: doubling (denominator 2y) or P + (−P) (no inversion needed).
-            let d = if a.x != p.x {
-                p.x - a.x
-            } else if a.y == p.y && !a.y.is_zero() {
-                a.y.double()
-            } else {
-                Fq::one()
-            };
-            self.denoms.push(d);
-        }
-        invert_all(&mut self.denoms);
-        for ((b, p), inv) in self.pending.drain(..).zip(&self.denoms) {
-            let b = b as usize;
-            let a = self.points[b];
-            self.busy[b] = false;
-            let lambda = if a.x != p.x {
-                (p.y - a.y) * inv
-            } else if a.y == p.y && !a.y.is_zero() {
-                let x2 = a.x.square();
-                (x2.double() + x2) * inv
-            } else {
-                self.points[b] = G1Affine::identity();
-                continue;
-            };
-            let x3 = lambda.square() - a.x - p.x;
-            let y3 = lambda * (a.x - x3) - a.y;
-            self.points[b] = G1Affine::new_unchecked(x3, y3);
-        }
-    }
-}
-
-/// Replaces every (non-zero) element by its inverse with one field inversion.
-fn invert_all(v: &mut [Fq]) {
-    let mut prefix = Vec::with_capacity(v.len());
-    let mut acc = Fq::one();
-    for x in v.iter() {
-        prefix.push(acc);
-        acc *= x;
-    }
-    // Every denominator is non-zero by construction (distinct x, or 2y with y ≠ 0, or 1).
-    let mut inv = acc.inverse().unwrap_or_default();
-    for (x, before) in v.iter_mut().zip(prefix).rev() {
-        let next = inv * *x;
-        *x = inv * before;
-        inv = next;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::field::F;
+    use crate::verify::msm::invert_all;
+    use ark_bn254::Fq;
     use ark_ec::{CurveGroup, VariableBaseMSM};
+    use ark_ff::One;
     use ark_std::UniformRand;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha20Rng;

@@ -20,7 +20,7 @@ use crate::verify::hyperkzg::{
     batch_verify, batched_values, interpolate, opening_points, HyperKzgCommitment, HyperKzgProof,
     HyperKzgVerifierKey,
 };
-use crate::verify::{absorb_batch_claim, batch_weights};
+use crate::verify::{absorb_batch_claim, absorb_combination_claim, batch_weights};
 
 /// The prover's part of the SRS: `[τ^i]₁` for `i < 2^max_num_vars` (shared, not copied).
 ///
@@ -212,31 +212,7 @@ impl HyperKzg {
         transcript: &mut Transcript,
     ) -> Result<HyperKzgProof, PcsError> {
         let n = point.len();
-        if polys.is_empty() {
-            return Err(PcsError::EmptyBatch);
-        }
-        if commitments.len() != polys.len() {
-            return Err(PcsError::CommitmentCount {
-                expected: polys.len(),
-                got: commitments.len(),
-            });
-        }
-        if evals.len() != polys.len() {
-            return Err(PcsError::EvalCount { expected: polys.len(), got: evals.len() });
-        }
-        if n > pk.max_num_vars {
-            return Err(PcsError::TooManyVariables { max: pk.max_num_vars, got: n });
-        }
-        for (index, p) in polys.iter().enumerate() {
-            let len = p.len();
-            if len == 0 {
-                return Err(PcsError::EmptyPolynomial { index });
-            }
-            let vars = len.trailing_zeros() as usize;
-            if !len.is_power_of_two() || vars > n {
-                return Err(PcsError::NumVarsMismatch { index, expected: n, got: vars });
-            }
-        }
+        check_openings(pk, polys, commitments, evals.len(), n)?;
         let rho = absorb_batch_claim(transcript, commitments, point, evals);
         if n == 0 {
             return Ok(HyperKzgProof::default());
@@ -244,6 +220,61 @@ impl HyperKzg {
         let f0 = combine(polys, &batch_weights(rho, polys.len()), n);
         open_combined(pk, f0, point, transcript)
     }
+
+    /// Opens `Σ_k weights[k]·p_k` (each zero-extended to `point.len()` variables) at `point` to
+    /// `claim`: the prover side of [`crate::verify::hyperkzg::verify_combination`]. The caller
+    /// computed `claim` from the polynomials' evaluations, which are never sent.
+    pub fn open_combination(
+        pk: &HyperKzgProverKey,
+        polys: &[Opening<'_>],
+        commitments: &[HyperKzgCommitment],
+        weights: &[F],
+        point: &[F],
+        claim: F,
+        transcript: &mut Transcript,
+    ) -> Result<HyperKzgProof, PcsError> {
+        let n = point.len();
+        check_openings(pk, polys, commitments, weights.len(), n)?;
+        absorb_combination_claim(transcript, commitments.len(), point, claim);
+        if n == 0 {
+            return Ok(HyperKzgProof::default());
+        }
+        open_combined(pk, combine(polys, weights, n), point, transcript)
+    }
+}
+
+/// The shapes both batched openings need: as many commitments and evaluations (or weights) as
+/// polynomials, none empty, each a power of two of at most `n` variables, `n` within the key.
+fn check_openings(
+    pk: &HyperKzgProverKey,
+    polys: &[Opening<'_>],
+    commitments: &[HyperKzgCommitment],
+    per_poly: usize,
+    n: usize,
+) -> Result<(), PcsError> {
+    if polys.is_empty() {
+        return Err(PcsError::EmptyBatch);
+    }
+    if commitments.len() != polys.len() {
+        return Err(PcsError::CommitmentCount { expected: polys.len(), got: commitments.len() });
+    }
+    if per_poly != polys.len() {
+        return Err(PcsError::EvalCount { expected: polys.len(), got: per_poly });
+    }
+    if n > pk.max_num_vars {
+        return Err(PcsError::TooManyVariables { max: pk.max_num_vars, got: n });
+    }
+    for (index, p) in polys.iter().enumerate() {
+        let len = p.len();
+        if len == 0 {
+            return Err(PcsError::EmptyPolynomial { index });
+        }
+        let vars = len.trailing_zeros() as usize;
+        if !len.is_power_of_two() || vars > n {
+            return Err(PcsError::NumVarsMismatch { index, expected: n, got: vars });
+        }
+    }
+    Ok(())
 }
 
 /// `Σ_k w_k·p_k` over `2^n` entries, each `p_k` zero-extended; zeros of small tables cost no
@@ -369,6 +400,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::pcs::srs::Srs;
     use crate::pcs::{from_bytes, to_bytes};
+    use crate::verify::hyperkzg::verify_combination;
     use ark_ec::AffineRepr;
     use ark_ff::PrimeField;
     use ark_std::UniformRand;
@@ -621,6 +653,64 @@ pub(crate) mod tests {
         let wrong =
             HyperKzg::batch_open_extended(&pk, &openings, &coms[1..], &point, &evals, &mut t);
         assert!(matches!(wrong, Err(PcsError::CommitmentCount { .. })));
+    }
+
+    /// Invariant: a caller-weighted opening proves `Σ w_k·p_k(ρ) = claim` for the committed `p_k`.
+    /// Mutation: the same proof checked against the claim plus one, against other weights, and a
+    /// proof made for a false claim.
+    #[test]
+    fn combination_opening_checks_the_weighted_claim() {
+        let (pk, vk) = keys();
+        let mut rng = rng(9);
+        let n = 8;
+        let small = MultilinearPoly::I64((0..32).map(|i| (i * 5 % 17) - 8).collect());
+        let dense = MultilinearPoly::Dense((0..1 << n).map(|_| F::rand(&mut rng)).collect());
+        let indices: Vec<usize> = (0..16).map(|j| (j * 3 + 1) % 16).collect();
+        let openings = [
+            Opening::Table(&small),
+            Opening::Table(&dense),
+            Opening::OneHotBlock { indices: &indices, first: 8, columns: 8 },
+        ];
+        let mut coms =
+            vec![HyperKzg::commit(&pk, &small).unwrap(), HyperKzg::commit(&pk, &dense).unwrap()];
+        coms.push(HyperKzg::commit_one_hot_blocks(&pk, &indices, 16, 8).unwrap()[1]);
+        let point = random_point(&mut rng, n);
+        // Each table's value at the point, zero-extended (high variables zero).
+        let value = |p: &MultilinearPoly| {
+            let k = p.num_vars();
+            let pad: F = point[..n - k].iter().map(|x| F::one() - x).product();
+            pad * p.evaluate(&point[n - k..])
+        };
+        let mut block = vec![0u8; 16 * 8];
+        for (j, &a) in indices.iter().enumerate() {
+            if a >= 8 {
+                block[j * 8 + a - 8] = 1;
+            }
+        }
+        let values = [value(&small), value(&dense), value(&MultilinearPoly::U8(block))];
+        let weights: Vec<F> = (0..3).map(|_| F::rand(&mut rng)).collect();
+        let claim: F = weights.iter().zip(&values).map(|(w, v)| *w * v).sum();
+        let prove = |claim: F| {
+            let mut t = Transcript::new(b"atlas/pcs-test");
+            HyperKzg::open_combination(&pk, &openings, &coms, &weights, &point, claim, &mut t)
+                .unwrap()
+        };
+        let check = |weights: &[F], claim: F, proof: &HyperKzgProof| {
+            let mut t = Transcript::new(b"atlas/pcs-test");
+            verify_combination(&vk, &coms, weights, &point, claim, proof, &mut t)
+        };
+        let proof = prove(claim);
+        check(&weights, claim, &proof).expect("the honest combination verifies");
+        assert!(check(&weights, claim + F::one(), &proof).is_err());
+        let mut other = weights.clone();
+        other[2] += F::one();
+        assert!(check(&other, claim, &proof).is_err());
+        let forged = prove(claim + F::one());
+        assert!(check(&weights, claim + F::one(), &forged).is_err());
+        assert_eq!(
+            check(&weights[..2], claim, &proof),
+            Err(PcsError::EvalCount { expected: 3, got: 2 })
+        );
     }
 
     #[test]

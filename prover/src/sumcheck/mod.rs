@@ -56,6 +56,25 @@ pub fn prove_sumcheck(
     instances: &mut [&mut dyn SumcheckInstance],
     transcript: &mut Transcript,
 ) -> (SumcheckProof, SumcheckOutput) {
+    let (proof, out, _) = prove_batch(instances, transcript, true);
+    (proof, out)
+}
+
+/// [`prove_sumcheck`] with the final evaluations kept back: the proof carries none and the
+/// transcript absorbs none (the prover side of [`crate::verify::verify_sumcheck_deferred`]).
+/// Returns the batching challenge too, which weighs the instances in the final claim.
+pub fn prove_sumcheck_deferred(
+    instances: &mut [&mut dyn SumcheckInstance],
+    transcript: &mut Transcript,
+) -> (SumcheckProof, SumcheckOutput, F) {
+    prove_batch(instances, transcript, false)
+}
+
+fn prove_batch(
+    instances: &mut [&mut dyn SumcheckInstance],
+    transcript: &mut Transcript,
+    send_finals: bool,
+) -> (SumcheckProof, SumcheckOutput, F) {
     assert!(!instances.is_empty(), "prove_sumcheck needs at least one instance");
     let rounds = instances.iter().map(|i| i.num_rounds()).max().unwrap_or(0);
     let degree = instances.iter().map(|i| i.degree()).max().unwrap_or(0);
@@ -148,11 +167,16 @@ pub fn prove_sumcheck(
     challenges.reverse();
 
     let final_evals: Vec<Vec<F>> = instances.iter().map(|i| i.final_evals()).collect();
-    for e in &final_evals {
-        transcript.append_scalars("sumcheck_final_evals", e);
-    }
-    let proof = SumcheckProof { rounds: proof_rounds, final_evals: final_evals.clone() };
-    (proof, SumcheckOutput { point: challenges, final_evals })
+    let sent = if send_finals {
+        for e in &final_evals {
+            transcript.append_scalars("sumcheck_final_evals", e);
+        }
+        final_evals.clone()
+    } else {
+        Vec::new()
+    };
+    let proof = SumcheckProof { rounds: proof_rounds, final_evals: sent };
+    (proof, SumcheckOutput { point: challenges, final_evals }, gamma)
 }
 
 /// Interpolates a round polynomial from `q`'s values at `0, 1, …, d-1` and its leading coefficient

@@ -15,16 +15,18 @@ use crate::lookup::{prove_chunk_checks, prove_lookup_reads, LookupWitness};
 use crate::pcs::hyperkzg::Opening;
 use crate::pcs::{CommitmentScheme, HyperKzg, HyperKzgProverKey, PcsError, Srs};
 use crate::poly::{eq_evals, MultilinearPoly};
-use crate::sumcheck::{prove_sumcheck, ProductSumcheck, ReductionSumcheck, SumcheckInstance};
+use crate::sumcheck::{
+    prove_sumcheck, prove_sumcheck_deferred, ProductSumcheck, ReductionSumcheck, SumcheckInstance,
+};
 use crate::transcript::Transcript;
 use crate::verify::lookup::{ChunkClaims, LookupReads, PendingChunks};
-use crate::verify::sumcheck::{ClaimReduction, Term};
+use crate::verify::sumcheck::{ClaimReduction, SumcheckClaim, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
     absorb_statement, block_bits, committed_polys, dedupe, extend_claims, interleave, known_values,
-    layout, lookup_output_claim, opening_vars, operand_claim, padding_value, place, pow2,
-    push_chunks, push_weight_blocks, weight_blocks, Claim, Committed, Item, LocalTable, Plan, Rule,
-    TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
+    layout, lookup_output_claim, opening_vars, opening_weights, operand_claim, padding_value,
+    place, pow2, push_chunks, push_weight_blocks, weight_blocks, Claim, Committed, Item,
+    LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -511,6 +513,7 @@ pub fn prove_with_progress(
     let n = opening_vars(&polys, &pc_claims);
     let mut opened: Vec<(usize, Source<'_>)> = Vec::new();
     let mut reductions = Vec::new();
+    let mut claims_of = Vec::new();
     for (q, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
             continue;
@@ -539,28 +542,10 @@ pub fn prove_with_progress(
                 }
             });
         }
+        claims_of.push(reduction);
         opened.push((q, source));
     }
     if !opened.is_empty() {
-        let (point, evals): (Vec<F>, Vec<F>) = if n > 0 {
-            let mut refs: Vec<&mut dyn SumcheckInstance> =
-                reductions.iter_mut().map(|r| r as &mut dyn SumcheckInstance).collect();
-            let (proof, out) = prove_sumcheck(&mut refs, &mut p.t);
-            p.items.push(Item::Sumcheck(proof));
-            (out.point, out.final_evals.iter().map(|e| e[0]).collect())
-        } else {
-            // Scalars: each polynomial is its own evaluation.
-            let evals = opened
-                .iter()
-                .map(|(_, s)| match s {
-                    Source::Table(poly) => poly.get(0),
-                    Source::OneHot { indices, first, .. } => {
-                        F::from(u64::from(indices[0] == *first))
-                    }
-                })
-                .collect();
-            (Vec::new(), evals)
-        };
         let refs: Vec<Opening<'_>> = opened
             .iter()
             .map(|(_, s)| match s {
@@ -571,8 +556,32 @@ pub fn prove_with_progress(
             })
             .collect();
         let comms: Vec<_> = opened.iter().map(|e| commitments[e.0]).collect();
-        let proof =
-            HyperKzg::batch_open_extended(&pk.pcs, &refs, &comms, &point, &evals, &mut p.t)?;
+        let proof = if n > 0 {
+            // The reduction's final evaluations stay with the prover: the opening checks their
+            // weighted sum, the sumcheck's final claim, as one evaluation.
+            let mut insts: Vec<&mut dyn SumcheckInstance> =
+                reductions.iter_mut().map(|r| r as &mut dyn SumcheckInstance).collect();
+            let (proof, out, gamma) = prove_sumcheck_deferred(&mut insts, &mut p.t);
+            p.items.push(Item::Sumcheck(proof));
+            let point = out.point;
+            let claim_refs: Vec<&dyn SumcheckClaim> =
+                claims_of.iter().map(|c| c as &dyn SumcheckClaim).collect();
+            let weights = opening_weights(&claim_refs, &point, gamma);
+            let claim = weights.iter().zip(&out.final_evals).map(|(w, e)| *w * e[0]).sum();
+            HyperKzg::open_combination(&pk.pcs, &refs, &comms, &weights, &point, claim, &mut p.t)?
+        } else {
+            // Scalars: each polynomial is its own evaluation.
+            let evals: Vec<F> = opened
+                .iter()
+                .map(|(_, s)| match s {
+                    Source::Table(poly) => poly.get(0),
+                    Source::OneHot { indices, first, .. } => {
+                        F::from(u64::from(indices[0] == *first))
+                    }
+                })
+                .collect();
+            HyperKzg::batch_open_extended(&pk.pcs, &refs, &comms, &[], &evals, &mut p.t)?
+        };
         p.items.push(Item::Opening(proof));
     }
     lap("open", &mut timings);

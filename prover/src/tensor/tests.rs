@@ -358,8 +358,9 @@ fn a_tampered_scalar_is_rejected() {
     assert!(proved.verify().is_err());
 }
 
-/// Invariant: every sumcheck of the proof binds its final evaluations — the walk's, the deferred
-/// chunk checks' after it, the final reduction's — and every lookup binds its reads.
+/// Invariant: every sumcheck of the proof binds its final evaluations — the walk's and the deferred
+/// chunk checks' after it — and every lookup binds its reads. (The final reduction sends none; the
+/// next test covers it.)
 /// Mutation: add 1 to one final evaluation of one sumcheck or lookup, each in turn.
 #[test]
 fn every_tampered_final_evaluation_is_rejected() {
@@ -384,6 +385,38 @@ fn every_tampered_final_evaluation_is_rejected() {
         );
     }
     assert!(tried >= 3, "the layer's proof has sumchecks and lookups ({tried} tried)");
+}
+
+/// Invariant: the final reduction's evaluations are never sent; its final claim is checked as one
+/// evaluation of the committed polynomials' weighted sum by the opening.
+/// Mutation: change a round coefficient of the final reduction (its claim then differs from what
+/// the committed polynomials give), and, separately, attach a final evaluation to it.
+#[test]
+fn the_final_reduction_is_checked_by_the_opening() {
+    let (b, inputs) = layer();
+    let proved = prove_program(b, inputs, WeightMode::Committed);
+    let k = proved
+        .proof
+        .items
+        .iter()
+        .rposition(|i| matches!(i, Item::Sumcheck(_)))
+        .expect("the proof ends with the final reduction and the opening");
+    assert!(matches!(proved.proof.items[k + 1], Item::Opening(_)));
+    let refs = proved.refs();
+    let check = |bad: &TensorProof| {
+        verify(&proved.pk.vk, &refs, &proved.public_inputs, &proved.outputs, bad)
+    };
+    let mut bad = proved.proof.clone();
+    if let Item::Sumcheck(p) = &mut bad.items[k] {
+        assert!(p.final_evals.is_empty(), "the reduction sends no evaluations");
+        p.rounds[0][0] += F::from(1u64);
+    }
+    assert!(matches!(check(&bad), Err(TensorError::Opening { .. })));
+    let mut bad = proved.proof.clone();
+    if let Item::Sumcheck(p) = &mut bad.items[k] {
+        p.final_evals.push(vec![F::from(1u64)]);
+    }
+    assert!(matches!(check(&bad), Err(TensorError::Sumcheck { .. })));
 }
 
 /// Invariant: the verifying key binds the weights.
@@ -530,11 +563,9 @@ fn block_values_that_still_recombine_are_rejected_by_the_opening() {
         v[1] -= w0;
     }
     let err = proved.verify().unwrap_err();
-    // Past the recombination check: the opening's claim reduction catches it.
-    assert!(
-        matches!(&err, TensorError::Sumcheck { place, .. } if place.starts_with("opening")),
-        "{err}"
-    );
+    // Past the recombination check: the reduction's final claim, checked as one evaluation of
+    // the committed polynomials' weighted sum, is not met.
+    assert!(matches!(&err, TensorError::Opening { .. }), "{err}");
 }
 
 /// `relu(x @ w)` with a `[128, 64]` weight: `2^13` entries, above the opening floor that the small
@@ -601,8 +632,5 @@ fn weight_block_values_that_still_recombine_are_rejected_by_the_opening() {
         v[1] -= w[0];
     }
     let err = proved.verify().unwrap_err();
-    assert!(
-        matches!(&err, TensorError::Sumcheck { place, .. } if place.starts_with("opening")),
-        "{err}"
-    );
+    assert!(matches!(&err, TensorError::Opening { .. }), "{err}");
 }

@@ -38,7 +38,7 @@ use ark_serialize::{
     Write,
 };
 
-use super::{absorb_batch_claim, batch_weights};
+use super::{absorb_batch_claim, absorb_combination_claim, batch_weights};
 use crate::field::F;
 use crate::pcs::PcsError;
 use crate::poly::powers;
@@ -212,11 +212,55 @@ pub fn batch_verify(
     let rho = absorb_batch_claim(transcript, commitments, point, evals);
     let weights = batch_weights(rho, k);
     let claim: F = weights.iter().zip(evals).map(|(w, e)| *w * e).sum();
+    verify_lincomb(vk, commitments, &weights, point, claim, proof, transcript)
+}
+
+/// Verifies that `Σ_k weights[k]·p_k(point) = claim`, where `commitments[k]` binds `p_k`: one
+/// opening of the combination, whose commitment the verifier forms itself. The caller's weights
+/// must come from a transcript that bound the commitments before drawing them (the final opening's
+/// weights are the reduction sumcheck's, drawn after every commitment was sent), so the prover
+/// could not choose the polynomials to suit them.
+///
+/// Absorbs what [`super::absorb_combination_claim`] lists — not the commitments, which the
+/// caller's transcript holds already — then runs the opening (as [`batch_verify`]'s from there on).
+pub fn verify_combination(
+    vk: &HyperKzgVerifierKey,
+    commitments: &[HyperKzgCommitment],
+    weights: &[F],
+    point: &[F],
+    claim: F,
+    proof: &HyperKzgProof,
+    transcript: &mut Transcript,
+) -> Result<(), PcsError> {
+    let k = commitments.len();
+    if k == 0 {
+        return Err(PcsError::EmptyBatch);
+    }
+    if weights.len() != k {
+        return Err(PcsError::EvalCount { expected: k, got: weights.len() });
+    }
+    proof.check_shape(point.len())?;
+    absorb_combination_claim(transcript, commitments.len(), point, claim);
+    verify_lincomb(vk, commitments, weights, point, claim, proof, transcript)
+}
+
+/// The opening of `Σ_k weights[k]·p_k` at `point` to `claim`, after the claim is absorbed; the
+/// proof's shape is checked by the caller.
+fn verify_lincomb(
+    vk: &HyperKzgVerifierKey,
+    commitments: &[HyperKzgCommitment],
+    weights: &[F],
+    point: &[F],
+    claim: F,
+    proof: &HyperKzgProof,
+    transcript: &mut Transcript,
+) -> Result<(), PcsError> {
+    let n = point.len();
     let coms: Vec<G1Affine> = commitments.iter().map(|c| c.0).collect();
 
     if n == 0 {
         // The commitment of a constant c is c·[τ⁰]₁ = c·G.
-        let combined = lincomb(&coms, &weights);
+        let combined = lincomb(&coms, weights);
         return if combined == vk.g1.into_group() * claim {
             Ok(())
         } else {
@@ -265,7 +309,7 @@ pub fn batch_verify(
     scalars.extend_from_slice(&q_pows[1..]);
     bases.extend([vk.g1, vk.tau_g1, vk.tau2_g1, w]);
     scalars.extend([-i[0], -i[1], -i[2], -r2.square()]);
-    let lhs = lincomb(&coms, &weights) + lincomb(&bases, &scalars);
+    let lhs = lincomb(&coms, weights) + lincomb(&bases, &scalars);
     let w_r2 = (w.into_group() * r2).into_affine();
 
     let pairing = Bn254::multi_pairing(

@@ -17,7 +17,8 @@ pub use lookup::{
     LookupOutput, LookupProof, LookupReadProof, LookupReads, LookupStatement, PendingChunks,
 };
 pub use sumcheck::{
-    verify_sumcheck, ClaimReduction, ProductClaim, SumcheckClaim, SumcheckError, Term,
+    verify_sumcheck, verify_sumcheck_deferred, ClaimReduction, DeferredOutput, ProductClaim,
+    SumcheckClaim, SumcheckError, Term,
 };
 
 use ark_serialize::CanonicalSerialize;
@@ -65,6 +66,17 @@ pub fn absorb_batch_claim<C: CanonicalSerialize>(
     transcript.append_scalars("pcs/point", point);
     transcript.append_scalars("pcs/evals", evals);
     transcript.challenge_scalar("pcs/batch")
+}
+
+/// What a caller-weighted opening absorbs ([`hyperkzg::verify_combination`]): `pcs/num_polys`,
+/// `pcs/num_vars`, `pcs/point`, `pcs/combined_claim`. No challenge, and not the commitments: the
+/// weights are the caller's, drawn from a transcript that had already absorbed every commitment
+/// (the whole-program proof absorbs each when it is sent, and the weights' in the key digest).
+pub fn absorb_combination_claim(transcript: &mut Transcript, polys: usize, point: &[F], claim: F) {
+    transcript.append_u64("pcs/num_polys", polys as u64);
+    transcript.append_u64("pcs/num_vars", point.len() as u64);
+    transcript.append_scalars("pcs/point", point);
+    transcript.append_scalars("pcs/combined_claim", &[claim]);
 }
 
 #[cfg(test)]

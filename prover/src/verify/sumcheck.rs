@@ -198,14 +198,89 @@ pub fn verify_sumcheck(
     })
 }
 
+/// What a sumcheck with deferred final evaluations leaves: the point, the batching challenge `γ`
+/// and the value `Σ_i γ^i·expected_output_i(point, evals_i)` must take. The caller checks it by
+/// other means — the final opening checks it as one evaluation of a weighted combination of
+/// committed polynomials, so their evaluations are never sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredOutput {
+    pub point: Vec<F>,
+    pub gamma: F,
+    pub claim: F,
+}
+
+/// Verifies a batched sumcheck's rounds, leaving its final check to the caller (see
+/// [`DeferredOutput`]). The proof must carry no final evaluations.
+pub fn verify_sumcheck_deferred(
+    claims: &[&dyn SumcheckClaim],
+    proof: &SumcheckProof,
+    transcript: &mut Transcript,
+) -> Result<DeferredOutput, SumcheckError> {
+    let shape = check_claims(claims)?;
+    if !proof.final_evals.is_empty() {
+        return Err(SumcheckError::InstanceCount { expected: 0, got: proof.final_evals.len() });
+    }
+    let input: Vec<F> = claims.iter().map(|c| c.input_claim()).collect();
+    transcript.append_scalars("sumcheck_claims", &input);
+    let gamma = transcript.challenge_scalar("sumcheck_batch");
+    let (point, claim) = run_rounds(claims, &shape, proof, gamma, |poly, eq_factored| {
+        let label = if eq_factored { "sumcheck_eq_round" } else { "sumcheck_round" };
+        transcript.append_scalars(label, poly);
+        transcript.challenge_scalar("sumcheck_r")
+    })?;
+    Ok(DeferredOutput { point, gamma, claim })
+}
+
 /// The verifier's arithmetic with the challenge source abstracted, so tests can show that a proof
 /// forged against frozen challenges is rejected once challenges come from the transcript.
 pub(crate) fn verify_with(
     claims: &[&dyn SumcheckClaim],
     proof: &SumcheckProof,
     gamma: F,
-    mut next_challenge: impl FnMut(&[F], bool) -> F,
+    next_challenge: impl FnMut(&[F], bool) -> F,
 ) -> Result<SumcheckOutput, SumcheckError> {
+    let shape = check_claims(claims)?;
+    if proof.final_evals.len() != claims.len() {
+        return Err(SumcheckError::InstanceCount {
+            expected: claims.len(),
+            got: proof.final_evals.len(),
+        });
+    }
+    for (instance, (c, e)) in claims.iter().zip(&proof.final_evals).enumerate() {
+        if e.len() != c.num_final_evals() {
+            return Err(SumcheckError::FinalEvalCount {
+                instance,
+                expected: c.num_final_evals(),
+                got: e.len(),
+            });
+        }
+    }
+    let (point, claim) = run_rounds(claims, &shape, proof, gamma, next_challenge)?;
+    let mut computed = F::zero();
+    let mut coeff = F::one();
+    for (c, e) in claims.iter().zip(&proof.final_evals) {
+        computed += coeff * c.expected_output(&point[..c.num_rounds()], e);
+        coeff *= gamma;
+    }
+    if computed != claim {
+        return Err(SumcheckError::FinalClaim {
+            claimed: claim.to_string(),
+            computed: computed.to_string(),
+        });
+    }
+    Ok(SumcheckOutput { point, final_evals: proof.final_evals.clone() })
+}
+
+/// What the rounds must look like: their count, the batch's degree and the eq-factored rounds'
+/// coordinates.
+struct Shape {
+    rounds: usize,
+    degree: usize,
+    eq: Vec<F>,
+}
+
+/// Checks the instances' own shapes (before anything of the proof is looked at).
+fn check_claims(claims: &[&dyn SumcheckClaim]) -> Result<Shape, SumcheckError> {
     if claims.is_empty() {
         return Err(SumcheckError::NoInstances);
     }
@@ -230,23 +305,20 @@ pub(crate) fn verify_with(
             reason: format!("{} eq-factored rounds of {rounds}", eq.len()),
         });
     }
+    Ok(Shape { rounds, degree, eq })
+}
+
+/// Checks the rounds; returns the point and the last round's claim.
+fn run_rounds(
+    claims: &[&dyn SumcheckClaim],
+    shape: &Shape,
+    proof: &SumcheckProof,
+    gamma: F,
+    mut next_challenge: impl FnMut(&[F], bool) -> F,
+) -> Result<(Vec<F>, F), SumcheckError> {
+    let Shape { rounds, degree, ref eq } = *shape;
     if proof.rounds.len() != rounds {
         return Err(SumcheckError::RoundCount { expected: rounds, got: proof.rounds.len() });
-    }
-    if proof.final_evals.len() != claims.len() {
-        return Err(SumcheckError::InstanceCount {
-            expected: claims.len(),
-            got: proof.final_evals.len(),
-        });
-    }
-    for (instance, (c, e)) in claims.iter().zip(&proof.final_evals).enumerate() {
-        if e.len() != c.num_final_evals() {
-            return Err(SumcheckError::FinalEvalCount {
-                instance,
-                expected: c.num_final_evals(),
-                got: e.len(),
-            });
-        }
     }
 
     let two = F::from(2u64);
@@ -275,21 +347,7 @@ pub(crate) fn verify_with(
         challenges.push(r);
     }
     challenges.reverse();
-    let point = challenges;
-
-    let mut computed = F::zero();
-    let mut coeff = F::one();
-    for (c, e) in claims.iter().zip(&proof.final_evals) {
-        computed += coeff * c.expected_output(&point[..c.num_rounds()], e);
-        coeff *= gamma;
-    }
-    if computed != claim {
-        return Err(SumcheckError::FinalClaim {
-            claimed: claim.to_string(),
-            computed: computed.to_string(),
-        });
-    }
-    Ok(SumcheckOutput { point, final_evals: proof.final_evals.clone() })
+    Ok((challenges, claim))
 }
 
 /// One product term `coeff · ∏ P_k` of a [`ProductClaim`].

@@ -25,13 +25,16 @@ use crate::field::{from_i64, F};
 use crate::pcs::PcsError;
 use crate::poly::{eq_eval, eq_evals_serial};
 use crate::transcript::Transcript;
-use crate::verify::hyperkzg::{batch_verify, HyperKzgCommitment, HyperKzgProof};
+use crate::verify::hyperkzg::{
+    batch_verify, verify_combination, HyperKzgCommitment, HyperKzgProof,
+};
 use crate::verify::lookup::{
     verify_chunk_checks, verify_lookup_reads_with, ChunkClaims, LookupError, LookupReads,
     LookupStatement, PendingChunks,
 };
 use crate::verify::sumcheck::{
-    verify_sumcheck, ClaimReduction, ProductClaim, SumcheckClaim, SumcheckError, Term,
+    verify_sumcheck, verify_sumcheck_deferred, ClaimReduction, ProductClaim, SumcheckClaim,
+    SumcheckError, Term,
 };
 use crate::verify::LookupReadProof;
 
@@ -1023,23 +1026,37 @@ fn open_committed(
         return Ok(());
     }
     let comms: Vec<HyperKzgCommitment> = opened.iter().map(|(p, _)| commitments[*p]).collect();
-    let (point, values) = if n == 0 {
+    if n == 0 {
         // Constants: dedupe left one claim each, at the empty point.
-        (Vec::new(), opened.iter().map(|(_, r)| r.values[0]).collect::<Vec<_>>())
-    } else {
-        let refs: Vec<&dyn SumcheckClaim> =
-            opened.iter().map(|(_, r)| r as &dyn SumcheckClaim).collect();
-        let proof = s.sumcheck()?;
-        let out = verify_sumcheck(&refs, proof, t).map_err(|source| TensorError::Sumcheck {
-            place: "opening reduction".into(),
-            source,
-        })?;
-        let values = out.final_evals.iter().map(|e| e[0]).collect();
-        (out.point, values)
-    };
+        let values: Vec<F> = opened.iter().map(|(_, r)| r.values[0]).collect();
+        let proof = s.opening()?;
+        return batch_verify(&vk.pcs, &comms, &[], &values, proof, t)
+            .map_err(|source| TensorError::Opening { vars: n, source });
+    }
+    let refs: Vec<&dyn SumcheckClaim> =
+        opened.iter().map(|(_, r)| r as &dyn SumcheckClaim).collect();
+    let proof = s.sumcheck()?;
+    let out = verify_sumcheck_deferred(&refs, proof, t)
+        .map_err(|source| TensorError::Sumcheck { place: "opening reduction".into(), source })?;
+    let weights = opening_weights(&refs, &out.point, out.gamma);
     let proof = s.opening()?;
-    batch_verify(&vk.pcs, &comms, &point, &values, proof, t)
+    verify_combination(&vk.pcs, &comms, &weights, &out.point, out.claim, proof, t)
         .map_err(|source| TensorError::Opening { vars: n, source })
+}
+
+/// The weight of each opened polynomial in the reduction's final claim: instance `i` contributes
+/// `γ^i·(Σ_k γ_i^k eq(z_{i,k}, ρ))·P_i(ρ)`, linear in its one evaluation, so the final claim is
+/// one evaluation of `Σ_i w_i·P_i` at `ρ` and no `P_i(ρ)` needs to be sent.
+pub fn opening_weights(claims: &[&dyn SumcheckClaim], point: &[F], gamma: F) -> Vec<F> {
+    let mut coeff = F::one();
+    claims
+        .iter()
+        .map(|c| {
+            let w = coeff * c.expected_output(point, &[F::one()]);
+            coeff *= gamma;
+            w
+        })
+        .collect()
 }
 
 /// The variables of the final opening: the largest committed polynomial that has a claim.
