@@ -23,10 +23,11 @@ use crate::verify::lookup::{ChunkClaims, LookupReads, PendingChunks};
 use crate::verify::sumcheck::{ClaimReduction, SumcheckClaim, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
-    absorb_statement, block_bits, committed_polys, dedupe, extend_claims, interleave, known_values,
-    layout, lookup_output_claim, opening_vars, opening_weights, operand_claim, padding_value,
-    place, pow2, push_chunks, push_weight_blocks, weight_blocks, Claim, Committed, Item,
-    LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
+    absorb_statement, block_bits, claim_weights, committed_polys, dedupe, extend_claims,
+    interleave, known_values, layout, lookup_output_claim, one_claim, opening_vars,
+    opening_weights, operand_claim, padding_value, place, pow2, push_chunks, push_weight_blocks,
+    weight_blocks, Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof,
+    VerifyingKey, Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -291,18 +292,27 @@ pub fn prove_with_progress(
             continue;
         }
         let place = place(program, i);
-        let (r, v) = p.merge(MultilinearPoly::I64(padded(instr.dst)), pending, &place)?;
+        let pending = dedupe(pending).ok_or_else(|| {
+            ProveError::Internal(format!("{place}: two claims at one point disagree"))
+        })?;
+        let mut here = if pending.len() > plan.rules[i].takes_claims() {
+            vec![p.merge(MultilinearPoly::I64(padded(instr.dst)), pending)]
+        } else {
+            pending
+        };
         let lay = |reg: Reg| &plan.layouts[reg.index()];
         let eval = |reg: Reg, point: &[F]| MultilinearPoly::I64(padded(reg)).evaluate(point);
         match &plan.rules[i] {
             Rule::Linear { a, b, .. } => {
+                let (r, _) = one_claim(&mut here);
                 let e = vec![eval(*a, &r), eval(*b, &r)];
                 p.send("tensor/operands", &e);
                 claims[a.index()].push((r.clone(), e[0]));
                 claims[b.index()].push((r, e[1]));
             }
-            Rule::Neg { a } => claims[a.index()].push((r, -v)),
+            Rule::Neg { a } => claims[a.index()].extend(here.into_iter().map(|(r, v)| (r, -v))),
             Rule::Mul { a, b } => {
+                let (r, v) = one_claim(&mut here);
                 let polys =
                     vec![MultilinearPoly::I64(padded(*a)), MultilinearPoly::I64(padded(*b))];
                 let (rho, e) = p.product(polys, vec![Term::product(vec![0, 1])], Some(r), v);
@@ -310,6 +320,7 @@ pub fn prove_with_progress(
                 claims[b.index()].push((rho, e[1]));
             }
             Rule::MatMul { a, b, bias, batch, m, k, n, b_batched } => {
+                let (r, v) = one_claim(&mut here);
                 let (rb, rm, rn) = (&r[..*batch], &r[*batch..batch + m], &r[batch + m..]);
                 let mut v = v;
                 if let Some(c) = bias {
@@ -351,18 +362,21 @@ pub fn prove_with_progress(
                 }
             }
             Rule::Sum { src, summed } => {
+                let (r, v) = one_claim(&mut here);
                 let kept: Vec<usize> = (0..summed.len()).filter(|&j| !summed[j]).collect();
                 let g = fix_vars(&padded(*src), summed.len(), &kept, &r);
                 let (rho, e) = p.product(vec![dense(g)], vec![Term::product(vec![0])], None, v);
                 claims[src.index()].push((interleave(summed, &r, &rho), e[0]));
             }
             Rule::Relabel { src, map } => {
-                let c = map.claim(lay(instr.dst), &r, v).ok_or_else(|| {
-                    ProveError::Internal(format!(
-                        "{place}: the point zeroes the broadcast's validity factor"
-                    ))
-                })?;
-                claims[src.index()].push(c);
+                for (r, v) in here {
+                    let c = map.claim(lay(instr.dst), &r, v).ok_or_else(|| {
+                        ProveError::Internal(format!(
+                            "{place}: the point zeroes the broadcast's validity factor"
+                        ))
+                    })?;
+                    claims[src.index()].push(c);
+                }
             }
             Rule::Move { srcs, indices } => {
                 let idx_values = match indices {
@@ -375,7 +389,20 @@ pub fn prove_with_progress(
                 };
                 let wires = layout::wiring(program, &instr.op, instr.dst, idx_values.as_deref())
                     .map_err(|e| ProveError::Trace(format!("{place}: {e}")))?;
-                let er = eq_evals(&r);
+                // Several claims fold into one: Σ_j γ^j v_j with wiring Σ_j γ^j W(r_j, ·).
+                #[cfg(test)]
+                if DROP_MERGED_CLAIMS.get() {
+                    here.truncate(1);
+                }
+                let weights = claim_weights(&here, &mut p.t);
+                let v: F = here.iter().zip(&weights).map(|((_, v), w)| *w * v).sum();
+                let mut er = eq_evals(&here[0].0);
+                er.iter_mut().for_each(|e| *e *= weights[0]);
+                for ((r, _), g) in here.iter().zip(&weights).skip(1) {
+                    for (e, x) in er.iter_mut().zip(eq_evals(r)) {
+                        *e += *g * x;
+                    }
+                }
                 let ws: Vec<Vec<F>> = srcs
                     .iter()
                     .enumerate()
@@ -407,6 +434,7 @@ pub fn prove_with_progress(
                 }
             }
             Rule::Lookup { site, operands } => {
+                let (r, v) = one_claim(&mut here);
                 let sw = &witnesses[*site];
                 let f0 = padding_value(sw.witness.table).map_err(ProveError::Internal)?;
                 let (point, value) = lookup_output_claim(lay(instr.dst), &r, v, f0);
@@ -420,6 +448,7 @@ pub fn prove_with_progress(
                 owed.push((*site, o.pending));
             }
             Rule::Shr { site, src, shift, bias, scale } => {
+                let (r, v) = one_claim(&mut here);
                 let sw = &witnesses[*site];
                 let point = if r.is_empty() { vec![F::zero()] } else { r.clone() };
                 let u = MultilinearPoly::I64(sw.remainder.clone()).evaluate(&point);
@@ -605,28 +634,18 @@ impl Prover {
         self.items.push(Item::Scalars(v.to_vec()));
     }
 
-    fn merge(
-        &mut self,
-        poly: MultilinearPoly,
-        claims: Vec<Claim>,
-        place: &str,
-    ) -> Result<Claim, ProveError> {
-        let mut claims = dedupe(claims).ok_or_else(|| {
-            ProveError::Internal(format!("{place}: two claims at one point disagree"))
-        })?;
+    /// Merges two or more claims (distinct points) on `poly` into one.
+    fn merge(&mut self, poly: MultilinearPoly, claims: Vec<Claim>) -> Claim {
         #[cfg(test)]
         if DROP_MERGED_CLAIMS.get() {
-            claims.truncate(1);
-        }
-        if claims.len() == 1 {
-            return Ok(claims.remove(0));
+            return claims[0].clone();
         }
         let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
         let gamma = ClaimReduction::draw_gamma(&values, &mut self.t);
         let mut inst = ReductionSumcheck::new(poly, &ClaimReduction { points, values, gamma });
         let (proof, out) = prove_sumcheck(&mut [&mut inst], &mut self.t);
         self.items.push(Item::Sumcheck(proof));
-        Ok((out.point, out.final_evals[0][0]))
+        (out.point, out.final_evals[0][0])
     }
 
     fn product(
@@ -787,7 +806,7 @@ pub fn fix_vars(values: &[i64], n: usize, positions: &[usize], point: &[F]) -> V
 #[cfg(test)]
 thread_local! {
     /// Makes the prover keep only the first claim on a register read several times, as a prover
-    /// that skips the merge would (an attack test sets it).
+    /// that skips the merge (or leaves claims out of a wiring's fold) would; attack tests set it.
     static DROP_MERGED_CLAIMS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 

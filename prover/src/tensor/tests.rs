@@ -335,6 +335,40 @@ fn a_dropped_claim_merge_is_rejected() {
     assert!(err.to_string().contains("claim merge"), "rejected elsewhere: {err}");
 }
 
+/// A gather read twice (an output, and summed): both claims fold into its one wiring sumcheck.
+fn gather_fanout() -> (B, Vec<Vec<i64>>) {
+    let mut b = B::new("gather fanout");
+    let x = b.input(&[4], 8, true);
+    let idx = b.konst(&[2], 8, vec![2, 0]);
+    let g = b.op(&[2], 8, Op::Gather { data: x, indices: idx, axis: 0 });
+    let s = b.op(&[], 9, Op::Sum { src: g, axes: vec![0] });
+    b.p.outputs.extend([g, s]);
+    (b, vec![vec![1, -3, 5, 7]])
+}
+
+#[test]
+fn a_wiring_takes_every_claim_without_a_merge() {
+    let (b, inputs) = gather_fanout();
+    let proved = prove_program(b, inputs, WeightMode::Public);
+    proved.verify().unwrap();
+    let sumchecks = proved.proof.items.iter().filter(|i| matches!(i, Item::Sumcheck(_))).count();
+    // The sum's, the gather's wiring: no merge before the wiring.
+    assert_eq!(sumchecks, 2, "{}", proved.proof.shape());
+}
+
+/// Invariant: every claim on a wiring's result enters its fold.
+/// Mutation: the prover folds only the first reader's claim.
+#[test]
+fn a_claim_left_out_of_a_wiring_fold_is_rejected() {
+    let (b, inputs) = gather_fanout();
+    let trace = execute(&b.p, &inputs, &Set(&b.tables)).expect("the program runs");
+    DROP_MERGED_CLAIMS.set(true);
+    let proved = prove_trace(b, inputs, WeightMode::Public, &trace);
+    DROP_MERGED_CLAIMS.set(false);
+    let err = proved.expect("the prover does not notice").verify().unwrap_err();
+    assert!(matches!(err, TensorError::Sumcheck { .. } | TensorError::Check { .. }), "{err}");
+}
+
 /// Invariant: the public inputs are part of the statement.
 /// Mutation: verify against a different input.
 #[test]

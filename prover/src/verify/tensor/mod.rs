@@ -501,10 +501,19 @@ fn verify_in(
             continue;
         }
         let place = place(program, i);
-        let (r, v) = merge(&mut s, t, pending, &place)?;
+        let pending = dedupe(pending).ok_or_else(|| TensorError::Check {
+            place: place.clone(),
+            what: "two claims at one point disagree",
+        })?;
+        let mut here = if pending.len() > plan.rules[i].takes_claims() {
+            vec![merge(&mut s, t, pending, &place)?]
+        } else {
+            pending
+        };
         let lay = |reg: Reg| &plan.layouts[reg.index()];
         match &plan.rules[i] {
             Rule::Linear { a, b, negate_b } => {
+                let (r, v) = one_claim(&mut here);
                 let e = s.scalars(2, "tensor/operands", &place, t)?;
                 let sum = if *negate_b { e[0] - e[1] } else { e[0] + e[1] };
                 if sum != v {
@@ -516,8 +525,9 @@ fn verify_in(
                 claims[a.index()].push((r.clone(), e[0]));
                 claims[b.index()].push((r, e[1]));
             }
-            Rule::Neg { a } => claims[a.index()].push((r, -v)),
+            Rule::Neg { a } => claims[a.index()].extend(here.into_iter().map(|(r, v)| (r, -v))),
             Rule::Mul { a, b } => {
+                let (r, v) = one_claim(&mut here);
                 let (rho, e) = product(
                     &mut s,
                     t,
@@ -532,6 +542,7 @@ fn verify_in(
                 claims[b.index()].push((rho, e[1]));
             }
             Rule::MatMul { a, b, bias, batch, m, k, b_batched, .. } => {
+                let (r, v) = one_claim(&mut here);
                 let (rb, rm, rn) = (&r[..*batch], &r[*batch..batch + m], &r[batch + m..]);
                 let mut v = v;
                 if let Some(c) = bias {
@@ -575,17 +586,20 @@ fn verify_in(
                 }
             }
             Rule::Sum { src, summed } => {
+                let (r, v) = one_claim(&mut here);
                 let rounds = summed.iter().filter(|x| **x).count();
                 let (rho, e) =
                     product(&mut s, t, &place, rounds, 1, vec![Term::product(vec![0])], None, v)?;
                 claims[src.index()].push((interleave(summed, &r, &rho), e[0]));
             }
             Rule::Relabel { src, map } => {
-                let c = map.claim(lay(instr.dst), &r, v).ok_or_else(|| TensorError::Check {
-                    place: place.clone(),
-                    what: "the point zeroes the broadcast's validity factor",
-                })?;
-                claims[src.index()].push(c);
+                for (r, v) in here {
+                    let c = map.claim(lay(instr.dst), &r, v).ok_or_else(|| TensorError::Check {
+                        place: place.clone(),
+                        what: "the point zeroes the broadcast's validity factor",
+                    })?;
+                    claims[src.index()].push(c);
+                }
             }
             Rule::Move { srcs, indices } => {
                 let idx_values = match indices {
@@ -604,6 +618,9 @@ fn verify_in(
                         place: place.clone(),
                         what: "the wiring does not fit the shapes",
                     })?;
+                // Several claims fold into one: Σ_j γ^j v_j with wiring Σ_j γ^j W(r_j, ·).
+                let weights = claim_weights(&here, t);
+                let v: F = here.iter().zip(&weights).map(|((_, v), w)| *w * v).sum();
                 let contributions = if srcs.len() == 1 {
                     vec![v]
                 } else {
@@ -620,7 +637,12 @@ fn verify_in(
                     let n = lay(*src).num_vars();
                     let (rho, e) =
                         product(&mut s, t, &place, n, 2, vec![Term::product(vec![0, 1])], None, c)?;
-                    if e[1] != wiring_eval(&wires, k, &r, &rho) {
+                    let w: F = here
+                        .iter()
+                        .zip(&weights)
+                        .map(|((r, _), g)| *g * wiring_eval(&wires, k, r, &rho))
+                        .sum();
+                    if e[1] != w {
                         return Err(TensorError::Check {
                             place,
                             what: "wiring polynomial evaluation is wrong",
@@ -630,6 +652,7 @@ fn verify_in(
                 }
             }
             Rule::Lookup { site, operands } => {
+                let (r, v) = one_claim(&mut here);
                 let table = tables[plan.sites[*site].table];
                 let f0 = padding_value(table).map_err(|_| TensorError::Check {
                     place: place.clone(),
@@ -649,6 +672,7 @@ fn verify_in(
                 owed.push((*site, o.pending));
             }
             Rule::Shr { site, src, shift, bias, scale } => {
+                let (r, v) = one_claim(&mut here);
                 let u = s.scalars(1, "tensor/remainder", &place, t)?[0];
                 let unscale = pow2(u32::from(*scale))
                     .inverse()
@@ -817,19 +841,13 @@ fn check_known(
 }
 
 /// Merges the claims on one register into one (verifier side of [`crate::tensor`]'s merge).
+/// Merges two or more claims (distinct points) on one register into one.
 fn merge(
     s: &mut Stream<'_>,
     t: &mut Transcript,
     claims: Vec<Claim>,
     place: &str,
 ) -> Result<Claim, TensorError> {
-    let mut claims = dedupe(claims).ok_or_else(|| TensorError::Check {
-        place: place.into(),
-        what: "two claims at one point disagree",
-    })?;
-    if claims.len() == 1 {
-        return Ok(claims.remove(0));
-    }
     let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
     let gamma = ClaimReduction::draw_gamma(&values, t);
     let red = ClaimReduction { points, values, gamma };
@@ -839,6 +857,22 @@ fn merge(
         source,
     })?;
     Ok((out.point, out.final_evals[0][0]))
+}
+
+/// The one claim a rule that takes one claim is left with ([`Rule::takes_claims`]).
+pub fn one_claim(here: &mut Vec<Claim>) -> Claim {
+    debug_assert_eq!(here.len(), 1, "claims beyond a rule's takes_claims are merged first");
+    here.pop().expect("a visited register has a claim, merged to one for this rule")
+}
+
+/// The weights `γ^j` that fold several claims into one (drawn after their values are absorbed,
+/// as a merge draws them); a single claim has weight 1 and draws nothing.
+pub fn claim_weights(claims: &[Claim], t: &mut Transcript) -> Vec<F> {
+    if claims.len() == 1 {
+        return vec![F::one()];
+    }
+    let values: Vec<F> = claims.iter().map(|c| c.1).collect();
+    crate::poly::powers(ClaimReduction::draw_gamma(&values, t), claims.len())
 }
 
 /// A product sumcheck over `rounds` variables, or for zero rounds the factors sent directly.

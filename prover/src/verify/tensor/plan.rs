@@ -67,6 +67,25 @@ pub enum Rule {
     },
 }
 
+/// Most claims an `add`/`sub` passes on unmerged: two sent operands per claim, where a merge costs
+/// two scalars per variable and its result's operands may need merging anyway.
+pub const LINEAR_CLAIMS: usize = 16;
+
+impl Rule {
+    /// How many claims on its result the rule takes as they are; more are merged to one first (a
+    /// claim-reduction sumcheck). A relabelling or a negation moves each claim for free and a
+    /// wiring sumcheck folds them all into its wiring polynomial with a random combination; every
+    /// other rule proves one claim. (An `add`/`sub` could send its operands per claim, but on
+    /// gpt_nano that only moves the merges to its operands: 629,198 B at one claim, 629,902 B at
+    /// up to four, 639,374 B at sixteen.)
+    pub fn takes_claims(&self) -> usize {
+        match self {
+            Rule::Neg { .. } | Rule::Relabel { .. } | Rule::Move { .. } => usize::MAX,
+            _ => 1,
+        }
+    }
+}
+
 /// One lookup instance: a `lookup` or a `shr`'s remainder check.
 #[derive(Clone, Debug)]
 pub struct Site {
