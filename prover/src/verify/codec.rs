@@ -39,9 +39,16 @@ impl Writer {
     pub fn u32(&mut self, v: u32) {
         self.bytes.extend_from_slice(&v.to_le_bytes());
     }
-    /// A length or count; Atlas never encodes more than `u32::MAX` of anything.
+    /// A length or count, as an unsigned LEB128 varint (one byte below 128, at most five);
+    /// Atlas never encodes more than `u32::MAX` of anything. A proof holds thousands of lengths,
+    /// nearly all small: four fixed bytes each cost gpt_nano's proof 25 KB.
     pub fn len(&mut self, n: usize) {
-        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+        let mut v = u32::try_from(n).unwrap_or(u32::MAX);
+        while v >= 0x80 {
+            self.bytes.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
     }
     pub fn scalar(&mut self, v: &F) {
         self.bytes.extend_from_slice(&v.into_bigint().to_bytes_le());
@@ -128,6 +135,25 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// A length written by [`Writer::len`]: canonical (no trailing zero groups), at most five
+    /// bytes and within `u32`.
+    pub fn varint(&mut self) -> Result<u32, DecodeError> {
+        let at = self.pos;
+        let mut v: u64 = 0;
+        for i in 0..5 {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err(DecodeError::Invalid { what: "length (not minimal)", at });
+                }
+                return u32::try_from(v)
+                    .map_err(|_| DecodeError::Invalid { what: "length (beyond u32)", at });
+            }
+        }
+        Err(DecodeError::Invalid { what: "length (over five bytes)", at })
+    }
+
     /// A count of items each at least `min_item_bytes` long: bounded by what is left to read.
     pub fn count(
         &mut self,
@@ -135,7 +161,7 @@ impl<'a> Reader<'a> {
         min_item_bytes: usize,
     ) -> Result<usize, DecodeError> {
         let at = self.pos;
-        let n = self.u32()? as usize;
+        let n = self.varint()? as usize;
         let limit = self.remaining() / min_item_bytes.max(1);
         if n > limit {
             return Err(DecodeError::TooLarge { what, at, got: n as u64, limit: limit as u64 });
@@ -207,9 +233,31 @@ mod tests {
         assert_eq!(r.scalars().unwrap(), vs);
         r.finish().unwrap();
 
-        let mut bad = vec![1, 0, 0, 0];
+        let mut bad = vec![1];
         bad.extend([0xff; 32]);
-        assert_eq!(Reader::new(&bad).scalars(), Err(DecodeError::NonCanonicalScalar { at: 4 }));
+        assert_eq!(Reader::new(&bad).scalars(), Err(DecodeError::NonCanonicalScalar { at: 1 }));
+    }
+
+    /// Lengths are minimal LEB128 varints within `u32`: they round-trip at every size, and
+    /// padded, overlong or out-of-range encodings are refused.
+    #[test]
+    fn lengths_are_canonical_varints() {
+        for n in [0usize, 1, 127, 128, 300, 16_383, 16_384, 1 << 28, u32::MAX as usize] {
+            let mut w = Writer::new();
+            w.len(n);
+            let expected = (1..=5).find(|b| n < 1usize << (7 * b)).unwrap_or(5);
+            assert_eq!(w.bytes.len(), expected, "{n}");
+            let mut r = Reader::new(&w.bytes);
+            assert_eq!(r.varint().unwrap() as usize, n);
+            r.finish().unwrap();
+        }
+        let invalid =
+            |bytes: &[u8]| matches!(Reader::new(bytes).varint(), Err(DecodeError::Invalid { .. }));
+        assert!(invalid(&[0x80, 0x00]), "zero padded to two bytes");
+        assert!(invalid(&[0x81, 0x80, 0x00]), "1 padded to three bytes");
+        assert!(invalid(&[0xff, 0xff, 0xff, 0xff, 0x1f]), "2^35 − 1 is beyond u32");
+        assert!(invalid(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), "six bytes");
+        assert!(matches!(Reader::new(&[0x80]).varint(), Err(DecodeError::UnexpectedEnd { .. })));
     }
 
     #[test]
@@ -233,8 +281,8 @@ mod tests {
         for (vs, width) in cases {
             let mut w = Writer::new();
             w.ints(vs);
-            assert_eq!(w.bytes[4], width, "{vs:?}");
-            assert_eq!(w.bytes.len(), 5 + vs.len() * width as usize);
+            assert_eq!(w.bytes[1], width, "{vs:?}");
+            assert_eq!(w.bytes.len(), 2 + vs.len() * width as usize);
             let mut r = Reader::new(&w.bytes);
             assert_eq!(r.ints("test").expect("round trip"), vs);
             r.finish().expect("every byte consumed");
@@ -244,11 +292,11 @@ mod tests {
     #[test]
     fn packed_integers_reject_wide_or_unknown_widths() {
         // [5] at width 2: decodable bytes, but not the canonical encoding.
-        let wide = [1, 0, 0, 0, 2, 5, 0];
-        assert!(matches!(Reader::new(&wide).ints("t"), Err(DecodeError::Invalid { at: 4, .. })));
-        let unknown = [1, 0, 0, 0, 3, 5, 0, 0];
-        assert!(matches!(Reader::new(&unknown).ints("t"), Err(DecodeError::Invalid { at: 4, .. })));
-        let short = [2, 0, 0, 0, 8, 1, 2, 3];
+        let wide = [1, 2, 5, 0];
+        assert!(matches!(Reader::new(&wide).ints("t"), Err(DecodeError::Invalid { at: 1, .. })));
+        let unknown = [1, 3, 5, 0, 0];
+        assert!(matches!(Reader::new(&unknown).ints("t"), Err(DecodeError::Invalid { at: 1, .. })));
+        let short = [2, 8, 1, 2, 3];
         assert!(matches!(Reader::new(&short).ints("t"), Err(DecodeError::UnexpectedEnd { .. })));
     }
 }

@@ -209,7 +209,7 @@ impl LookupOutput {
 }
 
 /// Encoding version of [`LookupReadProof`] and [`LookupProof`].
-pub const LOOKUP_PROOF_VERSION: u8 = 2;
+pub const LOOKUP_PROOF_VERSION: u8 = 3;
 
 impl LookupReadProof {
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -90,7 +90,7 @@ pub struct SumcheckProof {
 }
 
 /// Encoding version of [`SumcheckProof`].
-pub const SUMCHECK_PROOF_VERSION: u8 = 2;
+pub const SUMCHECK_PROOF_VERSION: u8 = 3;
 
 impl SumcheckProof {
     /// `version · runs · (rounds · width)* · round coefficients · instances · (count · evals)*`:
@@ -137,7 +137,7 @@ impl SumcheckProof {
         for _ in 0..runs {
             let rounds = r.count("round count", 1)?;
             let at = r.position();
-            let width = r.u32()? as usize;
+            let width = r.varint()? as usize;
             if width > 64 {
                 return Err(DecodeError::TooLarge {
                     what: "round degree",

@@ -13,7 +13,7 @@ use crate::verify::codec::{DecodeError, Reader, Writer};
 use crate::verify::hyperkzg::{HyperKzgCommitment, HyperKzgVerifierKey};
 
 /// Encoding version of [`VerifyingKey`].
-pub const VK_VERSION: u8 = 3;
+pub const VK_VERSION: u8 = 4;
 
 /// A program-local table: its domain and entries (indexed by address), which its id does not
 /// determine.
@@ -183,8 +183,8 @@ fn write_usizes(w: &mut Writer, v: &[usize]) {
 }
 
 fn read_usizes(r: &mut Reader<'_>) -> Result<Vec<usize>, DecodeError> {
-    let n = r.count("dimension count", 4)?;
-    (0..n).map(|_| r.u32().map(|x| x as usize)).collect()
+    let n = r.count("dimension count", 1)?;
+    (0..n).map(|_| r.varint().map(|x| x as usize)).collect()
 }
 
 fn write_str(w: &mut Writer, s: &str) {
