@@ -20,7 +20,7 @@ use crate::sumcheck::{
 };
 use crate::transcript::Transcript;
 use crate::verify::lookup::{ChunkClaims, LookupReads, PendingChunks};
-use crate::verify::sumcheck::{ClaimReduction, SumcheckClaim, Term};
+use crate::verify::sumcheck::{ClaimReduction, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
     absorb_statement, block_bits, claim_weights, committed_polys, dedupe, extend_claims,
@@ -542,7 +542,7 @@ pub fn prove_with_progress(
     let n = opening_vars(&polys, &pc_claims);
     let mut opened: Vec<(usize, Source<'_>)> = Vec::new();
     let mut reductions = Vec::new();
-    let mut claims_of = Vec::new();
+    let mut reduction_claims = Vec::new();
     for (q, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
             continue;
@@ -571,7 +571,7 @@ pub fn prove_with_progress(
                 }
             });
         }
-        claims_of.push(reduction);
+        reduction_claims.push(reduction);
         opened.push((q, source));
     }
     if !opened.is_empty() {
@@ -593,9 +593,7 @@ pub fn prove_with_progress(
             let (proof, out, gamma) = prove_sumcheck_deferred(&mut insts, &mut p.t);
             p.items.push(Item::Sumcheck(proof));
             let point = out.point;
-            let claim_refs: Vec<&dyn SumcheckClaim> =
-                claims_of.iter().map(|c| c as &dyn SumcheckClaim).collect();
-            let weights = opening_weights(&claim_refs, &point, gamma);
+            let weights = opening_weights(&reduction_claims, &point, gamma);
             let claim = weights.iter().zip(&out.final_evals).map(|(w, e)| *w * e[0]).sum();
             HyperKzg::open_combination(&pk.pcs, &refs, &comms, &weights, &point, claim, &mut p.t)?
         } else {

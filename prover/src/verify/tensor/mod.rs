@@ -1072,7 +1072,7 @@ fn open_committed(
     let proof = s.sumcheck()?;
     let out = verify_sumcheck_deferred(&refs, proof, t)
         .map_err(|source| TensorError::Sumcheck { place: "opening reduction".into(), source })?;
-    let weights = opening_weights(&refs, &out.point, out.gamma);
+    let weights = opening_weights(opened.iter().map(|(_, r)| r), &out.point, out.gamma);
     let proof = s.opening()?;
     verify_combination(&vk.pcs, &comms, &weights, &out.point, out.claim, proof, t)
         .map_err(|source| TensorError::Opening { vars: n, source })
@@ -1081,12 +1081,16 @@ fn open_committed(
 /// The weight of each opened polynomial in the reduction's final claim: instance `i` contributes
 /// `γ^i·(Σ_k γ_i^k eq(z_{i,k}, ρ))·P_i(ρ)`, linear in its one evaluation, so the final claim is
 /// one evaluation of `Σ_i w_i·P_i` at `ρ` and no `P_i(ρ)` needs to be sent.
-pub fn opening_weights(claims: &[&dyn SumcheckClaim], point: &[F], gamma: F) -> Vec<F> {
+pub fn opening_weights<'a>(
+    reductions: impl IntoIterator<Item = &'a ClaimReduction>,
+    point: &[F],
+    gamma: F,
+) -> Vec<F> {
     let mut coeff = F::one();
-    claims
-        .iter()
-        .map(|c| {
-            let w = coeff * c.expected_output(point, &[F::one()]);
+    reductions
+        .into_iter()
+        .map(|r| {
+            let w = coeff * r.expected_output(point, &[F::one()]);
             coeff *= gamma;
             w
         })
