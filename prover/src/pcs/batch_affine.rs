@@ -12,6 +12,7 @@ use ark_bn254::{G1Affine, G1Projective};
 use ark_ec::AdditiveGroup;
 use ark_ff::{PrimeField, Zero};
 
+use crate::verify::msm::signed_digits;
 pub(crate) use crate::verify::msm::window_sum;
 use rayon::prelude::*;
 
@@ -43,20 +44,10 @@ pub(crate) fn msm(bases: &[G1Affine], scalars: &[ScalarBigInt]) -> G1Projective 
     let c = window(n);
     // Signed digits in (−2^(c−1), 2^(c−1)] need one bit beyond the 254-bit scalars for the carry.
     let windows = (crate::field::F::MODULUS_BIT_SIZE as usize + 1).div_ceil(c);
-    let half = 1i64 << (c - 1);
     // digits[i * windows + w]: one scalar's digits together, written without allocation.
     let mut digits = vec![0i32; windows * n];
     digits.par_chunks_mut(windows).zip(&scalars[..n]).for_each(|(out, s)| {
-        let mut carry = 0i64;
-        for (w, slot) in out.iter_mut().enumerate() {
-            let mut d = bits(s, w * c, c) as i64 + carry;
-            carry = 0;
-            if d > half {
-                d -= 1 << c;
-                carry = 1;
-            }
-            *slot = d as i32;
-        }
+        signed_digits(out, c, |w| bits(s, w * c, c) as i64);
     });
 
     let sums: Vec<G1Projective> = (0..windows)

@@ -199,15 +199,8 @@ pub fn batch_verify(
     proof: &HyperKzgProof,
     transcript: &mut Transcript,
 ) -> Result<(), PcsError> {
+    check_batch(commitments, evals.len(), point, proof)?;
     let k = commitments.len();
-    if k == 0 {
-        return Err(PcsError::EmptyBatch);
-    }
-    if evals.len() != k {
-        return Err(PcsError::EvalCount { expected: k, got: evals.len() });
-    }
-    let n = point.len();
-    proof.check_shape(n)?;
 
     let rho = absorb_batch_claim(transcript, commitments, point, evals);
     let weights = batch_weights(rho, k);
@@ -232,16 +225,27 @@ pub fn verify_combination(
     proof: &HyperKzgProof,
     transcript: &mut Transcript,
 ) -> Result<(), PcsError> {
+    check_batch(commitments, weights.len(), point, proof)?;
+    absorb_combination_claim(transcript, commitments.len(), point, claim);
+    verify_lincomb(vk, commitments, weights, point, claim, proof, transcript)
+}
+
+/// What both batched checks need before reading anything: some commitments, one evaluation (or
+/// weight) each, and a proof shaped for `point`.
+fn check_batch(
+    commitments: &[HyperKzgCommitment],
+    per_commitment: usize,
+    point: &[F],
+    proof: &HyperKzgProof,
+) -> Result<(), PcsError> {
     let k = commitments.len();
     if k == 0 {
         return Err(PcsError::EmptyBatch);
     }
-    if weights.len() != k {
-        return Err(PcsError::EvalCount { expected: k, got: weights.len() });
+    if per_commitment != k {
+        return Err(PcsError::EvalCount { expected: k, got: per_commitment });
     }
-    proof.check_shape(point.len())?;
-    absorb_combination_claim(transcript, commitments.len(), point, claim);
-    verify_lincomb(vk, commitments, weights, point, claim, proof, transcript)
+    proof.check_shape(point.len())
 }
 
 /// The opening of `Σ_k weights[k]·p_k` at `point` to `claim`, after the claim is absorbed; the
