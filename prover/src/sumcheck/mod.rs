@@ -8,6 +8,8 @@ mod product;
 mod reduction;
 
 pub use crate::verify::sumcheck::{SumcheckOutput, SumcheckProof};
+
+use crate::verify::sumcheck::absorb_round;
 pub use product::ProductSumcheck;
 pub use reduction::ReductionSumcheck;
 
@@ -138,21 +140,13 @@ fn prove_batch(
             }
         }
         let compressed = match eq.get(round) {
-            Some(tau) => {
-                let q = UniPoly::from_coeffs(batched)
-                    .div_linear(F::one() - tau, tau.double() - F::one())
-                    .expect("an eq-factored round's polynomial is a multiple of eq(τ, X)");
-                let c = q.compress_eq(degree);
-                transcript.append_scalars("sumcheck_eq_round", &c);
-                c
-            }
-            None => {
-                let c = UniPoly::from_coeffs(batched).compress();
-                transcript.append_scalars("sumcheck_round", &c);
-                c
-            }
+            Some(tau) => UniPoly::from_coeffs(batched)
+                .div_linear(F::one() - tau, tau.double() - F::one())
+                .expect("an eq-factored round's polynomial is a multiple of eq(τ, X)")
+                .compress_eq(degree),
+            None => UniPoly::from_coeffs(batched).compress(),
         };
-        let r = transcript.challenge_scalar("sumcheck_r");
+        let r = absorb_round(transcript, &compressed, round < eq.len());
         instances.par_iter_mut().zip(claims.par_iter_mut()).zip(&polys).for_each(
             |((inst, claim), poly)| {
                 *claim = poly.evaluate(r);

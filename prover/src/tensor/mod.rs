@@ -23,11 +23,11 @@ use crate::verify::lookup::{ChunkClaims, LookupReads, PendingChunks};
 use crate::verify::sumcheck::{ClaimReduction, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
-    absorb_statement, block_bits, claim_weights, committed_polys, dedupe, extend_claims,
-    interleave, known_values, layout, lookup_output_claim, one_claim, opening_vars,
-    opening_weights, operand_claim, padding_value, place, pow2, push_chunks, push_weight_blocks,
-    weight_blocks, Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof,
-    VerifyingKey, Weights, TENSOR_DOMAIN,
+    absorb_statement, block_bits, committed_polys, dedupe, extend_claims, fold_claims, interleave,
+    known_values, layout, lookup_output_claim, one_claim, opening_vars, opening_weights,
+    operand_claim, padding_value, place, pow2, push_chunks, push_weight_blocks, weight_blocks,
+    Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey,
+    Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -394,15 +394,7 @@ pub fn prove_with_progress(
                 if DROP_MERGED_CLAIMS.get() {
                     here.truncate(1);
                 }
-                let weights = claim_weights(&here, &mut p.t);
-                let v: F = here.iter().zip(&weights).map(|((_, v), w)| *w * v).sum();
-                let mut er = eq_evals(&here[0].0);
-                er.iter_mut().for_each(|e| *e *= weights[0]);
-                for ((r, _), g) in here.iter().zip(&weights).skip(1) {
-                    for (e, x) in er.iter_mut().zip(eq_evals(r)) {
-                        *e += *g * x;
-                    }
-                }
+                let (v, er) = fold_claims(&here, &mut p.t);
                 let ws: Vec<Vec<F>> = srcs
                     .iter()
                     .enumerate()

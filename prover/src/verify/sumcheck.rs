@@ -187,15 +187,21 @@ pub fn verify_sumcheck(
     transcript.append_scalars("sumcheck_claims", &input);
     let gamma = transcript.challenge_scalar("sumcheck_batch");
     verify_with(claims, proof, gamma, |poly, eq_factored| {
-        let label = if eq_factored { "sumcheck_eq_round" } else { "sumcheck_round" };
-        transcript.append_scalars(label, poly);
-        transcript.challenge_scalar("sumcheck_r")
+        absorb_round(transcript, poly, eq_factored)
     })
     .inspect(|out| {
         for e in &out.final_evals {
             transcript.append_scalars("sumcheck_final_evals", e);
         }
     })
+}
+
+/// Absorbs one round's message (`sumcheck_eq_round` for an eq-factored one, else
+/// `sumcheck_round`) and draws the round's challenge; prover and verifier both call it.
+pub(crate) fn absorb_round(transcript: &mut Transcript, message: &[F], eq_factored: bool) -> F {
+    let label = if eq_factored { "sumcheck_eq_round" } else { "sumcheck_round" };
+    transcript.append_scalars(label, message);
+    transcript.challenge_scalar("sumcheck_r")
 }
 
 /// What a sumcheck with deferred final evaluations leaves: the point, the batching challenge `γ`
@@ -224,9 +230,7 @@ pub fn verify_sumcheck_deferred(
     transcript.append_scalars("sumcheck_claims", &input);
     let gamma = transcript.challenge_scalar("sumcheck_batch");
     let (point, claim) = run_rounds(claims, &shape, proof, gamma, |poly, eq_factored| {
-        let label = if eq_factored { "sumcheck_eq_round" } else { "sumcheck_round" };
-        transcript.append_scalars(label, poly);
-        transcript.challenge_scalar("sumcheck_r")
+        absorb_round(transcript, poly, eq_factored)
     })?;
     Ok(DeferredOutput { point, gamma, claim })
 }

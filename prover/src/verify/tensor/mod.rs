@@ -240,14 +240,15 @@ pub fn operand_claim(layout: &Layout, point: &[F], value: F) -> Option<Claim> {
     }
 }
 
-/// `Σ_d eq(r, d) · eq(ρ, src(d))` over the wires of one source: the wiring polynomial at `(r, ρ)`.
-pub fn wiring_eval(wires: &[(usize, usize, usize)], operand: usize, r: &[F], rho: &[F]) -> F {
-    let (er, erho) = (eq_evals_serial(r), eq_evals_serial(rho));
+/// `Σ_d e_d · eq(ρ, src(d))` over the wires of one source, for destination weights `e` (those
+/// of [`fold_claims`]; `eq(r, ·)` for one claim): the wiring polynomial at `ρ`.
+pub fn wiring_eval(wires: &[(usize, usize, usize)], operand: usize, dest: &[F], rho: &[F]) -> F {
+    let erho = eq_evals_serial(rho);
     wires
         .iter()
         .filter(|w| w.1 == operand)
         .map(|&(d, _, s)| {
-            er.get(d).copied().unwrap_or_default() * erho.get(s).copied().unwrap_or_default()
+            dest.get(d).copied().unwrap_or_default() * erho.get(s).copied().unwrap_or_default()
         })
         .sum()
 }
@@ -619,8 +620,7 @@ fn verify_in(
                         what: "the wiring does not fit the shapes",
                     })?;
                 // Several claims fold into one: Σ_j γ^j v_j with wiring Σ_j γ^j W(r_j, ·).
-                let weights = claim_weights(&here, t);
-                let v: F = here.iter().zip(&weights).map(|((_, v), w)| *w * v).sum();
+                let (v, dest) = fold_claims(&here, t);
                 let contributions = if srcs.len() == 1 {
                     vec![v]
                 } else {
@@ -637,12 +637,7 @@ fn verify_in(
                     let n = lay(*src).num_vars();
                     let (rho, e) =
                         product(&mut s, t, &place, n, 2, vec![Term::product(vec![0, 1])], None, c)?;
-                    let w: F = here
-                        .iter()
-                        .zip(&weights)
-                        .map(|((r, _), g)| *g * wiring_eval(&wires, k, r, &rho))
-                        .sum();
-                    if e[1] != w {
+                    if e[1] != wiring_eval(&wires, k, &dest, &rho) {
                         return Err(TensorError::Check {
                             place,
                             what: "wiring polynomial evaluation is wrong",
@@ -865,14 +860,23 @@ pub fn one_claim(here: &mut Vec<Claim>) -> Claim {
     here.pop().expect("a visited register has a claim, merged to one for this rule")
 }
 
-/// The weights `γ^j` that fold several claims into one (drawn after their values are absorbed,
-/// as a merge draws them); a single claim has weight 1 and draws nothing.
-pub fn claim_weights(claims: &[Claim], t: &mut Transcript) -> Vec<F> {
-    if claims.len() == 1 {
-        return vec![F::one()];
+/// Several claims `(r_j, v_j)` on a wiring's result folded into one: `Σ_j γ^j v_j` and the
+/// destination weights `Σ_j γ^j eq(r_j, ·)` that its wiring polynomial is built from, with `γ`
+/// drawn after the values are absorbed (as a merge draws it). A single claim draws nothing.
+pub fn fold_claims(claims: &[Claim], t: &mut Transcript) -> (F, Vec<F>) {
+    if let [(r, v)] = claims {
+        return (*v, eq_evals_serial(r));
     }
     let values: Vec<F> = claims.iter().map(|c| c.1).collect();
-    crate::poly::powers(ClaimReduction::draw_gamma(&values, t), claims.len())
+    let weights = crate::poly::powers(ClaimReduction::draw_gamma(&values, t), claims.len());
+    let value = values.iter().zip(&weights).map(|(v, w)| *w * v).sum();
+    let mut folded = vec![F::zero(); claims.first().map_or(1, |(r, _)| 1 << r.len())];
+    for ((r, _), g) in claims.iter().zip(&weights) {
+        for (e, x) in folded.iter_mut().zip(eq_evals_serial(r)) {
+            *e += *g * x;
+        }
+    }
+    (value, folded)
 }
 
 /// A product sumcheck over `rounds` variables, or for zero rounds the factors sent directly.

@@ -67,10 +67,6 @@ pub enum Rule {
     },
 }
 
-/// Most claims an `add`/`sub` passes on unmerged: two sent operands per claim, where a merge costs
-/// two scalars per variable and its result's operands may need merging anyway.
-pub const LINEAR_CLAIMS: usize = 16;
-
 impl Rule {
     /// How many claims on its result the rule takes as they are; more are merged to one first (a
     /// claim-reduction sumcheck). A relabelling or a negation moves each claim for free and a
