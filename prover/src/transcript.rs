@@ -19,7 +19,7 @@ use crate::field::F;
 
 /// The protocol version absorbed at the start of every Atlas transcript. Bump it whenever the order
 /// or meaning of absorbed items changes.
-pub const PROTOCOL_VERSION: u64 = 8;
+pub const PROTOCOL_VERSION: u64 = 9;
 
 /// The kind of one transcript operation, as recorded in a schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! The chunk check: read-checking, address, Hamming weight and booleanity of one one-hot chunk
-//! `ra_c(j, k)` in a single sumcheck over `(j, k)`, address bits bound first.
+//! `ra_c(j, k)` in a single sumcheck over `(j, k)`, address bits bound first. A lookup's check is
+//! the sum of its chunks' ([`crate::sumcheck::SumOf`]).
 //!
 //! Phase 1 (address rounds) never touches the `T × K` matrix: with the cycle index summed out,
 //! the read part is the product of two `K`-entry tables, `F(k) = Σ_j eq(r1, j) ra(j, k)` and
@@ -13,7 +14,7 @@ use rayon::prelude::*;
 use crate::field::F;
 use crate::poly::{eq_evals, MultilinearPoly, UniPoly};
 use crate::sumcheck::{ProductSumcheck, SumcheckInstance};
-use crate::verify::lookup::ChunkCheckClaim;
+use crate::verify::lookup::PendingChunks;
 use crate::verify::Term;
 
 /// `Σ_j weights[j]·[indices[j] = k]` for every `k < buckets`, in parallel.
@@ -65,31 +66,36 @@ pub(crate) struct ChunkCheck<'a> {
 }
 
 impl<'a> ChunkCheck<'a> {
-    /// The prover of the check the verifier sees as `view`, over the chunk's column `indices`
-    /// (`a_j` for every padded query `j`), with `f = F(k) = Σ_j eq(r1, j)·[a_j = k]` (see
-    /// [`bucket_sums`]) and `eq_z_cycle` the `eq` table of `z`'s cycle coordinates.
+    /// The prover of chunk `indices`' part of the instance `pending`'s check (`a_j` for every
+    /// padded query `j`): its read part against `w` (its `W_c`) and its booleanity part weighted by
+    /// `beta`, with `f = F(k) = Σ_j eq(r1, j)·[a_j = k]` (see [`bucket_sums`]) and `eq_z_cycle` the
+    /// `eq` table of `z`'s cycle coordinates.
     pub(crate) fn new(
-        view: &ChunkCheckClaim<'_>,
+        pending: &PendingChunks,
+        z: &[F],
+        beta: F,
+        w: Vec<F>,
         indices: &'a [usize],
         f: Vec<F>,
         eq_z_cycle: &[F],
     ) -> Self {
-        let kk = 1usize << view.addr_vars;
+        let kk = 1usize << pending.chunk_bits;
+        let claim: F = f.iter().zip(&w).map(|(a, b)| *a * b).sum();
         ChunkCheck {
-            k: view.addr_vars,
-            t: view.cycle_vars,
+            k: pending.chunk_bits,
+            t: pending.r1.len(),
             indices,
-            r1: view.r1.to_vec(),
-            z: view.z.to_vec(),
-            beta: view.beta,
-            claim: view.claim,
-            claim_read: view.claim,
+            r1: pending.r1.clone(),
+            z: z.to_vec(),
+            beta,
+            claim,
+            claim_read: claim,
             claim_bool: F::zero(),
             scalar_bool: F::one(),
             rho: Vec::new(),
             phase: Phase::Address {
                 f: MultilinearPoly::Dense(f),
-                w: MultilinearPoly::Dense(view.w_table()),
+                w: MultilinearPoly::Dense(w),
                 p: bucket_sums(indices, eq_z_cycle, kk),
                 v: vec![F::one(); kk],
             },

@@ -18,12 +18,11 @@ use atlas_vm::{Decomposition, TableError, TableMle};
 
 use crate::field::{from_i128, F};
 use crate::poly::{eq_evals, MultilinearPoly};
-use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumcheckInstance};
+use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumOf, SumcheckInstance};
 use crate::transcript::Transcript;
 use crate::verify::lookup::{
-    chunk_bit_weights, combine_claim, direct_reads, draw_chunk_challenges, field_value,
-    operand_values, pending_chunks, ChunkClaims, CombineClaim, LookupOutput, LookupProof,
-    LookupReadProof, LookupReads, PendingChunks, ReadsAt,
+    combine_claim, draw_chunk_challenges, linear_batch, pending_chunks, ChunkClaims, CombineClaim,
+    LookupOutput, LookupProof, LookupReadProof, LookupReads, PendingChunks, ReadsAt,
 };
 use crate::verify::sumcheck::SumcheckProof;
 
@@ -185,7 +184,7 @@ pub fn prove_lookup_reads(
 ) -> (LookupReadProof, Vec<LookupReads>) {
     assert_eq!(witnesses.len(), output_claims.len(), "one output claim per lookup instance");
 
-    // Stage 1: combine, or for linear combines the reads at the output point itself.
+    // Stage 1: the combine, which a linear batch skips.
     let read_vectors = |w: &LookupWitness<'_>| -> Vec<MultilinearPoly> {
         let d = &w.decomposition;
         d.subtables
@@ -198,23 +197,13 @@ pub fn prove_lookup_reads(
             .collect()
     };
     let (combine_proof, reads_at): (SumcheckProof, Vec<ReadsAt>) =
-        if direct_reads(witnesses.iter().map(|w| &w.decomposition)) {
-            let evals: Vec<Vec<F>> = witnesses
+        if linear_batch(witnesses.iter().map(|w| &w.decomposition)) {
+            let at = witnesses
                 .iter()
                 .zip(output_claims)
-                .map(|(w, (point, _))| {
-                    read_vectors(w).iter().map(|e| e.evaluate(point)).collect::<Vec<F>>()
-                })
+                .map(|(w, (point, value))| ReadsAt::linear(&w.decomposition, point.clone(), *value))
                 .collect();
-            for e in &evals {
-                transcript.append_scalars("lookup_direct_reads", e);
-            }
-            let at = output_claims
-                .iter()
-                .zip(&evals)
-                .map(|((p, _), e)| ReadsAt { r1: p.clone(), reads: e.clone(), rho_h: None })
-                .collect();
-            (SumcheckProof { rounds: Vec::new(), final_evals: evals }, at)
+            (SumcheckProof { rounds: Vec::new(), final_evals: Vec::new() }, at)
         } else {
             let mut combine: Vec<Box<dyn SumcheckInstance + '_>> = witnesses
                 .iter()
@@ -236,41 +225,24 @@ pub fn prove_lookup_reads(
             (proof, at)
         };
 
-    // Stage 2: the address claims.
-    let mut address_claims = Vec::with_capacity(witnesses.len());
+    // Stage 2: the operand claims.
+    let mut operand_claims = Vec::with_capacity(witnesses.len());
     let mut reads = Vec::with_capacity(witnesses.len());
     for (i, w) in witnesses.iter().enumerate() {
-        let d = &w.decomposition;
         let domain = w.table.domain();
         let r1 = &reads_at[i].r1;
-        let eq_r1 = eq_evals(r1);
-        let weights = chunk_bit_weights(&domain, d);
-        // A_{c,o}(r1) = Σ_j eq(r1, j)·field_{c,o}(chunk_c(a_j)) = Σ_k F_c(k)·field_{c,o}(k), with
-        // F_c(k) = Σ_j eq(r1, j)·[chunk_c(a_j) = k]: O(2^k) after one pass over the queries.
-        let kk = 1usize << d.chunk_bits;
-        let claims: Vec<Vec<F>> = (0..d.num_chunks)
-            .map(|c| {
-                let f = chunk::bucket_sums(w.chunk_indices(c), &eq_r1, kk);
-                weights[c]
-                    .iter()
-                    .map(|wts| {
-                        f.iter()
-                            .enumerate()
-                            .map(|(idx, f)| *f * F::from(field_value(wts, idx)))
-                            .sum()
-                    })
-                    .collect()
-            })
-            .collect();
-        for c in &claims {
-            transcript.append_scalars("lookup_address_claims", c);
-        }
-        let operand_values = operand_values(&domain, &claims);
-        let pending = pending_chunks(d, &domain, &reads_at[i], &claims);
-        reads.push(LookupReads { operand_point: r1.clone(), operand_values, pending });
-        address_claims.push(claims);
+        let values: Vec<F> =
+            (0..domain.arity()).map(|o| MultilinearPoly::I64(w.operand(o)).evaluate(r1)).collect();
+        transcript.append_scalars("lookup_operand_claims", &values);
+        let pending = pending_chunks(&w.decomposition, &domain, &reads_at[i], &values);
+        reads.push(LookupReads {
+            operand_point: r1.clone(),
+            operand_values: values.clone(),
+            pending,
+        });
+        operand_claims.push(values);
     }
-    (LookupReadProof { combine: combine_proof, address_claims }, reads)
+    (LookupReadProof { combine: combine_proof, operand_claims }, reads)
 }
 
 /// The prover of one instance's combine: the row-form sumcheck for a dense table in row form,
@@ -310,28 +282,33 @@ pub fn prove_chunk_checks(
 ) -> (SumcheckProof, Vec<ChunkClaims>) {
     let n = jobs.iter().map(|(p, _)| p.num_vars()).max().unwrap_or(0);
     let ch = draw_chunk_challenges(transcript, n);
-    let mut checks: Vec<ChunkCheck<'_>> = Vec::new();
+    let mut checks: Vec<SumOf<ChunkCheck<'_>>> = Vec::new();
     for (p, indices) in jobs {
         let t = p.r1.len();
         let z = &ch.z[..p.num_vars()];
         let eq_r1 = eq_evals(&p.r1);
         let eq_z_cycle = eq_evals(&z[..t]);
-        for (c, idx) in indices.iter().enumerate() {
-            let f = chunk::bucket_sums(idx, &eq_r1, 1 << p.chunk_bits);
-            checks.push(ChunkCheck::new(&p.check_claim(c, &ch), idx, f, &eq_z_cycle));
-        }
+        let mut beta = ch.beta;
+        let parts = indices
+            .iter()
+            .enumerate()
+            .map(|(c, idx)| {
+                let f = chunk::bucket_sums(idx, &eq_r1, 1 << p.chunk_bits);
+                let check =
+                    ChunkCheck::new(p, z, beta, p.w_table(c, ch.gamma), idx, f, &eq_z_cycle);
+                beta *= ch.beta;
+                check
+            })
+            .collect();
+        checks.push(SumOf::new(parts));
     }
     let mut refs: Vec<&mut dyn SumcheckInstance> =
         checks.iter_mut().map(|p| p as &mut dyn SumcheckInstance).collect();
     let (proof, out) = prove_sumcheck(&mut refs, transcript);
-    let mut first = 0;
     let claims = jobs
         .iter()
-        .map(|(p, _)| {
-            let values = (first..first + p.num_chunks()).map(|i| out.final_evals[i][0]).collect();
-            first += p.num_chunks();
-            ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values }
-        })
+        .zip(out.final_evals)
+        .map(|((p, _), values)| ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values })
         .collect();
     (proof, claims)
 }

@@ -10,9 +10,10 @@ use atlas_vm::{dense_mle, Combine, Decomposition, Domain, Subtable, Table, Table
 
 use super::*;
 use crate::poly::MultilinearPoly;
-use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumcheckInstance};
+use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumOf, SumcheckInstance};
 use crate::verify::lookup::{
-    chunk_bit_weights, chunk_subtables, combine_claim, draw_chunk_challenges, LookupOutput,
+    chunk_bit_weights, combine_claim, draw_chunk_challenges, field_value, pending_chunks,
+    CombineClaim, LookupOutput,
 };
 use crate::verify::{
     verify_lookups, LookupError, LookupProof, LookupReadProof, LookupStatement, Term,
@@ -428,11 +429,11 @@ fn rejects_output_claim_for_a_different_table() {
 }
 
 /// Invariant: the operand claims are tied to the committed addresses.
-/// Mutation: shift one chunk's address claim (as a prover would to move an operand out of range).
+/// Mutation: shift the operand claim (as a prover would to move an operand out of range).
 #[test]
-fn rejects_tampered_address_claim() {
+fn rejects_tampered_operand_claim() {
     let (_, claim, mut proof, n) = honest();
-    proof.reads.address_claims[0][0][0] += F::from(16u64);
+    proof.reads.operand_claims[0][0] += F::from(16u64);
     assert!(matches!(verify_one(&Relu8, n, &claim, &proof), Err(LookupError::Chunks(_))));
 }
 
@@ -445,7 +446,7 @@ fn rejects_tampered_subtable_read() {
     assert!(verify_one(&Relu8, n, &claim, &proof).is_err());
 }
 
-/// An honest `Shift8` lookup (linear combine: reads sent directly).
+/// An honest `Shift8` lookup (linear combine: no combine sumcheck, no reads).
 fn honest_linear() -> Honest {
     let mut r = rng(10);
     let ops = random_operands(&Shift8, 40, &mut r);
@@ -457,37 +458,34 @@ fn honest_linear() -> Honest {
     (ops, claim, proof, 6)
 }
 
-/// Invariant: reads sent at the output point combine to the output claim.
-/// Mutation: move one read by 1 (the reads then claim another output).
+/// Invariant: a linear lookup's output claim is checked against the chunks' reads.
+/// Mutation: claim an output one off (nothing is sent for the reads, so only the chunk checks see
+/// it).
 #[test]
-fn rejects_direct_reads_that_miss_the_output_claim() {
-    let (_, claim, mut proof, n) = honest_linear();
-    assert!(verify_one(&Shift8, n, &claim, &proof).is_ok());
-    proof.reads.combine.final_evals[0][1] += F::one();
+fn rejects_a_linear_output_claim_that_misses_the_reads() {
+    let (_, (point, value), proof, n) = honest_linear();
+    assert!(verify_one(&Shift8, n, &(point.clone(), value), &proof).is_ok());
+    let wrong = (point, value + F::one());
+    assert!(matches!(verify_one(&Shift8, n, &wrong, &proof), Err(LookupError::Chunks(_))));
+}
+
+/// Invariant: a linear lookup sends no combine: no rounds, no reads.
+/// Mutation: attach reads, then the rounds of another proof's combine sumcheck.
+#[test]
+fn rejects_a_combine_on_a_linear_lookup() {
+    let (_, claim, proof, n) = honest_linear();
+    let mut with_reads = proof.clone();
+    with_reads.reads.combine.final_evals = vec![vec![F::one(), F::one()]];
     assert!(matches!(
-        verify_one(&Shift8, n, &claim, &proof),
-        Err(LookupError::DirectReads { instance: 0 })
+        verify_one(&Shift8, n, &claim, &with_reads),
+        Err(LookupError::LinearShape { .. })
     ));
-}
-
-/// Invariant: direct reads are the chunks' true reads at the output point.
-/// Mutation: shift value between the two reads so their combination still meets the claim.
-#[test]
-fn rejects_direct_reads_that_disagree_with_the_chunks() {
-    let (_, claim, mut proof, n) = honest_linear();
-    let e = &mut proof.reads.combine.final_evals[0];
-    e[0] += F::one();
-    e[1] -= F::from(16u64);
-    assert!(matches!(verify_one(&Shift8, n, &claim, &proof), Err(LookupError::Chunks(_))));
-}
-
-/// Invariant: a linear lookup's reads come without rounds, one list per instance.
-/// Mutation: attach the rounds of another proof's combine sumcheck.
-#[test]
-fn rejects_rounds_on_direct_reads() {
-    let (_, claim, mut proof, n) = honest_linear();
-    proof.reads.combine.rounds = honest().2.reads.combine.rounds;
-    assert!(matches!(verify_one(&Shift8, n, &claim, &proof), Err(LookupError::DirectShape { .. })));
+    let mut with_rounds = proof;
+    with_rounds.reads.combine.rounds = honest().2.reads.combine.rounds;
+    assert!(matches!(
+        verify_one(&Shift8, n, &claim, &with_rounds),
+        Err(LookupError::LinearShape { .. })
+    ));
 }
 
 /// An honest `Cube10` lookup (row form: its combine leaves one read per chunk).
@@ -581,31 +579,30 @@ fn prove_with_matrices(
     let (combine, out1) = prove_sumcheck(&mut [&mut stage1], transcript);
     let r1 = out1.point.clone();
     let eq_r1 = eq_evals(&r1);
-    let weights = chunk_bit_weights(&table.domain(), &d);
-    let field = |wts: &[u64], idx: usize| -> F {
-        let k = wts.len();
-        F::from((0..k).filter(|b| (idx >> (k - 1 - b)) & 1 == 1).map(|b| wts[b]).sum::<u64>())
-    };
-    let claims: Vec<Vec<F>> = (0..d.num_chunks)
-        .map(|c| {
-            weights[c]
-                .iter()
-                .map(|wts| {
-                    (0..rows)
-                        .map(|j| {
-                            eq_r1[j]
-                                * (0..kk)
-                                    .map(|k| matrices[c][j * kk + k] * field(wts, k))
-                                    .sum::<F>()
+    // Operand claims from the matrices: the address field summed over the chunks, offset undone.
+    let domain = table.domain();
+    let weights = chunk_bit_weights(&domain, &d);
+    let offset = crate::field::from_i64(domain.offset());
+    let operands: Vec<F> = (0..domain.arity())
+        .map(|o| {
+            let field: F = (0..d.num_chunks)
+                .map(|c| {
+                    (0..rows * kk)
+                        .map(|x| {
+                            eq_r1[x / kk]
+                                * matrices[c][x]
+                                * F::from(field_value(&weights[c][o], x % kk))
                         })
-                        .sum()
+                        .sum::<F>()
                 })
-                .collect()
+                .sum();
+            field - offset
         })
         .collect();
-    for c in &claims {
-        transcript.append_scalars("lookup_address_claims", c);
-    }
+    transcript.append_scalars("lookup_operand_claims", &operands);
+    let at = CombineClaim::new(&d, t_vars, point.to_vec(), value)
+        .reads_at(&out1.point, out1.final_evals[0].clone());
+    let pending = pending_chunks(&d, &domain, &at, &operands);
     let ch = draw_chunk_challenges(transcript, t_vars + d.chunk_bits as usize);
     let eq_z = eq_evals(&ch.z);
     struct Dense(ProductSumcheck);
@@ -631,30 +628,16 @@ fn prove_with_matrices(
             self.0.final_evals()[..1].to_vec()
         }
     }
-    let mut checks: Vec<Dense> = (0..d.num_chunks)
+    // Each chunk's part claims its read sum against `W_c` and a zero booleanity sum, as an honest
+    // prover's would: a matrix that is not one-hot makes the total wrong.
+    let mut beta = ch.beta;
+    let parts: Vec<Dense> = (0..d.num_chunks)
         .map(|c| {
-            let subs = chunk_subtables(&d, c);
-            let mut w = vec![F::zero(); kk];
-            let mut g = F::one();
-            let mut claim = F::zero();
-            for &si in &subs {
-                for (k, wk) in w.iter_mut().enumerate() {
-                    *wk += g * crate::field::from_i64(d.subtables[si].values[k]);
-                }
-                claim += g * out1.final_evals[0][si];
-                g *= ch.gamma;
-            }
-            for (o, wts) in weights[c].iter().enumerate() {
-                for (k, wk) in w.iter_mut().enumerate() {
-                    *wk += g * field(wts, k);
-                }
-                claim += g * claims[c][o];
-                g *= ch.gamma;
-            }
-            w.iter_mut().for_each(|wk| *wk += g);
-            claim += g;
+            let w = pending.w_table(c, ch.gamma);
             let e1: Vec<F> = (0..rows * kk).map(|x| eq_r1[x / kk] * w[x % kk]).collect();
-            let z: Vec<F> = eq_z.iter().map(|e| ch.beta * e).collect();
+            let claim: F = matrices[c].iter().zip(&e1).map(|(m, e)| *m * e).sum();
+            let z: Vec<F> = eq_z.iter().map(|e| beta * e).collect();
+            beta *= ch.beta;
             let polys = vec![
                 MultilinearPoly::Dense(matrices[c].clone()),
                 MultilinearPoly::Dense(e1),
@@ -668,11 +651,10 @@ fn prove_with_matrices(
             Dense(ProductSumcheck::new(polys, terms, None, claim).unwrap())
         })
         .collect();
-    let mut refs: Vec<&mut dyn SumcheckInstance> =
-        checks.iter_mut().map(|c| c as &mut dyn SumcheckInstance).collect();
-    let (chunks, _) = prove_sumcheck(&mut refs, transcript);
+    let mut check = SumOf::new(parts);
+    let (chunks, _) = prove_sumcheck(&mut [&mut check], transcript);
     (
-        LookupProof { reads: LookupReadProof { combine, address_claims: vec![claims] }, chunks },
+        LookupProof { reads: LookupReadProof { combine, operand_claims: vec![operands] }, chunks },
         value,
     )
 }

@@ -6,12 +6,14 @@
 mod one_hot;
 mod product;
 mod reduction;
+mod sum_of;
 
 pub use crate::verify::sumcheck::{SumcheckOutput, SumcheckProof};
 
 use crate::verify::sumcheck::absorb_round;
 pub use product::ProductSumcheck;
 pub use reduction::ReductionSumcheck;
+pub use sum_of::SumOf;
 
 use ark_ff::{AdditiveGroup, Field, One, Zero};
 use rayon::prelude::*;

@@ -2,23 +2,25 @@
 //! addresses). The protocol is documented in `docs/lookup.md`; in short, per lookup instance:
 //!
 //! 1. **Combine** (`t` rounds): `out(r) − g_0 = Σ_j eq(r, j) · Σ_t c_t ∏ E_s(j)` where
-//!    `E_s(j) = Sub_s[chunk_s(a_j)]` are virtual subtable reads. Leaves claims `E_s(r1)`.
-//! 2. The prover sends, per chunk `c` and operand `o`, `A_{c,o}(r1)`: the chunk's contribution to
-//!    the operand's address field.
-//! 3. **Chunk checks** (`t + k` rounds, one instance per chunk, address bits bound first), after
-//!    γ, β and the booleanity point `z` are drawn:
-//!    `Σ_{j,k} eq(r1, j) ra_c(j, k) W_c(k) + β Σ_{j,k} eq(z, (j, k)) (ra_c² − ra_c)` equals
-//!    `Σ_i γ^i claim_i`, where `W_c = Σ_i γ^i piece_i` over the chunk's subtables, its address
-//!    weights and the constant 1 (Hamming weight: exactly one 1 per row). Leaves one claim
-//!    `ra_c(ρ_j, ρ_k)` per chunk, all chunks of an instance at one point.
+//!    `E_s(j) = Sub_s[chunk_s(a_j)]` are virtual subtable reads. Leaves claims `E_s(r1)`. A linear
+//!    combine skips it: `out(r) − g_0` is itself a claim on the chunks' reads at `r1 = r`.
+//! 2. The prover sends each operand's value at `r1`: `operand_o(r1)`, whose address field (offset
+//!    binary) is a sum over the chunks of their share of the address.
+//! 3. **Chunk checks** (`t + k` rounds, one instance per lookup summing over its chunks, address
+//!    bits bound first), after γ, β and the booleanity point `z` are drawn:
+//!    `Σ_c Σ_{j,k} eq(r1, j) ra_c(j, k) W_c(k) + Σ_c β^{c+1} Σ_{j,k} eq(z, (j, k)) (ra_c² − ra_c)`
+//!    equals `Σ_i γ^i value_i` over the instance's [`ReadClaim`]s — the reads (or the linear
+//!    output), one per operand (its address field, on every chunk), and one Hamming weight per
+//!    chunk (exactly one 1 per row) — where `W_c` gathers the claims' pieces on chunk `c`. Leaves
+//!    one claim `ra_c(ρ_j, ρ_k)` per chunk, all chunks of an instance at one point.
 //!
-//! Stages 1–2 ([`verify_lookup_reads`]) return the operand claims
-//! `operand_o(r1) = Σ_c A_{c,o}(r1) − offset` and the [`PendingChunks`] they leave behind. Nothing
-//! the walk does next depends on stage 3, so a whole-program proof defers every lookup's chunk
-//! checks to one batched sumcheck after the walk ([`verify_chunk_checks`]): one set of rounds for
-//! hundreds of lookups. [`verify_lookups`] runs all three stages for a standalone argument.
+//! Stages 1–2 ([`verify_lookup_reads`]) return the operand claims and the [`PendingChunks`] they
+//! leave behind. Nothing the walk does next depends on stage 3, so a whole-program proof defers
+//! every lookup's chunk checks to one batched sumcheck after the walk ([`verify_chunk_checks`]):
+//! one set of rounds for hundreds of lookups. [`verify_lookups`] runs all three stages for a
+//! standalone argument.
 
-use ark_ff::{One, Zero};
+use ark_ff::{Field, One, Zero};
 
 use atlas_vm::{dense_mle, Decomposition, Domain, TableMle};
 
@@ -33,18 +35,16 @@ use crate::verify::sumcheck::{
 /// Why a lookup proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
-    #[error("lookup {instance}: the reads at the output point do not combine to its claim")]
-    DirectReads { instance: usize },
-    #[error("linear lookups send their reads directly: expected no rounds and {expected} instances, got {rounds} rounds and {instances} instances")]
-    DirectShape { rounds: usize, instances: usize, expected: usize },
+    #[error("linear lookups send no combine: expected no rounds and no reads, got {rounds} rounds and reads for {instances} instances")]
+    LinearShape { rounds: usize, instances: usize },
     #[error("lookup {instance}: expected {expected} subtable reads, got {got}")]
     ReadCount { instance: usize, expected: usize, got: usize },
     #[error("lookup chunk checks: {0}")]
     Chunks(SumcheckError),
     #[error("combine sumcheck: {0}")]
     CombineBatch(SumcheckError),
-    #[error("lookup {instance}: expected {expected} address claims, got {got}")]
-    AddressClaims { instance: usize, expected: usize, got: usize },
+    #[error("lookup {instance}: expected {expected} operand claims, got {got}")]
+    OperandClaims { instance: usize, expected: usize, got: usize },
     #[error("lookup proof covers {got} instances, expected {expected}")]
     InstanceCount { expected: usize, got: usize },
     #[error("lookup {instance}: table {table} cannot be decomposed: {reason}")]
@@ -64,12 +64,13 @@ pub struct LookupStatement<'a> {
     pub output_value: F,
 }
 
-/// Stages 1–2 of a batched lookup proof: the combine sumcheck and the address claims.
+/// Stages 1–2 of a batched lookup proof: the combine sumcheck and the operand claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupReadProof {
+    /// Empty (no rounds, no reads) when every instance's combine is linear.
     pub combine: SumcheckProof,
-    /// Per instance, per chunk, per operand: `A_{c,o}(r1)`.
-    pub address_claims: Vec<Vec<Vec<F>>>,
+    /// Per instance, per operand: `operand_o(r1)`.
+    pub operand_claims: Vec<Vec<F>>,
 }
 
 /// A standalone batched lookup proof: the reads, then the instances' chunk checks.
@@ -90,23 +91,30 @@ pub struct LookupReads {
     pub pending: PendingChunks,
 }
 
-/// The chunk checks one lookup instance owes: each chunk's pieces (the tables that make up `W_c`)
-/// and their claims at `r1`. Prover and verifier build the same value.
+/// The chunk checks one lookup instance owes: claims on its chunks' reads at `r1`. Prover and
+/// verifier build the same value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingChunks {
     pub r1: Vec<F>,
     pub chunk_bits: usize,
-    /// Per chunk: the claimed subtable reads `E_s(r1)`, then the address claims `A_{c,o}(r1)`.
-    pub claims: Vec<Vec<F>>,
-    /// Per chunk: the tables its read claims are about, in the order of those claims.
-    pub pieces: Vec<Vec<Piece>>,
-    /// Per chunk and operand: the weights of the chunk's bits in the operand's address field.
-    pub addr_weights: Vec<Vec<Vec<u64>>>,
+    pub num_chunks: usize,
+    /// In the order of their powers of `γ`: the reads (or the linear output), the operands, then
+    /// one Hamming weight per chunk.
+    pub claims: Vec<ReadClaim>,
+}
+
+/// `value = Σ_j eq(r1, j) · Σ_{(c, piece, coef)} coef · piece(chunk_c(a_j))`: a claim on a sum of
+/// tables read at the instance's chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadClaim {
+    pub value: F,
+    /// `(chunk, piece, coefficient)`.
+    pub pieces: Vec<(usize, Piece, F)>,
 }
 
 impl PendingChunks {
     pub fn num_chunks(&self) -> usize {
-        self.claims.len()
+        self.num_chunks
     }
 
     /// Variables of a chunk polynomial: the queries' then the chunk's.
@@ -114,33 +122,55 @@ impl PendingChunks {
         self.r1.len() + self.chunk_bits
     }
 
-    /// Chunk `c`'s claim `Σ_i γ^i claim_i + γ^m`, the last term the Hamming weight (one 1 per row).
-    pub(crate) fn chunk_claim(&self, c: usize, gamma: F) -> F {
-        let mut claim = F::zero();
+    /// The check's claim `Σ_i γ^i value_i`.
+    pub(crate) fn claim(&self, gamma: F) -> F {
         let mut g = F::one();
-        for v in &self.claims[c] {
-            claim += g * v;
+        let mut claim = F::zero();
+        for c in &self.claims {
+            claim += g * c.value;
             g *= gamma;
         }
-        claim + g
+        claim
     }
 
-    /// The verifier's view of chunk `c`'s check.
-    pub(crate) fn check_claim<'a>(
-        &'a self,
-        c: usize,
-        ch: &'a ChunkChallenges,
-    ) -> ChunkCheckClaim<'a> {
+    /// `W_c`'s `2^k` entries: `Σ_i γ^i Σ coef·piece` over claim `i`'s pieces on chunk `c` (what
+    /// the prover works on); [`PendingChunks::w_at`] is its MLE.
+    pub(crate) fn w_table(&self, c: usize, gamma: F) -> Vec<F> {
+        let mut w = vec![F::zero(); 1 << self.chunk_bits];
+        let mut g = F::one();
+        for claim in &self.claims {
+            for (_, piece, coef) in claim.pieces.iter().filter(|p| p.0 == c) {
+                let scale = g * coef;
+                for (wk, v) in w.iter_mut().zip(piece.entries(self.chunk_bits)) {
+                    *wk += scale * v;
+                }
+            }
+            g *= gamma;
+        }
+        w
+    }
+
+    /// `W_c(ρ_k)`, in the order of [`PendingChunks::w_table`].
+    pub(crate) fn w_at(&self, c: usize, gamma: F, rho_k: &[F]) -> F {
+        let mut acc = F::zero();
+        let mut g = F::one();
+        for claim in &self.claims {
+            for (_, piece, coef) in claim.pieces.iter().filter(|p| p.0 == c) {
+                acc += g * coef * piece.evaluate(rho_k);
+            }
+            g *= gamma;
+        }
+        acc
+    }
+
+    /// The verifier's view of the instance's check.
+    pub(crate) fn check_claim<'a>(&'a self, ch: &'a ChunkChallenges) -> ChunkCheckClaim<'a> {
         ChunkCheckClaim {
-            cycle_vars: self.r1.len(),
-            addr_vars: self.chunk_bits,
-            r1: &self.r1,
+            pending: self,
             z: &ch.z[..self.num_vars()],
             beta: ch.beta,
-            claim: self.chunk_claim(c, ch.gamma),
-            pieces: &self.pieces[c],
-            addr_weights: &self.addr_weights[c],
             gamma: ch.gamma,
+            claim: self.claim(ch.gamma),
         }
     }
 }
@@ -154,6 +184,10 @@ pub enum Piece {
     Field(Vec<F>),
     /// `eq(point, ·)`: the claim is the chunk itself at `(r1, point)`.
     Eq(Vec<F>),
+    /// An operand's address field: `Σ_b weights[b]·bit_b(k)` (bits MSB-first).
+    Address(Vec<u64>),
+    /// The constant 1: the Hamming weight.
+    One,
 }
 
 impl Piece {
@@ -163,15 +197,19 @@ impl Piece {
             Piece::Ints(v) => dense_mle::<F>(v, rho),
             Piece::Field(v) => evaluate_serial(v.iter().copied(), rho).unwrap_or_default(),
             Piece::Eq(p) => eq_eval(p, rho),
+            Piece::Address(w) => w.iter().zip(rho).map(|(wi, r)| F::from(*wi) * r).sum(),
+            Piece::One => F::one(),
         }
     }
 
     /// The piece's `2^k` entries.
-    pub(crate) fn entries(&self) -> Vec<F> {
+    pub(crate) fn entries(&self, k: usize) -> Vec<F> {
         match self {
             Piece::Ints(v) => v.iter().map(|&x| crate::field::from_i64(x)).collect(),
             Piece::Field(v) => v.clone(),
             Piece::Eq(p) => eq_evals_serial(p),
+            Piece::Address(w) => (0..1 << k).map(|idx| F::from(field_value(w, idx))).collect(),
+            Piece::One => vec![F::one(); 1 << k],
         }
     }
 }
@@ -209,7 +247,7 @@ impl LookupOutput {
 }
 
 /// Encoding version of [`LookupReadProof`] and [`LookupProof`].
-pub const LOOKUP_PROOF_VERSION: u8 = 3;
+pub const LOOKUP_PROOF_VERSION: u8 = 4;
 
 impl LookupReadProof {
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -221,12 +259,9 @@ impl LookupReadProof {
 
     fn write(&self, w: &mut Writer) {
         w.raw(&self.combine.to_bytes());
-        w.len(self.address_claims.len());
-        for inst in &self.address_claims {
-            w.len(inst.len());
-            for chunk in inst {
-                w.scalars(chunk);
-            }
+        w.len(self.operand_claims.len());
+        for inst in &self.operand_claims {
+            w.scalars(inst);
         }
     }
 
@@ -240,13 +275,9 @@ impl LookupReadProof {
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let combine = SumcheckProof::read(r)?;
-        let n = r.count("lookup instance count", 4)?;
-        let mut address_claims = Vec::with_capacity(n);
-        for _ in 0..n {
-            let chunks = r.count("chunk count", 4)?;
-            address_claims.push((0..chunks).map(|_| r.scalars()).collect::<Result<Vec<_>, _>>()?);
-        }
-        Ok(LookupReadProof { combine, address_claims })
+        let n = r.count("lookup instance count", 1)?;
+        let operand_claims = (0..n).map(|_| r.scalars()).collect::<Result<Vec<_>, _>>()?;
+        Ok(LookupReadProof { combine, operand_claims })
     }
 }
 
@@ -279,68 +310,18 @@ pub(crate) fn chunk_bit_weights(domain: &Domain, d: &Decomposition) -> Vec<Vec<V
         .collect()
 }
 
-/// The pieces of `W_c` in order: the chunk's subtables (as indices into the decomposition), then
-/// one address field per operand, then the constant 1. `W_c = Σ_i γ^i piece_i`.
-pub(crate) fn chunk_subtables(d: &Decomposition, c: usize) -> Vec<usize> {
-    (0..d.subtables.len()).filter(|&s| d.subtables[s].chunk == c).collect()
-}
-
-/// The verifier's view of one chunk check.
+/// The verifier's view of one instance's chunk checks.
 pub(crate) struct ChunkCheckClaim<'a> {
-    pub cycle_vars: usize,
-    pub addr_vars: usize,
-    pub r1: &'a [F],
+    pub pending: &'a PendingChunks,
     pub z: &'a [F],
     pub beta: F,
-    pub claim: F,
-    /// `W_c(ρ_k)` is computed from these at the final point.
-    pub pieces: &'a [Piece],
-    pub addr_weights: &'a [Vec<u64>],
     pub gamma: F,
-}
-
-impl ChunkCheckClaim<'_> {
-    /// `W_c`'s `2^k` entries (what the prover works on); [`ChunkCheckClaim::w_at`] is its MLE.
-    /// Both follow one order: the pieces, the address fields, then the constant 1.
-    pub(crate) fn w_table(&self) -> Vec<F> {
-        let mut w = vec![F::zero(); 1 << self.addr_vars];
-        let mut g = F::one();
-        for piece in self.pieces {
-            for (wk, v) in w.iter_mut().zip(piece.entries()) {
-                *wk += g * v;
-            }
-            g *= self.gamma;
-        }
-        for wts in self.addr_weights {
-            for (idx, wk) in w.iter_mut().enumerate() {
-                *wk += g * F::from(field_value(wts, idx));
-            }
-            g *= self.gamma;
-        }
-        w.iter_mut().for_each(|wk| *wk += g);
-        w
-    }
-
-    /// `W_c(ρ_k)`, in the order of [`ChunkCheckClaim::w_table`].
-    pub(crate) fn w_at(&self, rho_k: &[F]) -> F {
-        let mut acc = F::zero();
-        let mut g = F::one();
-        for piece in self.pieces {
-            acc += g * piece.evaluate(rho_k);
-            g *= self.gamma;
-        }
-        for w in self.addr_weights {
-            let field: F = w.iter().zip(rho_k).map(|(wi, r)| F::from(*wi) * r).sum();
-            acc += g * field;
-            g *= self.gamma;
-        }
-        acc + g
-    }
+    pub claim: F,
 }
 
 impl SumcheckClaim for ChunkCheckClaim<'_> {
     fn num_rounds(&self) -> usize {
-        self.cycle_vars + self.addr_vars
+        self.pending.num_vars()
     }
     fn degree(&self) -> usize {
         3
@@ -349,13 +330,18 @@ impl SumcheckClaim for ChunkCheckClaim<'_> {
         self.claim
     }
     fn num_final_evals(&self) -> usize {
-        1
+        self.pending.num_chunks
     }
     fn expected_output(&self, point: &[F], evals: &[F]) -> F {
-        let (rho_j, rho_k) = point.split_at(self.cycle_vars.min(point.len()));
-        let e = evals.first().copied().unwrap_or_else(F::zero);
-        eq_eval(self.r1, rho_j) * e * self.w_at(rho_k)
-            + self.beta * eq_eval(self.z, point) * (e * e - e)
+        let p = self.pending;
+        let (rho_j, rho_k) = point.split_at(p.r1.len().min(point.len()));
+        let (mut read, mut boolean, mut b) = (F::zero(), F::zero(), self.beta);
+        for (c, e) in evals.iter().enumerate() {
+            read += *e * p.w_at(c, self.gamma, rho_k);
+            boolean += b * (e.square() - e);
+            b *= self.beta;
+        }
+        eq_eval(&p.r1, rho_j) * read + eq_eval(self.z, point) * boolean
     }
 }
 
@@ -440,10 +426,10 @@ pub fn verify_lookup_reads_with(
     proof: &LookupReadProof,
     transcript: &mut Transcript,
 ) -> Result<Vec<LookupReads>, LookupError> {
-    if proof.address_claims.len() != statements.len() || decomps.len() != statements.len() {
+    if proof.operand_claims.len() != statements.len() || decomps.len() != statements.len() {
         return Err(LookupError::InstanceCount {
             expected: statements.len(),
-            got: proof.address_claims.len(),
+            got: proof.operand_claims.len(),
         });
     }
     for (instance, s) in statements.iter().enumerate() {
@@ -456,9 +442,20 @@ pub fn verify_lookup_reads_with(
         }
     }
 
-    // Stage 1: combine, or for linear combines the reads at the output point itself.
-    let reads_at: Vec<ReadsAt> = if direct_reads(decomps.iter().copied()) {
-        check_direct_reads(statements, decomps, &proof.combine, transcript)?
+    // Stage 1: the combine, which a linear batch skips.
+    let reads_at: Vec<ReadsAt> = if linear_batch(decomps.iter().copied()) {
+        let c = &proof.combine;
+        if !c.rounds.is_empty() || !c.final_evals.is_empty() {
+            return Err(LookupError::LinearShape {
+                rounds: c.rounds.len(),
+                instances: c.final_evals.len(),
+            });
+        }
+        statements
+            .iter()
+            .zip(decomps)
+            .map(|(s, d)| ReadsAt::linear(d, s.output_point.clone(), s.output_value))
+            .collect()
     } else {
         let combine: Vec<CombineClaim> = statements
             .iter()
@@ -472,128 +469,118 @@ pub fn verify_lookup_reads_with(
         combine.iter().zip(out1.final_evals).map(|(c, e)| c.reads_at(&out1.point, e)).collect()
     };
 
-    // Stage 2: the address claims.
+    // Stage 2: the operand claims.
     let mut reads = Vec::with_capacity(statements.len());
     for (instance, (s, d)) in statements.iter().zip(decomps).enumerate() {
-        let claims = &proof.address_claims[instance];
-        let arity = s.table.domain().arity();
-        if claims.len() != d.num_chunks || claims.iter().any(|c| c.len() != arity) {
-            return Err(LookupError::AddressClaims {
+        let values = &proof.operand_claims[instance];
+        let domain = s.table.domain();
+        if values.len() != domain.arity() {
+            return Err(LookupError::OperandClaims {
                 instance,
-                expected: d.num_chunks * arity,
-                got: claims.iter().map(Vec::len).sum(),
+                expected: domain.arity(),
+                got: values.len(),
             });
         }
-        for c in claims {
-            transcript.append_scalars("lookup_address_claims", c);
-        }
-        let operand_values = operand_values(&s.table.domain(), claims);
-        let pending = pending_chunks(d, &s.table.domain(), &reads_at[instance], claims);
-        let r1 = reads_at[instance].r1.clone();
-        reads.push(LookupReads { operand_point: r1, operand_values, pending });
+        transcript.append_scalars("lookup_operand_claims", values);
+        let at = &reads_at[instance];
+        let pending = pending_chunks(d, &domain, at, values);
+        reads.push(LookupReads {
+            operand_point: at.r1.clone(),
+            operand_values: values.clone(),
+            pending,
+        });
     }
     Ok(reads)
 }
 
-/// An instance's reads after the combine: at `r1`, one per subtable, or for a row-form table the
-/// two chunk reads at `(r1, ρ_h)` ([`RowCombineClaim`]).
+/// An instance's reads after the combine, at `r1`.
 pub(crate) struct ReadsAt {
     pub r1: Vec<F>,
-    pub reads: Vec<F>,
-    pub rho_h: Option<Vec<F>>,
+    pub reads: Reads,
 }
 
-/// `operand_o(r1) = Σ_c A_{c,o}(r1) − offset`: the operands' claims from the chunks' address
-/// claims (offset binary undone).
-pub(crate) fn operand_values(domain: &Domain, address_claims: &[Vec<F>]) -> Vec<F> {
-    let offset = crate::field::from_i64(domain.offset());
-    (0..domain.arity()).map(|o| address_claims.iter().map(|c| c[o]).sum::<F>() - offset).collect()
+pub(crate) enum Reads {
+    /// A linear combine: `out(r1) − g_0`, a claim on `Σ_s c_s·Sub_s` read at the chunks.
+    Linear(F),
+    /// One claimed read `E_s(r1)` per subtable.
+    Subtables(Vec<F>),
+    /// A row-form table's two chunk reads at `(r1, ρ_h)` ([`RowCombineClaim`]).
+    Rows { rho_h: Vec<F>, reads: Vec<F> },
 }
 
-/// Whether a batch skips the combine sumcheck: when every instance's combine `g` is linear,
-/// `out(r) − g_0 = Σ_s c_s E_s(r)` holds as polynomials (`Σ_j eq(r, j) = 1`), so the prover
-/// sends the reads at `r` itself and `r1 = r`. Range checks and affine tables take this path.
-pub(crate) fn direct_reads<'a>(mut decomps: impl Iterator<Item = &'a Decomposition>) -> bool {
+impl ReadsAt {
+    /// A linear combine's claim at the output point itself (`Σ_j eq(r, j) = 1`, so
+    /// `out(r) − g_0 = Σ_s c_s E_s(r)` holds as polynomials).
+    pub(crate) fn linear(d: &Decomposition, r: Vec<F>, value: F) -> Self {
+        let g0 = crate::field::from_i128(d.combine.constant_term());
+        ReadsAt { r1: r, reads: Reads::Linear(value - g0) }
+    }
+}
+
+/// Whether a batch skips the combine sumcheck: when every instance's combine `g` is linear, its
+/// output claim is already a claim on the chunks' reads (see [`ReadsAt::linear`]), settled by the
+/// chunk checks with nothing sent. Range checks, shifts and affine tables take this path.
+pub(crate) fn linear_batch<'a>(mut decomps: impl Iterator<Item = &'a Decomposition>) -> bool {
     decomps.all(|d| d.combine.degree() <= 1)
 }
 
-/// The verifier's side of [`direct_reads`]: `combine` has no rounds and, per instance, the reads
-/// `E_s(r)`, which must satisfy `g`. Returns each instance's point and reads.
-fn check_direct_reads(
-    statements: &[LookupStatement<'_>],
-    decomps: &[&Decomposition],
-    combine: &SumcheckProof,
-    transcript: &mut Transcript,
-) -> Result<Vec<ReadsAt>, LookupError> {
-    if !combine.rounds.is_empty() || combine.final_evals.len() != statements.len() {
-        return Err(LookupError::DirectShape {
-            rounds: combine.rounds.len(),
-            instances: combine.final_evals.len(),
-            expected: statements.len(),
-        });
-    }
-    let mut out = Vec::with_capacity(statements.len());
-    for (instance, ((s, d), reads)) in
-        statements.iter().zip(decomps).zip(&combine.final_evals).enumerate()
-    {
-        if reads.len() != d.subtables.len() {
-            return Err(LookupError::ReadCount {
-                instance,
-                expected: d.subtables.len(),
-                got: reads.len(),
-            });
-        }
-        transcript.append_scalars("lookup_direct_reads", reads);
-        let g: F = d
-            .combine
-            .terms()
-            .map(|(c, f)| crate::field::from_i128(c) * f.iter().map(|&i| reads[i]).product::<F>())
-            .sum();
-        if g + crate::field::from_i128(d.combine.constant_term()) != s.output_value {
-            return Err(LookupError::DirectReads { instance });
-        }
-        out.push(ReadsAt { r1: s.output_point.clone(), reads: reads.clone(), rho_h: None });
-    }
-    Ok(out)
-}
-
-/// The chunk checks of one instance, from its subtable reads `E_s(r1)` and address claims.
+/// The chunk checks of one instance: its reads (or linear output), its operands' address fields
+/// `operand_o(r1) + offset` (offset binary) summed over the chunks, and each chunk's Hamming
+/// weight.
 pub(crate) fn pending_chunks(
     d: &Decomposition,
     domain: &Domain,
     at: &ReadsAt,
-    address_claims: &[Vec<F>],
+    operand_values: &[F],
 ) -> PendingChunks {
-    let (pieces, reads): (Vec<Vec<Piece>>, Vec<Vec<F>>) = match &at.rho_h {
-        Some(rho_h) => {
-            let rows = d.row_form().expect("ρ_h is set exactly for row-form tables");
-            let table = row_table_at(&rows, rho_h, 1 << d.chunk_bits);
-            (
-                vec![vec![Piece::Eq(rho_h.clone())], vec![Piece::Field(table)]],
-                vec![vec![at.reads[0]], vec![at.reads[1]]],
-            )
+    let one = F::one();
+    let sub = |si: usize| Piece::Ints(d.subtables[si].values.clone());
+    let mut claims: Vec<ReadClaim> = match &at.reads {
+        Reads::Linear(value) => {
+            let pieces = d
+                .combine
+                .terms()
+                .map(|(coef, f)| {
+                    let si = *f.first().expect("a linear combine's terms read one subtable each");
+                    (d.subtables[si].chunk, sub(si), crate::field::from_i128(coef))
+                })
+                .collect();
+            vec![ReadClaim { value: *value, pieces }]
         }
-        None => (0..d.num_chunks)
-            .map(|c| {
-                let subs = chunk_subtables(d, c);
-                (
-                    subs.iter().map(|&si| Piece::Ints(d.subtables[si].values.clone())).collect(),
-                    subs.iter().map(|&si| at.reads[si]).collect(),
-                )
+        Reads::Subtables(reads) => reads
+            .iter()
+            .enumerate()
+            .map(|(si, v)| ReadClaim {
+                value: *v,
+                pieces: vec![(d.subtables[si].chunk, sub(si), one)],
             })
-            .unzip(),
+            .collect(),
+        Reads::Rows { rho_h, reads } => {
+            let rows = d.row_form().expect("row reads come from a table in row form");
+            let table = row_table_at(&rows, rho_h, 1 << d.chunk_bits);
+            vec![
+                ReadClaim { value: reads[0], pieces: vec![(0, Piece::Eq(rho_h.clone()), one)] },
+                ReadClaim { value: reads[1], pieces: vec![(1, Piece::Field(table), one)] },
+            ]
+        }
     };
-    let claims = reads
-        .into_iter()
-        .zip(address_claims)
-        .map(|(r, a)| r.into_iter().chain(a.iter().copied()).collect())
-        .collect();
+    let offset = crate::field::from_i64(domain.offset());
+    let weights = chunk_bit_weights(domain, d);
+    for (o, v) in operand_values.iter().enumerate() {
+        let pieces = (0..d.num_chunks)
+            .filter(|&c| weights[c][o].iter().any(|&w| w != 0))
+            .map(|c| (c, Piece::Address(weights[c][o].clone()), one))
+            .collect();
+        claims.push(ReadClaim { value: *v + offset, pieces });
+    }
+    claims.extend(
+        (0..d.num_chunks).map(|c| ReadClaim { value: one, pieces: vec![(c, Piece::One, one)] }),
+    );
     PendingChunks {
         r1: at.r1.clone(),
         chunk_bits: d.chunk_bits as usize,
+        num_chunks: d.num_chunks,
         claims,
-        pieces,
-        addr_weights: chunk_bit_weights(domain, d),
     }
 }
 
@@ -680,12 +667,11 @@ impl CombineClaim {
     pub(crate) fn reads_at(&self, point: &[F], reads: Vec<F>) -> ReadsAt {
         match self {
             CombineClaim::Product(c) => {
-                ReadsAt { r1: point[..c.num_vars].to_vec(), reads, rho_h: None }
+                ReadsAt { r1: point[..c.num_vars].to_vec(), reads: Reads::Subtables(reads) }
             }
             CombineClaim::Rows(c) => ReadsAt {
                 r1: point[c.k..c.k + c.t].to_vec(),
-                reads,
-                rho_h: Some(point[..c.k].to_vec()),
+                reads: Reads::Rows { rho_h: point[..c.k].to_vec(), reads },
             },
         }
     }
@@ -728,19 +714,12 @@ pub fn verify_chunk_checks(
     }
     let n = pending.iter().map(|p| p.num_vars()).max().unwrap_or(0);
     let ch = draw_chunk_challenges(transcript, n);
-    let checks: Vec<ChunkCheckClaim<'_>> = pending
-        .iter()
-        .flat_map(|p| (0..p.num_chunks()).map(|c| p.check_claim(c, &ch)).collect::<Vec<_>>())
-        .collect();
+    let checks: Vec<ChunkCheckClaim<'_>> = pending.iter().map(|p| p.check_claim(&ch)).collect();
     let refs: Vec<&dyn SumcheckClaim> = checks.iter().map(|c| c as &dyn SumcheckClaim).collect();
     let out = verify_sumcheck(&refs, proof, transcript).map_err(LookupError::Chunks)?;
-    let mut first = 0;
     Ok(pending
         .iter()
-        .map(|p| {
-            let values = (first..first + p.num_chunks()).map(|i| out.final_evals[i][0]).collect();
-            first += p.num_chunks();
-            ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values }
-        })
+        .zip(out.final_evals)
+        .map(|(p, values)| ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values })
         .collect())
 }

@@ -144,7 +144,7 @@ impl TensorProof {
                     p.rounds.len(),
                     p.rounds.iter().map(Vec::len).sum::<usize>()
                 ),
-                Item::Lookup(p) => format!("{} instance(s)", p.address_claims.len()),
+                Item::Lookup(p) => format!("{} instance(s)", p.operand_claims.len()),
                 Item::Commitments(c) => format!("{} commitments", c.len()),
                 Item::Opening(p) => format!("{} variables", p.evals.len()),
             };
