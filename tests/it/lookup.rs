@@ -26,7 +26,7 @@ fn check(table: &dyn TableMle<F>, n: usize, rng: &mut ChaCha20Rng) {
     let st =
         LookupStatement { table, num_vars: w.num_vars(), output_point: point, output_value: value };
     let mut tv = Transcript::new(b"atlas/it/lookup");
-    let out = verify_lookups(&[st], &proof, &mut tv)
+    let (out, _) = verify_lookups(&[st], &proof, &mut tv)
         .unwrap_or_else(|e| panic!("{} with {n} queries: {e}", table.name()));
     for (o, v) in out[0].operand_values.iter().enumerate() {
         assert_eq!(

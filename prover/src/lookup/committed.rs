@@ -1,6 +1,7 @@
 //! Prover of [`CommittedLookupProof`] (see [`crate::verify::committed_lookup`]).
 
-use crate::pcs::{CommitmentScheme, HyperKzg, HyperKzgProverKey, PcsError};
+use crate::pcs::hyperkzg::Opening;
+use crate::pcs::{HyperKzg, HyperKzgProverKey, PcsError};
 use crate::poly::MultilinearPoly;
 use crate::transcript::Transcript;
 use crate::verify::committed_lookup::{
@@ -29,13 +30,20 @@ pub fn prove_committed_lookup(
     let point = absorb_columns(transcript, &columns, t);
     let value = MultilinearPoly::I64(witness.outputs()).evaluate(&point);
     let (lookup, out) = prove_lookups(std::slice::from_ref(witness), &[(point, value)], transcript);
-    let o = &out.outputs[0];
-    let (rho_j, rho_k) = o.chunk_point.split_at(t);
+    let chunks = &out.opening;
+    let (rho_j, rho_k) = chunks.point.split_at(t);
     let folded_commitments: Vec<_> = columns.iter().map(|cols| fold_columns(cols, rho_k)).collect();
     let folded: Vec<MultilinearPoly> =
         out.folded[0].iter().map(|v| MultilinearPoly::Dense(v.clone())).collect();
-    let refs: Vec<&MultilinearPoly> = folded.iter().collect();
-    let (evals, opening) = HyperKzg::batch_open(pk, &refs, &folded_commitments, rho_j, transcript)?;
-    debug_assert_eq!(evals, o.chunk_values, "the folded columns evaluate to the chunk claims");
+    let refs: Vec<Opening<'_>> = folded.iter().map(Opening::Table).collect();
+    let opening = HyperKzg::open_combination(
+        pk,
+        &refs,
+        &folded_commitments,
+        &chunks.weights[0],
+        rho_j,
+        chunks.value,
+        transcript,
+    )?;
     Ok(CommittedLookupProof { columns, lookup, opening })
 }

@@ -12,19 +12,24 @@ mod rows;
 
 pub use committed::prove_committed_lookup;
 
+use ark_ff::{One, Zero};
 use rayon::prelude::*;
 
 use atlas_vm::{Decomposition, TableError, TableMle};
 
 use crate::field::{from_i128, F};
 use crate::poly::{eq_evals, MultilinearPoly};
-use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumOf, SumcheckInstance};
+use crate::sumcheck::{
+    prove_sumcheck, prove_sumcheck_deferred, ProductSumcheck, SumOf, SumcheckInstance,
+};
 use crate::transcript::Transcript;
 use crate::verify::lookup::{
-    combine_claim, draw_chunk_challenges, linear_batch, pending_chunks, ChunkClaims, CombineClaim,
-    LookupOutput, LookupProof, LookupReadProof, LookupReads, PendingChunks, ReadsAt,
+    combine_claim, draw_chunk_challenges, linear_batch, pending_chunks, stack_weights,
+    ChunkCheckProof, ChunkOpening, CombineClaim, LookupOutput, LookupProof, LookupReadProof,
+    LookupReads, PendingChunks, ReadsAt, StackClaim,
 };
 use crate::verify::sumcheck::SumcheckProof;
+use crate::verify::Term;
 
 use chunk::ChunkCheck;
 use rows::RowCombine;
@@ -144,16 +149,19 @@ impl<'a> LookupWitness<'a> {
     }
 }
 
-/// What the prover keeps besides a standalone proof: the verifier's outputs, and per instance and
-/// chunk the folded column vector `ra_c(·, ρ_k)` that the caller opens at `ρ_j`.
+/// What the prover keeps besides a standalone proof: the verifier's outputs, the chunk opening,
+/// and per instance and chunk the folded column vector `ra_c(·, ρ_k)` that the caller opens at
+/// `ρ_j`.
 pub struct LookupProverOutput {
     pub outputs: Vec<LookupOutput>,
+    pub opening: ChunkOpening,
     pub folded: Vec<Vec<Vec<F>>>,
 }
 
 /// Proves a standalone lookup argument: that each instance's outputs are its table's values at its
 /// addresses, given for each instance the claim `out(point) = value` on its padded output vector
-/// (the point and value are the caller's, already bound by the transcript).
+/// (the point and value are the caller's, already bound by the transcript). Panics on an empty
+/// batch.
 pub fn prove_lookups(
     witnesses: &[LookupWitness<'_>],
     output_claims: &[(Vec<F>, F)],
@@ -162,17 +170,16 @@ pub fn prove_lookups(
     let (reads_proof, reads) = prove_lookup_reads(witnesses, output_claims, transcript);
     let jobs: Vec<(&PendingChunks, &[Vec<usize>])> =
         reads.iter().zip(witnesses).map(|(r, w)| (&r.pending, w.chunks())).collect();
-    let (chunks, claims) = prove_chunk_checks(&jobs, transcript);
-    let folded = claims
+    let (chunks, opening, _) = prove_chunk_checks(&jobs, transcript);
+    let folded = jobs
         .iter()
-        .zip(&jobs)
-        .map(|(c, (p, idx))| {
-            let eq_rho = eq_evals(&c.point[p.r1.len()..]);
+        .map(|(p, idx)| {
+            let eq_rho = eq_evals(&opening.point[p.r1.len()..p.num_vars()]);
             idx.iter().map(|col| col.iter().map(|&a| eq_rho[a]).collect()).collect()
         })
         .collect();
-    let outputs = reads.into_iter().zip(claims).map(|(r, c)| LookupOutput::new(r, c)).collect();
-    (LookupProof { reads: reads_proof, chunks }, LookupProverOutput { outputs, folded })
+    let outputs = reads.into_iter().map(LookupOutput::from).collect();
+    (LookupProof { reads: reads_proof, chunks }, LookupProverOutput { outputs, opening, folded })
 }
 
 /// Stages 1–2 of the argument (the combine sumcheck and the address claims); the chunk checks
@@ -273,13 +280,14 @@ fn combine_instance<'w>(
     }
 }
 
-/// Stage 3 for a batch of instances, as one sumcheck: each job is an instance's pending checks
-/// with its chunks' column indices (`indices[c][j]`, the one in row `j` of chunk `c`). Returns the
-/// proof and each instance's chunk claims. An empty batch draws nothing and proves nothing.
+/// Stage 3 for a batch of instances: each job is an instance's pending checks with its chunks'
+/// column indices (`indices[c][j]`, the one in row `j` of chunk `c`). Returns the proof, the chunk
+/// opening, and (for the caller's opening) every chunk's evaluation `ra_c(ρ)` per instance. Panics
+/// on an empty batch, which proves nothing (callers send no proof for it).
 pub fn prove_chunk_checks(
     jobs: &[(&PendingChunks, &[Vec<usize>])],
     transcript: &mut Transcript,
-) -> (SumcheckProof, Vec<ChunkClaims>) {
+) -> (ChunkCheckProof, ChunkOpening, Vec<Vec<F>>) {
     let n = jobs.iter().map(|(p, _)| p.num_vars()).max().unwrap_or(0);
     let ch = draw_chunk_challenges(transcript, n);
     let mut checks: Vec<SumOf<ChunkCheck<'_>>> = Vec::new();
@@ -304,13 +312,65 @@ pub fn prove_chunk_checks(
     }
     let mut refs: Vec<&mut dyn SumcheckInstance> =
         checks.iter_mut().map(|p| p as &mut dyn SumcheckInstance).collect();
-    let (proof, out) = prove_sumcheck(&mut refs, transcript);
-    let claims = jobs
-        .iter()
-        .zip(out.final_evals)
-        .map(|((p, _), values)| ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values })
-        .collect();
-    (proof, claims)
+    let (sites, out, alpha) = prove_sumcheck_deferred(&mut refs, transcript);
+
+    // The stack over the chunks: `Σ_c A(c)·S(c) + Y(c)·(S(c)² − S(c))` (see [`StackClaim`]).
+    let pending: Vec<&PendingChunks> = jobs.iter().map(|(p, _)| *p).collect();
+    let values = out.final_evals;
+    let mut s: Vec<F> = values.iter().flatten().copied().collect();
+    let stack = StackClaim::new(&pending, &ch, &out.point, alpha, F::zero());
+    s.resize(stack.a.len(), F::zero());
+    let claim: F =
+        (0..s.len()).map(|c| stack.a[c] * s[c] + stack.y[c] * (s[c] * s[c] - s[c])).sum();
+    let mut inst = LastEval(
+        ProductSumcheck::new(
+            vec![
+                MultilinearPoly::Dense(stack.a),
+                MultilinearPoly::Dense(stack.y),
+                MultilinearPoly::Dense(s),
+            ],
+            vec![
+                Term::product(vec![0, 2]),
+                Term::product(vec![1, 2, 2]),
+                Term::new(-F::one(), vec![1, 2]),
+            ],
+            None,
+            claim,
+        )
+        .expect("three tables of one size and terms of degree at most 3"),
+    );
+    let (stack_proof, o2) = prove_sumcheck(&mut [&mut inst], transcript);
+    let opening = ChunkOpening {
+        weights: stack_weights(&pending, &o2.point),
+        point: out.point,
+        value: o2.final_evals[0][0],
+    };
+    (ChunkCheckProof { sites, stack: stack_proof }, opening, values)
+}
+
+/// A product sumcheck that reports only its last table's evaluation (the others are the
+/// verifier's own).
+struct LastEval(ProductSumcheck);
+
+impl SumcheckInstance for LastEval {
+    fn num_rounds(&self) -> usize {
+        self.0.num_rounds()
+    }
+    fn degree(&self) -> usize {
+        self.0.degree()
+    }
+    fn input_claim(&self) -> F {
+        self.0.input_claim()
+    }
+    fn round_poly(&mut self, claim: F) -> crate::poly::UniPoly {
+        self.0.round_poly(claim)
+    }
+    fn bind(&mut self, r: F) {
+        self.0.bind(r)
+    }
+    fn final_evals(&self) -> Vec<F> {
+        self.0.final_evals().last().copied().into_iter().collect()
+    }
 }
 
 /// `Σ_t c_t ∏ …` of a decomposition's combine as field terms (used by tests and the walk).

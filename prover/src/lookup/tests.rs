@@ -10,10 +10,12 @@ use atlas_vm::{dense_mle, Combine, Decomposition, Domain, Subtable, Table, Table
 
 use super::*;
 use crate::poly::MultilinearPoly;
-use crate::sumcheck::{prove_sumcheck, ProductSumcheck, SumOf, SumcheckInstance};
+use crate::sumcheck::{
+    prove_sumcheck, prove_sumcheck_deferred, ProductSumcheck, SumOf, SumcheckInstance,
+};
 use crate::verify::lookup::{
     chunk_bit_weights, combine_claim, draw_chunk_challenges, field_value, pending_chunks,
-    CombineClaim, LookupOutput,
+    ChunkCheckProof, CombineClaim, LookupOutput, StackClaim,
 };
 use crate::verify::{
     verify_lookups, LookupError, LookupProof, LookupReadProof, LookupStatement, Term,
@@ -241,7 +243,7 @@ fn verify_one(
     let mut t = Transcript::new(DOMAIN);
     let st =
         LookupStatement { table, num_vars, output_point: claim.0.clone(), output_value: claim.1 };
-    verify_lookups(&[st], proof, &mut t)
+    verify_lookups(&[st], proof, &mut t).map(|(outs, _)| outs)
 }
 
 /// Proves and verifies, then checks every claim the argument leaves behind against the witness.
@@ -258,19 +260,31 @@ fn round_trip(table: &dyn TableMle<F>, operands: Vec<Vec<i64>>, seed: u64) {
     for (k, v) in o.operand_values.iter().enumerate() {
         assert_eq!(*v, MultilinearPoly::I64(w.operand(k)).evaluate(&o.operand_point));
     }
+    // The chunk opening is the weighted sum of the chunks' evaluations at its point.
+    let mut tv = Transcript::new(DOMAIN);
+    let st = LookupStatement {
+        table,
+        num_vars: w.num_vars(),
+        output_point: claim.0.clone(),
+        output_value: claim.1,
+    };
+    let (_, opening) = verify_lookups(&[st], &proof, &mut tv).unwrap();
+    assert_eq!(opening, out.opening);
     let t_vars = w.num_vars();
-    let (rho_j, rho_k) = o.chunk_point.split_at(t_vars);
-    for (c, v) in o.chunk_values.iter().enumerate() {
+    let (rho_j, rho_k) = opening.point.split_at(t_vars);
+    let mut combined = F::zero();
+    for (c, wc) in opening.weights[0].iter().enumerate() {
         // ra_c as a (j, k) table, evaluated directly.
         let kk = 1usize << w.decomposition().chunk_bits;
         let mut m = vec![0u8; w.addresses().len() * kk];
         for (j, &idx) in w.chunk_indices(c).iter().enumerate() {
             m[j * kk + idx] = 1;
         }
-        assert_eq!(*v, MultilinearPoly::U8(m).evaluate(&o.chunk_point));
+        let v = MultilinearPoly::U8(m).evaluate(&opening.point);
+        combined += *wc * v;
         // The folded column is ra_c(·, ρ_k), which the caller opens at ρ_j.
         let folded = MultilinearPoly::Dense(out.folded[0][c].clone());
-        assert_eq!(folded.evaluate(rho_j), *v);
+        assert_eq!(folded.evaluate(rho_j), v);
         let cols = w.one_hot_columns(c);
         let eq_k = eq_evals(rho_k);
         let recomposed: F = cols
@@ -278,8 +292,9 @@ fn round_trip(table: &dyn TableMle<F>, operands: Vec<Vec<i64>>, seed: u64) {
             .zip(&eq_k)
             .map(|(col, e)| *e * MultilinearPoly::U8(col.clone()).evaluate(rho_j))
             .sum();
-        assert_eq!(recomposed, *v, "column commitments fold to the chunk claim");
+        assert_eq!(recomposed, v, "column commitments fold to the chunk claim");
     }
+    assert_eq!(combined, opening.value, "the opening is the chunks' weighted sum");
 }
 
 #[test]
@@ -343,8 +358,9 @@ fn batches_instances_of_different_tables_and_sizes() {
         })
         .collect();
     let mut tv = Transcript::new(DOMAIN);
-    let verified = verify_lookups(&sts, &proof, &mut tv).unwrap();
+    let (verified, opening) = verify_lookups(&sts, &proof, &mut tv).unwrap();
     assert_eq!(verified, out.outputs);
+    assert_eq!(opening, out.opening);
     assert_eq!(t.state(), tv.state());
     let bytes = proof.to_bytes();
     assert_eq!(LookupProof::from_bytes(&bytes).unwrap(), proof);
@@ -434,7 +450,10 @@ fn rejects_output_claim_for_a_different_table() {
 fn rejects_tampered_operand_claim() {
     let (_, claim, mut proof, n) = honest();
     proof.reads.operand_claims[0][0] += F::from(16u64);
-    assert!(matches!(verify_one(&Relu8, n, &claim, &proof), Err(LookupError::Chunks(_))));
+    assert!(matches!(
+        verify_one(&Relu8, n, &claim, &proof),
+        Err(LookupError::Chunks(_) | LookupError::Stack(_))
+    ));
 }
 
 /// Invariant: the subtable reads of stage 1 are the ones stage 2 checks.
@@ -466,7 +485,10 @@ fn rejects_a_linear_output_claim_that_misses_the_reads() {
     let (_, (point, value), proof, n) = honest_linear();
     assert!(verify_one(&Shift8, n, &(point.clone(), value), &proof).is_ok());
     let wrong = (point, value + F::one());
-    assert!(matches!(verify_one(&Shift8, n, &wrong, &proof), Err(LookupError::Chunks(_))));
+    assert!(matches!(
+        verify_one(&Shift8, n, &wrong, &proof),
+        Err(LookupError::Chunks(_) | LookupError::Stack(_))
+    ));
 }
 
 /// Invariant: a linear lookup sends no combine: no rounds, no reads.
@@ -512,7 +534,10 @@ fn rejects_row_reads_that_disagree_with_the_chunks() {
     let e = &mut proof.reads.combine.final_evals[0];
     e[0] *= two;
     e[1] *= two.inverse().unwrap();
-    assert!(matches!(verify_one(&Cube10, n, &claim, &proof), Err(LookupError::Chunks(_))));
+    assert!(matches!(
+        verify_one(&Cube10, n, &claim, &proof),
+        Err(LookupError::Chunks(_) | LookupError::Stack(_))
+    ));
 }
 
 /// Invariant: the row combine's reads multiply to its last round's claim.
@@ -652,7 +677,32 @@ fn prove_with_matrices(
         })
         .collect();
     let mut check = SumOf::new(parts);
-    let (chunks, _) = prove_sumcheck(&mut [&mut check], transcript);
+    let (sites, out, _) = prove_sumcheck_deferred(&mut [&mut check], transcript);
+    // The stack over the chunks, densely: A(c)·S(c) + Y(c)·(S(c)² − S(c)).
+    let stack = StackClaim::new(&[&pending], &ch, &out.point, F::one(), F::zero());
+    let mut s = out.final_evals[0].clone();
+    s.resize(stack.a.len(), F::zero());
+    let claim: F =
+        (0..s.len()).map(|c| stack.a[c] * s[c] + stack.y[c] * (s[c] * s[c] - s[c])).sum();
+    let mut inst = ProductSumcheck::new(
+        vec![
+            MultilinearPoly::Dense(stack.a),
+            MultilinearPoly::Dense(stack.y),
+            MultilinearPoly::Dense(s),
+        ],
+        vec![
+            Term::product(vec![0, 2]),
+            Term::product(vec![1, 2, 2]),
+            Term::new(-F::one(), vec![1, 2]),
+        ],
+        None,
+        claim,
+    )
+    .unwrap();
+    let (mut stack_proof, _) = prove_sumcheck(&mut [&mut inst], transcript);
+    // Only the stack's own evaluation is sent; the verifier computes the other two.
+    stack_proof.final_evals[0].drain(..2);
+    let chunks = ChunkCheckProof { sites, stack: stack_proof };
     (
         LookupProof { reads: LookupReadProof { combine, operand_claims: vec![operands] }, chunks },
         value,

@@ -16,18 +16,19 @@ use crate::pcs::hyperkzg::Opening;
 use crate::pcs::{CommitmentScheme, HyperKzg, HyperKzgProverKey, PcsError, Srs};
 use crate::poly::{eq_evals, MultilinearPoly};
 use crate::sumcheck::{
-    prove_sumcheck, prove_sumcheck_deferred, ProductSumcheck, ReductionSumcheck, SumcheckInstance,
+    prove_sumcheck, prove_sumcheck_deferred, ProductSumcheck, ReductionSumcheck, SumOf,
+    SumcheckInstance,
 };
 use crate::transcript::Transcript;
-use crate::verify::lookup::{ChunkClaims, LookupReads, PendingChunks};
+use crate::verify::lookup::{LookupReads, PendingChunks};
 use crate::verify::sumcheck::{ClaimReduction, Term};
 use crate::verify::tensor::layout::Layout;
 use crate::verify::tensor::{
-    absorb_statement, block_bits, committed_polys, dedupe, extend_claims, fold_claims, interleave,
-    known_values, layout, lookup_output_claim, one_claim, opening_vars, opening_weights,
-    operand_claim, padding_value, place, pow2, push_chunks, push_weight_blocks, weight_blocks,
-    Claim, Committed, Item, LocalTable, Plan, Rule, TensorError, TensorProof, VerifyingKey,
-    Weights, TENSOR_DOMAIN,
+    absorb_statement, block_bits, chunk_combo, committed_polys, dedupe, extend_claims,
+    file_weight_claim, fold_claims, interleave, known_values, layout, lookup_output_claim,
+    one_claim, opening_vars, opening_weights, operand_claim, padding_value, place, pow2,
+    weight_blocks, Claim, Combo, Committed, Item, LocalTable, Plan, Reduction, Rule, TensorError,
+    TensorProof, VerifyingKey, Weights, TENSOR_DOMAIN,
 };
 
 /// How the verifier learns the weights (see [`Weights`]).
@@ -456,21 +457,41 @@ pub fn prove_with_progress(
         }
     }
 
-    // Every lookup's chunk checks in one sumcheck, then the sites' chunk claims in walk order.
+    // Every lookup's chunk checks at once; they leave one claim on a combination of the chunks,
+    // whose terms' values the prover computes for its reduction (never sent).
+    let mut combos: Vec<(Combo, Vec<F>)> = Vec::new();
     if !owed.is_empty() {
         let jobs: Vec<(&PendingChunks, &[Vec<usize>])> =
             owed.iter().map(|(site, q)| (q, chunk_idx[*site])).collect();
-        let (proof, outs) = prove_chunk_checks(&jobs, &mut p.t);
-        p.items.push(Item::Sumcheck(proof));
-        for ((site, _), o) in owed.iter().zip(&outs) {
-            p.chunk_blocks(
-                &mut pc_claims,
-                &poly_index,
-                (*site, plan.sites[*site].chunk_bits, blocks[*site]),
-                chunk_idx[*site],
-                o,
-            )?;
-        }
+        let (proof, opening, _) = prove_chunk_checks(&jobs, &mut p.t);
+        p.items.push(Item::Sumcheck(proof.sites));
+        p.items.push(Item::Sumcheck(proof.stack));
+        let sites: Vec<(usize, usize)> =
+            owed.iter().map(|(site, q)| (*site, q.num_vars())).collect();
+        let (combo, at) = chunk_combo(&plan, &blocks, &sites, &opening, &poly_index);
+        let mut block_values = std::collections::HashMap::new();
+        let values = combo
+            .terms
+            .iter()
+            .zip(&at)
+            .map(|(term, &(site, chunk, block))| {
+                let b = blocks[site];
+                let v: &Vec<F> = block_values.entry((site, chunk)).or_insert_with(|| {
+                    // Every block's value at (ρ_j, ρ_lo): one pass over the queries.
+                    let t = chunk_idx[site][chunk].len().trailing_zeros() as usize;
+                    let (rows, lo) = term.point.split_at(t);
+                    let (er, el) = (eq_evals(rows), eq_evals(lo));
+                    let mask = (1usize << b) - 1;
+                    let mut v = vec![F::zero(); 1 << (plan.sites[site].chunk_bits - b)];
+                    for (j, &a) in chunk_idx[site][chunk].iter().enumerate() {
+                        v[a >> b] += er[j] * el[a & mask];
+                    }
+                    v
+                });
+                v[block]
+            })
+            .collect();
+        combos.push((combo, values));
     }
     lap("walk", &mut timings);
     progress("open", 0, 1);
@@ -489,18 +510,27 @@ pub fn prove_with_progress(
         }
         let (h, table) = (wblocks[i], &weight_tables[i]);
         for (z, v) in pending {
-            let mut vals = Vec::new();
-            if h > 0 {
-                // Each block's value at the low coordinates, sent; the verifier recombines them.
+            let before = combos.len();
+            let mut filed: Vec<Combo> = Vec::new();
+            file_weight_claim(&mut pc_claims, &mut filed, &poly_index, (i, h), (z.clone(), v));
+            for combo in filed {
+                // Each block's value at the low coordinates (the term's point).
                 let el = eq_evals(&z[h..]);
-                vals = table
+                let vals: Vec<F> = table
                     .chunks(table.len() >> h)
                     .map(|b| b.iter().zip(&el).map(|(x, e)| from_i64(*x) * e).sum())
                     .collect();
-                p.send("tensor/weight_blocks", &vals);
+                let values = combo
+                    .terms
+                    .iter()
+                    .map(|t| match polys[t.poly].0 {
+                        Committed::Param { block, .. } => vals[block],
+                        _ => F::zero(),
+                    })
+                    .collect();
+                combos.push((combo, values));
             }
-            push_weight_blocks(&mut pc_claims, &poly_index, (i, h), (z, v), &vals)
-                .map_err(|e| ProveError::Internal(format!("weight {i}: {e}")))?;
+            debug_assert!(combos.len() <= before + 1, "one combination per blocked weight claim");
         }
     }
 
@@ -531,10 +561,31 @@ pub fn prove_with_progress(
             }
         }
     };
-    let n = opening_vars(&polys, &pc_claims);
-    let mut opened: Vec<(usize, Source<'_>)> = Vec::new();
-    let mut reductions = Vec::new();
-    let mut reduction_claims = Vec::new();
+    let reduce = |source: &Source<'_>, claim: &ClaimReduction, n: usize| match source {
+        Source::Table(poly) => ReductionSumcheck::zero_extended(poly.clone(), claim, n),
+        Source::OneHot { indices, first, bits } => {
+            let ones = indices
+                .iter()
+                .enumerate()
+                .filter_map(|(j, a)| {
+                    a.checked_sub(*first).filter(|c| *c < 1 << bits).map(|c| (j, c))
+                })
+                .collect();
+            ReductionSumcheck::one_hot(indices.len(), ones, *bits, claim, n)
+        }
+    };
+    fn source_opening<'b>(s: &'b Source<'_>) -> Opening<'b> {
+        match s {
+            Source::Table(poly) => Opening::Table(poly),
+            Source::OneHot { indices, first, bits } => {
+                Opening::OneHotBlock { indices, first: *first, columns: 1 << bits }
+            }
+        }
+    }
+    let only_combos: Vec<Combo> = combos.iter().map(|(c, _)| c.clone()).collect();
+    let n = opening_vars(&polys, &pc_claims, &only_combos);
+    let mut reductions: Vec<Reduction> = Vec::new();
+    let mut instances: Vec<Box<dyn SumcheckInstance + '_>> = Vec::new();
     for (q, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
             continue;
@@ -542,63 +593,85 @@ pub fn prove_with_progress(
         let claims = dedupe(extend_claims(claims, n)).ok_or_else(|| {
             ProveError::Internal(format!("committed polynomial {q}: claims disagree"))
         })?;
-        let source = source_of(polys[q].0);
         let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
         let gamma = ClaimReduction::draw_gamma(&values, &mut p.t);
         let reduction = ClaimReduction { points, values, gamma };
         if n > 0 {
-            reductions.push(match &source {
-                Source::Table(poly) => {
-                    ReductionSumcheck::zero_extended(poly.clone(), &reduction, n)
-                }
-                Source::OneHot { indices, first, bits } => {
-                    let ones = indices
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(j, a)| {
-                            a.checked_sub(*first).filter(|c| *c < 1 << bits).map(|c| (j, c))
-                        })
-                        .collect();
-                    ReductionSumcheck::one_hot(indices.len(), ones, *bits, &reduction, n)
-                }
-            });
+            instances.push(Box::new(reduce(&source_of(polys[q].0), &reduction, n)));
         }
-        reduction_claims.push(reduction);
-        opened.push((q, source));
+        reductions.push(Reduction::Plain(q, reduction));
     }
-    if !opened.is_empty() {
-        let refs: Vec<Opening<'_>> = opened
+    if n == 0 && !combos.is_empty() {
+        return Err(ProveError::Internal("a combination claim on scalars".into()));
+    }
+    for (combo, values) in combos {
+        let combo = combo.extended(n);
+        let parts = combo
+            .terms
             .iter()
-            .map(|(_, s)| match s {
-                Source::Table(poly) => Opening::Table(poly),
-                Source::OneHot { indices, first, bits } => {
-                    Opening::OneHotBlock { indices, first: *first, columns: 1 << bits }
-                }
+            .zip(values)
+            .map(|(t, v)| {
+                let claim = ClaimReduction {
+                    points: vec![t.point.clone()],
+                    values: vec![v],
+                    gamma: ark_ff::One::one(),
+                };
+                reduce(&source_of(polys[t.poly].0), &claim, n)
             })
             .collect();
-        let comms: Vec<_> = opened.iter().map(|e| commitments[e.0]).collect();
+        let weights = combo.terms.iter().map(|t| t.weight).collect();
+        instances.push(Box::new(SumOf::weighted(parts, weights)));
+        reductions.push(Reduction::Combo(combo));
+    }
+    if !reductions.is_empty() {
         let proof = if n > 0 {
             // The reduction's final evaluations stay with the prover: the opening checks their
             // weighted sum, the sumcheck's final claim, as one evaluation.
             let mut insts: Vec<&mut dyn SumcheckInstance> =
-                reductions.iter_mut().map(|r| r as &mut dyn SumcheckInstance).collect();
+                instances.iter_mut().map(|r| r.as_mut() as &mut dyn SumcheckInstance).collect();
             let (proof, out, gamma) = prove_sumcheck_deferred(&mut insts, &mut p.t);
             p.items.push(Item::Sumcheck(proof));
             let point = out.point;
-            let weights = opening_weights(&reduction_claims, &point, gamma);
-            let claim = weights.iter().zip(&out.final_evals).map(|(w, e)| *w * e[0]).sum();
+            let mut evals = std::collections::HashMap::new();
+            for (r, e) in reductions.iter().zip(&out.final_evals) {
+                match r {
+                    Reduction::Plain(q, _) => {
+                        evals.insert(*q, e[0]);
+                    }
+                    Reduction::Combo(c) => {
+                        for (t, v) in c.terms.iter().zip(e) {
+                            evals.insert(t.poly, *v);
+                        }
+                    }
+                }
+            }
+            let (opened, weights) = opening_weights(&reductions, &point, gamma);
+            let claim = opened.iter().zip(&weights).map(|(q, w)| *w * evals[q]).sum();
+            let sources: Vec<Source<'_>> = opened.iter().map(|q| source_of(polys[*q].0)).collect();
+            let refs: Vec<Opening<'_>> = sources.iter().map(source_opening).collect();
+            let comms: Vec<_> = opened.iter().map(|q| commitments[*q]).collect();
             HyperKzg::open_combination(&pk.pcs, &refs, &comms, &weights, &point, claim, &mut p.t)?
         } else {
             // Scalars: each polynomial is its own evaluation.
-            let evals: Vec<F> = opened
+            let opened: Vec<usize> = reductions
                 .iter()
-                .map(|(_, s)| match s {
+                .filter_map(|r| match r {
+                    Reduction::Plain(q, _) => Some(*q),
+                    Reduction::Combo(_) => None,
+                })
+                .collect();
+            let sources: Vec<Source<'_>> = opened.iter().map(|q| source_of(polys[*q].0)).collect();
+            let evals: Vec<F> = sources
+                .iter()
+                .map(|s| match s {
                     Source::Table(poly) => poly.get(0),
                     Source::OneHot { indices, first, .. } => {
                         F::from(u64::from(indices[0] == *first))
                     }
                 })
                 .collect();
+            let refs: Vec<Opening<'_>> = sources.iter().map(source_opening).collect();
+            let comms: Vec<_> = opened.iter().map(|q| commitments[*q]).collect();
             HyperKzg::batch_open_extended(&pk.pcs, &refs, &comms, &[], &evals, &mut p.t)?
         };
         p.items.push(Item::Opening(proof));
@@ -655,34 +728,6 @@ impl Prover {
         let (proof, out) = prove_sumcheck(&mut [&mut inst], &mut self.t);
         self.items.push(Item::Sumcheck(proof));
         (out.point, out.final_evals[0].clone())
-    }
-
-    /// The prover's side of [`push_chunks`]: sends each chunk's column-block values at the chunk
-    /// point (when its chunks are cut into blocks) and files the claims on the committed blocks.
-    fn chunk_blocks(
-        &mut self,
-        pc: &mut [Vec<Claim>],
-        index: &dyn Fn(Committed) -> Option<usize>,
-        (site, kb, b): (usize, usize, usize),
-        chunk_idx: &[Vec<usize>],
-        o: &ChunkClaims,
-    ) -> Result<(), ProveError> {
-        let mut values = Vec::new();
-        if b < kb {
-            let (rows, address) = o.point.split_at(o.point.len() - kb);
-            let (er, el) = (eq_evals(rows), eq_evals(&address[kb - b..]));
-            let mask = (1usize << b) - 1;
-            for idx in chunk_idx {
-                let mut v = vec![F::zero(); 1 << (kb - b)];
-                for (j, &a) in idx.iter().enumerate() {
-                    v[a >> b] += er[j] * el[a & mask];
-                }
-                values.extend(v);
-            }
-            self.send("tensor/chunk_blocks", &values);
-        }
-        push_chunks(pc, index, site, (kb, b), o, &values)
-            .map_err(|e| ProveError::Internal(format!("lookup site {site}: {e}")))
     }
 
     /// A lookup site's reads; its chunk checks are returned pending.

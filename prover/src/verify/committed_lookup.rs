@@ -18,7 +18,7 @@ use crate::pcs::PcsError;
 use crate::poly::{eq_evals_serial, evaluate_serial};
 use crate::transcript::Transcript;
 use crate::verify::hyperkzg::{
-    batch_verify, HyperKzgCommitment, HyperKzgProof, HyperKzgVerifierKey,
+    verify_combination, HyperKzgCommitment, HyperKzgProof, HyperKzgVerifierKey,
 };
 use crate::verify::lookup::{verify_lookups, LookupError, LookupProof, LookupStatement};
 use crate::verify::msm::msm;
@@ -29,7 +29,7 @@ pub struct CommittedLookupProof {
     /// Per chunk, the commitments of the one-hot matrix's columns.
     pub columns: Vec<Vec<HyperKzgCommitment>>,
     pub lookup: LookupProof,
-    /// Opens the folded columns `ra_c(·, ρ_k)` at `ρ_j`.
+    /// Opens the chunk opening's combination of the folded columns `ra_c(·, ρ_k)` at `ρ_j`.
     pub opening: HyperKzgProof,
 }
 
@@ -151,7 +151,8 @@ pub fn verify_committed_lookup(
     let value = evaluate_serial(padded, &point).unwrap_or_default();
     let statement =
         LookupStatement { table, num_vars: t, output_point: point, output_value: value };
-    let out = verify_lookups(&[statement], &proof.lookup, transcript)?.remove(0);
+    let (mut outs, chunks) = verify_lookups(&[statement], &proof.lookup, transcript)?;
+    let out = outs.remove(0);
 
     for (operand, o) in operands.iter().enumerate() {
         let expect = evaluate_serial(o.iter().map(|&v| from_i64(v)), &out.operand_point);
@@ -159,9 +160,17 @@ pub fn verify_committed_lookup(
             return Err(CommittedLookupError::Operand { operand });
         }
     }
-    let (rho_j, rho_k) = out.chunk_point.split_at(t);
+    let (rho_j, rho_k) = chunks.point.split_at(t);
     let folded: Vec<HyperKzgCommitment> =
         proof.columns.iter().map(|cols| fold_columns(cols, rho_k)).collect();
-    batch_verify(vk, &folded, rho_j, &out.chunk_values, &proof.opening, transcript)?;
+    verify_combination(
+        vk,
+        &folded,
+        &chunks.weights[0],
+        rho_j,
+        chunks.value,
+        &proof.opening,
+        transcript,
+    )?;
     Ok(())
 }

@@ -29,7 +29,8 @@ use crate::poly::{eq_eval, eq_evals_serial, evaluate_serial};
 use crate::transcript::Transcript;
 use crate::verify::codec::{DecodeError, Reader, Writer};
 use crate::verify::sumcheck::{
-    verify_sumcheck, ProductClaim, SumcheckClaim, SumcheckError, SumcheckProof, Term,
+    verify_sumcheck, verify_sumcheck_deferred, ProductClaim, SumcheckClaim, SumcheckError,
+    SumcheckProof, Term,
 };
 
 /// Why a lookup proof was rejected.
@@ -41,6 +42,8 @@ pub enum LookupError {
     ReadCount { instance: usize, expected: usize, got: usize },
     #[error("lookup chunk checks: {0}")]
     Chunks(SumcheckError),
+    #[error("lookup chunk stack: {0}")]
+    Stack(SumcheckError),
     #[error("combine sumcheck: {0}")]
     CombineBatch(SumcheckError),
     #[error("lookup {instance}: expected {expected} operand claims, got {got}")]
@@ -77,7 +80,15 @@ pub struct LookupReadProof {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupProof {
     pub reads: LookupReadProof,
-    pub chunks: SumcheckProof,
+    pub chunks: ChunkCheckProof,
+}
+
+/// The chunk checks' two sumchecks: the instances' rounds, with their final evaluations (one per
+/// chunk) kept back, then the rounds over the chunks that leave one evaluation of their stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkCheckProof {
+    pub sites: SumcheckProof,
+    pub stack: SumcheckProof,
 }
 
 /// What stages 1–2 leave behind, per instance: the operand claims for the caller and the chunk
@@ -214,35 +225,29 @@ impl Piece {
     }
 }
 
-/// What the chunk checks leave behind, per instance: `ra_c(ρ_j, ρ_k)` for each chunk `c`.
+/// What the chunk checks leave behind: one claim on a combination of every instance's chunk
+/// polynomials, `value = Σ_i Σ_c weights[i][c]·ra_{i,c}(point[..n_i])` with `n_i` instance `i`'s
+/// [`PendingChunks::num_vars`] (cycle coordinates first).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChunkClaims {
-    /// The point `(ρ_j, ρ_k)` (cycle coordinates first).
+pub struct ChunkOpening {
     pub point: Vec<F>,
-    pub values: Vec<F>,
+    pub weights: Vec<Vec<F>>,
+    pub value: F,
 }
 
-/// What a verified standalone lookup leaves behind, per instance.
+/// What a verified standalone lookup leaves behind, per instance: the operand claims (the chunk
+/// claim is one for the batch, a [`ChunkOpening`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupOutput {
     /// The point `r1` of the operand claims.
     pub operand_point: Vec<F>,
     /// `operand_o(r1)` on the padded operand vectors.
     pub operand_values: Vec<F>,
-    /// The point `(ρ_j, ρ_k)` of the chunk claims (cycle coordinates first).
-    pub chunk_point: Vec<F>,
-    /// `ra_c(ρ_j, ρ_k)` per chunk.
-    pub chunk_values: Vec<F>,
 }
 
-impl LookupOutput {
-    pub(crate) fn new(reads: LookupReads, chunks: ChunkClaims) -> Self {
-        LookupOutput {
-            operand_point: reads.operand_point,
-            operand_values: reads.operand_values,
-            chunk_point: chunks.point,
-            chunk_values: chunks.values,
-        }
+impl From<LookupReads> for LookupOutput {
+    fn from(reads: LookupReads) -> Self {
+        LookupOutput { operand_point: reads.operand_point, operand_values: reads.operand_values }
     }
 }
 
@@ -286,7 +291,8 @@ impl LookupProof {
         let mut w = Writer::new();
         w.u8(LOOKUP_PROOF_VERSION);
         self.reads.write(&mut w);
-        w.raw(&self.chunks.to_bytes());
+        w.raw(&self.chunks.sites.to_bytes());
+        w.raw(&self.chunks.stack.to_bytes());
         w.bytes
     }
 
@@ -294,9 +300,10 @@ impl LookupProof {
         let mut r = Reader::new(bytes);
         r.version(LOOKUP_PROOF_VERSION)?;
         let reads = LookupReadProof::read(&mut r)?;
-        let chunks = SumcheckProof::read(&mut r)?;
+        let sites = SumcheckProof::read(&mut r)?;
+        let stack = SumcheckProof::read(&mut r)?;
         r.finish()?;
-        Ok(LookupProof { reads, chunks })
+        Ok(LookupProof { reads, chunks: ChunkCheckProof { sites, stack } })
     }
 }
 
@@ -397,11 +404,12 @@ pub fn verify_lookups(
     statements: &[LookupStatement<'_>],
     proof: &LookupProof,
     transcript: &mut Transcript,
-) -> Result<Vec<LookupOutput>, LookupError> {
+) -> Result<(Vec<LookupOutput>, ChunkOpening), LookupError> {
     let reads = verify_lookup_reads(statements, &proof.reads, transcript)?;
     let pending: Vec<&PendingChunks> = reads.iter().map(|r| &r.pending).collect();
-    let chunks = verify_chunk_checks(&pending, &proof.chunks, transcript)?;
-    Ok(reads.into_iter().zip(chunks).map(|(r, c)| LookupOutput::new(r, c)).collect())
+    let opening = verify_chunk_checks(&pending, &proof.chunks, transcript)?
+        .ok_or(LookupError::InstanceCount { expected: 1, got: 0 })?;
+    Ok((reads.into_iter().map(LookupOutput::from).collect(), opening))
 }
 
 /// Stages 1–2: the combine sumcheck and the address claims. Returns each instance's operand
@@ -701,25 +709,109 @@ impl SumcheckClaim for CombineClaim {
     }
 }
 
-/// Stage 3 for a batch of instances, as one sumcheck: draws γ, β and `z`, then checks every chunk
-/// of every instance. Returns each instance's chunk claims, which the caller opens. An empty batch
-/// draws nothing and has no proof: callers send and read none.
+/// Stage 3 for a batch of instances: draws γ, β and `z`, then checks every instance, its final
+/// evaluations (one per chunk) kept back; then a sumcheck over the chunks ([`StackClaim`]) leaves
+/// one evaluation of their stack, which the caller opens as a combination of the chunk
+/// polynomials. An empty batch draws nothing and has no proof: callers send and read none.
 pub fn verify_chunk_checks(
     pending: &[&PendingChunks],
-    proof: &SumcheckProof,
+    proof: &ChunkCheckProof,
     transcript: &mut Transcript,
-) -> Result<Vec<ChunkClaims>, LookupError> {
+) -> Result<Option<ChunkOpening>, LookupError> {
     if pending.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let n = pending.iter().map(|p| p.num_vars()).max().unwrap_or(0);
     let ch = draw_chunk_challenges(transcript, n);
     let checks: Vec<ChunkCheckClaim<'_>> = pending.iter().map(|p| p.check_claim(&ch)).collect();
     let refs: Vec<&dyn SumcheckClaim> = checks.iter().map(|c| c as &dyn SumcheckClaim).collect();
-    let out = verify_sumcheck(&refs, proof, transcript).map_err(LookupError::Chunks)?;
-    Ok(pending
+    let out =
+        verify_sumcheck_deferred(&refs, &proof.sites, transcript).map_err(LookupError::Chunks)?;
+    let stack = StackClaim::new(pending, &ch, &out.point, out.gamma, out.claim);
+    let o2 = verify_sumcheck(&[&stack], &proof.stack, transcript).map_err(LookupError::Stack)?;
+    Ok(Some(ChunkOpening {
+        weights: stack_weights(pending, &o2.point),
+        point: out.point,
+        value: o2.final_evals[0][0],
+    }))
+}
+
+/// The variables of the chunks' stack: `⌈log2⌉` of the chunk count, at least 1.
+pub(crate) fn stack_vars(chunks: usize) -> usize {
+    chunks.max(2).next_power_of_two().trailing_zeros() as usize
+}
+
+/// `Σ_c A(c)·S(c) + Y(c)·(S(c)² − S(c)) = claim` over the chunks `c` of every instance (in order,
+/// zero-padded to `2^m`), where `S(c) = ra_c(ρ)` at the instance's prefix of the chunk checks'
+/// point `ρ`: the chunk checks' final claim `Σ_i α^i·check_i(ρ)` written as a sum over the chunks,
+/// with `A(c) = α^i·eq(r1, ρ_j)·W_c(ρ_k)` and `Y(c) = α^i·β^{c+1}·eq(z, ρ)` (`α` the batching
+/// challenge, `c` counted within the instance). `A` and `Y` are the verifier's; the sumcheck
+/// leaves the one evaluation `S(ρ_c) = Σ_c eq(ρ_c, c)·ra_c(ρ)`. Degree 3 in each variable.
+pub(crate) struct StackClaim {
+    pub a: Vec<F>,
+    pub y: Vec<F>,
+    pub claim: F,
+}
+
+impl StackClaim {
+    pub(crate) fn new(
+        pending: &[&PendingChunks],
+        ch: &ChunkChallenges,
+        point: &[F],
+        alpha: F,
+        claim: F,
+    ) -> Self {
+        let m = stack_vars(pending.iter().map(|p| p.num_chunks).sum());
+        let (mut a, mut y) = (vec![F::zero(); 1 << m], vec![F::zero(); 1 << m]);
+        let (mut coeff, mut idx) = (F::one(), 0);
+        for p in pending {
+            let rho = &point[..p.num_vars()];
+            let (rho_j, rho_k) = rho.split_at(p.r1.len());
+            let read = coeff * eq_eval(&p.r1, rho_j);
+            let boolean = coeff * eq_eval(&ch.z[..p.num_vars()], rho);
+            let mut b = ch.beta;
+            for c in 0..p.num_chunks {
+                a[idx] = read * p.w_at(c, ch.gamma, rho_k);
+                y[idx] = boolean * b;
+                b *= ch.beta;
+                idx += 1;
+            }
+            coeff *= alpha;
+        }
+        StackClaim { a, y, claim }
+    }
+}
+
+impl SumcheckClaim for StackClaim {
+    fn num_rounds(&self) -> usize {
+        self.a.len().trailing_zeros() as usize
+    }
+    fn degree(&self) -> usize {
+        3
+    }
+    fn input_claim(&self) -> F {
+        self.claim
+    }
+    fn num_final_evals(&self) -> usize {
+        1
+    }
+    fn expected_output(&self, point: &[F], evals: &[F]) -> F {
+        let s = evals[0];
+        let a = evaluate_serial(self.a.iter().copied(), point).unwrap_or_default();
+        let y = evaluate_serial(self.y.iter().copied(), point).unwrap_or_default();
+        a * s + y * (s * s - s)
+    }
+}
+
+/// Each chunk's weight `eq(ρ_c, c)` in the stack's evaluation at `ρ_c`, per instance.
+pub(crate) fn stack_weights(pending: &[&PendingChunks], rho_c: &[F]) -> Vec<Vec<F>> {
+    let eq = eq_evals_serial(rho_c);
+    let mut idx = 0;
+    pending
         .iter()
-        .zip(out.final_evals)
-        .map(|(p, values)| ChunkClaims { point: out.point[..p.num_vars()].to_vec(), values })
-        .collect())
+        .map(|p| {
+            idx += p.num_chunks;
+            eq[idx - p.num_chunks..idx].to_vec()
+        })
+        .collect()
 }

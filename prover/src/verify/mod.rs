@@ -13,8 +13,9 @@ pub mod tensor;
 
 pub use codec::DecodeError;
 pub use lookup::{
-    verify_chunk_checks, verify_lookup_reads, verify_lookups, ChunkClaims, LookupError,
-    LookupOutput, LookupProof, LookupReadProof, LookupReads, LookupStatement, PendingChunks,
+    verify_chunk_checks, verify_lookup_reads, verify_lookups, ChunkCheckProof, ChunkOpening,
+    LookupError, LookupOutput, LookupProof, LookupReadProof, LookupReads, LookupStatement,
+    PendingChunks,
 };
 pub use sumcheck::{
     verify_sumcheck, verify_sumcheck_deferred, ClaimReduction, DeferredOutput, ProductClaim,

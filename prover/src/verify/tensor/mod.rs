@@ -29,8 +29,8 @@ use crate::verify::hyperkzg::{
     batch_verify, verify_combination, HyperKzgCommitment, HyperKzgProof,
 };
 use crate::verify::lookup::{
-    verify_chunk_checks, verify_lookup_reads_with, ChunkClaims, LookupError, LookupReads,
-    LookupStatement, PendingChunks,
+    verify_chunk_checks, verify_lookup_reads_with, ChunkCheckProof, ChunkOpening, LookupError,
+    LookupReads, LookupStatement, PendingChunks,
 };
 use crate::verify::sumcheck::{
     verify_sumcheck, verify_sumcheck_deferred, ClaimReduction, ProductClaim, SumcheckClaim,
@@ -146,14 +146,6 @@ pub fn weight_blocks(program: &Program, plan: &Plan) -> Vec<usize> {
         .iter()
         .map(|p| plan.vars(p.reg).saturating_sub(target).min(MAX_BLOCKS_LOG))
         .collect()
-}
-
-/// `Σ_b eq(hi, b)·values[b]`: the value of a table cut into blocks along the variables `hi`.
-pub fn recombine(hi: &[F], values: &[F]) -> F {
-    let weights = eq_evals_serial(hi);
-    #[cfg(test)]
-    LAST_BLOCK_WEIGHTS.with(|w| w.borrow_mut().clone_from(&weights));
-    weights.iter().zip(values).map(|(e, x)| *e * x).sum()
 }
 
 /// Every committed polynomial with its variable count, in a fixed order: weights (committed mode),
@@ -681,27 +673,20 @@ fn verify_in(
         }
     }
 
-    // Every lookup's chunk checks in one sumcheck, then the sites' chunk claims in walk order.
+    // Every lookup's chunk checks at once; they leave one claim on a combination of the chunks.
+    let mut combos: Vec<Combo> = Vec::new();
     if !owed.is_empty() {
         let refs: Vec<&PendingChunks> = owed.iter().map(|(_, p)| p).collect();
-        let proof = s.sumcheck()?;
-        let outs = verify_chunk_checks(&refs, proof, t).map_err(|source| TensorError::Lookup {
-            place: "lookup chunk checks".into(),
-            source,
-        })?;
-        for ((site, _), o) in owed.iter().zip(&outs) {
-            let place = place(program, plan.sites[*site].instr);
-            chunk_blocks(
-                &mut s,
-                t,
-                &mut pc_claims,
-                &poly_index,
-                &plan,
-                (*site, blocks[*site]),
-                o,
-                &place,
-            )?;
-        }
+        let proof = ChunkCheckProof { sites: s.sumcheck()?.clone(), stack: s.sumcheck()?.clone() };
+        let opening = verify_chunk_checks(&refs, &proof, t)
+            .map_err(|source| TensorError::Lookup { place: "lookup chunk checks".into(), source })?
+            .ok_or_else(|| TensorError::Check {
+                place: "lookup chunk checks".into(),
+                what: "no chunk opening for a nonempty batch",
+            })?;
+        let sites: Vec<(usize, usize)> =
+            owed.iter().map(|(site, p)| (*site, p.num_vars())).collect();
+        combos.push(chunk_combo(&plan, &blocks, &sites, &opening, &poly_index).0);
     }
 
     // Leaves: inputs, weights, constants.
@@ -739,14 +724,14 @@ fn verify_in(
                 check_known(l, data, pending, &format!("weight {i}"))?;
             }
             Weights::Committed(_) => {
-                let (h, place) = (wblocks[i], format!("weight {i}"));
                 for claim in pending {
-                    let vals = match h {
-                        0 => Vec::new(),
-                        _ => s.scalars(1 << h, "tensor/weight_blocks", &place, t)?,
-                    };
-                    push_weight_blocks(&mut pc_claims, &poly_index, (i, h), claim, &vals)
-                        .map_err(|what| TensorError::Check { place: place.clone(), what })?;
+                    file_weight_claim(
+                        &mut pc_claims,
+                        &mut combos,
+                        &poly_index,
+                        (i, wblocks[i]),
+                        claim,
+                    );
                 }
             }
         }
@@ -756,7 +741,7 @@ fn verify_in(
         check_known(&plan.layouts[c.reg.index()], &c.data, pending, &format!("constant {i}"))?;
     }
 
-    open_committed(&mut s, t, vk, &polys, &commitments, pc_claims)?;
+    open_committed(&mut s, t, vk, &polys, &commitments, pc_claims, combos)?;
     if s.pos != s.items.len() {
         return Err(TensorError::TrailingItems { extra: s.items.len() - s.pos });
     }
@@ -933,103 +918,78 @@ fn lookup(
     Ok(out.remove(0))
 }
 
-/// Records a lookup's chunk claims on the site's committed chunk polynomials.
-pub fn push_chunks(
-    pc: &mut [Vec<Claim>],
-    index: &dyn Fn(Committed) -> Option<usize>,
-    site: usize,
-    (chunk_bits, b): (usize, usize),
-    o: &ChunkClaims,
-    blocks: &[F],
-) -> Result<(), &'static str> {
-    let per_chunk = 1usize << (chunk_bits - b);
-    if per_chunk == 1 {
-        for (c, v) in o.values.iter().enumerate() {
-            if let Some(p) = index(Committed::Chunk { site, chunk: c, block: 0 }) {
-                pc[p].push((o.point.clone(), *v));
-            }
-        }
-        return Ok(());
-    }
-    if blocks.len() != per_chunk * o.values.len() || o.point.len() < chunk_bits {
-        return Err("wrong number of chunk block values");
-    }
-    let (rows, address) = o.point.split_at(o.point.len() - chunk_bits);
-    let (hi, lo) = address.split_at(chunk_bits - b);
-    let point = [rows, lo].concat();
-    for (c, (v, vals)) in o.values.iter().zip(blocks.chunks(per_chunk)).enumerate() {
-        if recombine(hi, vals) != *v {
-            return Err("the chunk's column blocks do not add up to its claim");
-        }
-        for (block, x) in vals.iter().enumerate() {
-            if let Some(p) = index(Committed::Chunk { site, chunk: c, block }) {
-                pc[p].push((point.clone(), *x));
-            }
-        }
-    }
-    Ok(())
+/// A claim on a combination of committed polynomials: `value = Σ weight·P_poly(point)`. The final
+/// reduction takes it as one instance, so the terms' own values are never sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Combo {
+    pub value: F,
+    pub terms: Vec<ComboTerm>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComboTerm {
+    /// Index of the committed polynomial.
+    pub poly: usize,
+    pub point: Vec<F>,
+    pub weight: F,
 }
 
 /// Files a claim on weight `index`, cut into `2^h` blocks along its top variables
-/// ([`weight_blocks`]): with `h = 0` the claim itself, else one claim per block at the low
-/// coordinates, after checking that the sent block values recombine to the claim.
-pub fn push_weight_blocks(
+/// ([`weight_blocks`]): with `h = 0` the claim itself, else the combination
+/// `v = Σ_b eq(z_hi, b)·w_b(z_lo)` over its blocks.
+pub fn file_weight_claim(
     pc: &mut [Vec<Claim>],
+    combos: &mut Vec<Combo>,
     poly_index: &dyn Fn(Committed) -> Option<usize>,
     (index, h): (usize, usize),
     (z, v): Claim,
-    values: &[F],
-) -> Result<(), &'static str> {
-    let claims = if h == 0 {
-        vec![(z, v)]
-    } else {
-        if z.len() < h || values.len() != 1 << h || recombine(&z[..h], values) != v {
-            return Err("the weight's blocks do not add up to its claim");
+) {
+    let block = |block| poly_index(Committed::Param { index, block });
+    if h == 0 || z.len() < h {
+        if let Some(p) = block(0) {
+            pc[p].push((z, v));
         }
-        values.iter().map(|x| (z[h..].to_vec(), *x)).collect()
-    };
-    for (block, c) in claims.into_iter().enumerate() {
-        if let Some(p) = poly_index(Committed::Param { index, block }) {
-            pc[p].push(c);
-        }
+        return;
     }
-    Ok(())
+    let (hi, lo) = z.split_at(h);
+    let terms = eq_evals_serial(hi)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(b, weight)| {
+            block(b).map(|poly| ComboTerm { poly, point: lo.to_vec(), weight })
+        })
+        .collect();
+    combos.push(Combo { value: v, terms });
 }
 
-#[cfg(test)]
-thread_local! {
-    /// The weights `eq(hi, ·)` of the last [`recombine`], so that a test can forge block values
-    /// that still recombine.
-    pub(crate) static LAST_BLOCK_WEIGHTS: std::cell::RefCell<Vec<F>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// The verifier's side of [`push_chunks`]: reads the site's block values (if its chunks are cut
-/// into blocks), checks that they recombine to each chunk's claim and files the block claims.
-#[allow(clippy::too_many_arguments, reason = "the walk's state, passed through")]
-fn chunk_blocks(
-    s: &mut Stream<'_>,
-    t: &mut Transcript,
-    pc: &mut [Vec<Claim>],
-    index: &dyn Fn(Committed) -> Option<usize>,
+/// The chunk opening as a claim on the committed chunk blocks: chunk `c` of a site, cut into
+/// `2^(k−b)` column blocks, is `ra_c(ρ_j, (ρ_hi, ρ_lo)) = Σ_blk eq(ρ_hi, blk)·ra_{c,blk}(ρ_j, ρ_lo)`.
+/// `sites` lists each owing site with its chunk polynomials' variables, in the opening's order.
+/// Also returns each term's `(site, chunk, block)`.
+pub fn chunk_combo(
     plan: &Plan,
-    (site, b): (usize, usize),
-    o: &ChunkClaims,
-    place: &str,
-) -> Result<(), TensorError> {
-    let st = &plan.sites[site];
-    let n = block_value_count(st.chunk_bits, b, st.num_chunks);
-    let blocks = if n == 0 { Vec::new() } else { s.scalars(n, "tensor/chunk_blocks", place, t)? };
-    push_chunks(pc, index, site, (st.chunk_bits, b), o, &blocks)
-        .map_err(|what| TensorError::Check { place: place.into(), what })
-}
-
-/// How many values a site's chunk blocks send after its lookup (0 when chunks are one block).
-pub fn block_value_count(chunk_bits: usize, block_bits: usize, num_chunks: usize) -> usize {
-    match chunk_bits - block_bits {
-        0 => 0,
-        e => num_chunks << e,
+    blocks: &[usize],
+    sites: &[(usize, usize)],
+    opening: &ChunkOpening,
+    poly_index: &dyn Fn(Committed) -> Option<usize>,
+) -> (Combo, Vec<(usize, usize, usize)>) {
+    let (mut terms, mut at) = (Vec::new(), Vec::new());
+    for (&(site, n), weights) in sites.iter().zip(&opening.weights) {
+        let (k, b) = (plan.sites[site].chunk_bits, blocks[site]);
+        let (rows, address) = opening.point[..n].split_at(n - k);
+        let (hi, lo) = address.split_at(k - b);
+        let point = [rows, lo].concat();
+        let eq_hi = eq_evals_serial(hi);
+        for (chunk, w) in weights.iter().enumerate() {
+            for (block, e) in eq_hi.iter().enumerate() {
+                if let Some(poly) = poly_index(Committed::Chunk { site, chunk, block }) {
+                    terms.push(ComboTerm { poly, point: point.clone(), weight: *w * e });
+                    at.push((site, chunk, block));
+                }
+            }
+        }
     }
+    (Combo { value: opening.value, terms }, at)
 }
 
 /// The final step: every claim on a committed polynomial, reduced to one point and opened at once.
@@ -1045,9 +1005,10 @@ fn open_committed(
     polys: &[(Committed, usize)],
     commitments: &[HyperKzgCommitment],
     pc_claims: Vec<Vec<Claim>>,
+    combos: Vec<Combo>,
 ) -> Result<(), TensorError> {
-    let n = opening_vars(polys, &pc_claims);
-    let mut opened: Vec<(usize, ClaimReduction)> = Vec::new();
+    let n = opening_vars(polys, &pc_claims, &combos);
+    let mut reductions: Vec<Reduction> = Vec::new();
     for (p, claims) in pc_claims.into_iter().enumerate() {
         if claims.is_empty() {
             continue;
@@ -1058,52 +1019,137 @@ fn open_committed(
         })?;
         let (points, values): (Vec<_>, Vec<_>) = claims.into_iter().unzip();
         let gamma = ClaimReduction::draw_gamma(&values, t);
-        opened.push((p, ClaimReduction { points, values, gamma }));
+        reductions.push(Reduction::Plain(p, ClaimReduction { points, values, gamma }));
     }
-    if opened.is_empty() {
+    if reductions.is_empty() && combos.is_empty() {
         return Ok(());
     }
-    let comms: Vec<HyperKzgCommitment> = opened.iter().map(|(p, _)| commitments[*p]).collect();
     if n == 0 {
-        // Constants: dedupe left one claim each, at the empty point.
-        let values: Vec<F> = opened.iter().map(|(_, r)| r.values[0]).collect();
+        // Constants: dedupe left one claim each, at the empty point (a combination has variables).
+        if !combos.is_empty() {
+            return Err(TensorError::Check {
+                place: "final opening".into(),
+                what: "a combination claim on polynomials without variables",
+            });
+        }
+        let (comms, values): (Vec<_>, Vec<_>) = reductions
+            .iter()
+            .filter_map(|r| match r {
+                Reduction::Plain(p, c) => Some((commitments[*p], c.values[0])),
+                Reduction::Combo(_) => None,
+            })
+            .unzip();
         let proof = s.opening()?;
         return batch_verify(&vk.pcs, &comms, &[], &values, proof, t)
             .map_err(|source| TensorError::Opening { vars: n, source });
     }
-    let refs: Vec<&dyn SumcheckClaim> =
-        opened.iter().map(|(_, r)| r as &dyn SumcheckClaim).collect();
+    reductions.extend(combos.into_iter().map(|c| Reduction::Combo(c.extended(n))));
+    let refs: Vec<&dyn SumcheckClaim> = reductions.iter().map(Reduction::claim).collect();
     let proof = s.sumcheck()?;
     let out = verify_sumcheck_deferred(&refs, proof, t)
         .map_err(|source| TensorError::Sumcheck { place: "opening reduction".into(), source })?;
-    let weights = opening_weights(opened.iter().map(|(_, r)| r), &out.point, out.gamma);
+    let (opened, weights) = opening_weights(&reductions, &out.point, out.gamma);
+    let comms: Vec<HyperKzgCommitment> = opened.iter().map(|p| commitments[*p]).collect();
     let proof = s.opening()?;
     verify_combination(&vk.pcs, &comms, &weights, &out.point, out.claim, proof, t)
         .map_err(|source| TensorError::Opening { vars: n, source })
 }
 
-/// The weight of each opened polynomial in the reduction's final claim: instance `i` contributes
-/// `γ^i·(Σ_k γ_i^k eq(z_{i,k}, ρ))·P_i(ρ)`, linear in its one evaluation, so the final claim is
-/// one evaluation of `Σ_i w_i·P_i` at `ρ` and no `P_i(ρ)` needs to be sent.
-pub fn opening_weights<'a>(
-    reductions: impl IntoIterator<Item = &'a ClaimReduction>,
-    point: &[F],
-    gamma: F,
-) -> Vec<F> {
+/// One instance of the final reduction: a polynomial's own claims, or a combination claim.
+pub enum Reduction {
+    Plain(usize, ClaimReduction),
+    Combo(Combo),
+}
+
+impl Reduction {
+    pub fn claim(&self) -> &dyn SumcheckClaim {
+        match self {
+            Reduction::Plain(_, c) => c,
+            Reduction::Combo(c) => c,
+        }
+    }
+}
+
+impl Combo {
+    /// The terms' points zero-extended to `n` variables, as [`extend_claims`] does for a claim.
+    pub fn extended(mut self, n: usize) -> Self {
+        for term in &mut self.terms {
+            let mut p = vec![F::zero(); n.saturating_sub(term.point.len())];
+            p.append(&mut term.point);
+            term.point = p;
+        }
+        self
+    }
+}
+
+/// `Σ_m weight_m·Σ_x eq(z_m, x)·P_m(x) = value`, the reduction of a combination claim: the
+/// verifier evaluates every `eq` itself, so its final claim is linear in the `P_m(ρ)`.
+impl SumcheckClaim for Combo {
+    fn num_rounds(&self) -> usize {
+        self.terms.first().map_or(0, |t| t.point.len())
+    }
+    fn degree(&self) -> usize {
+        2
+    }
+    fn input_claim(&self) -> F {
+        self.value
+    }
+    fn num_final_evals(&self) -> usize {
+        self.terms.len()
+    }
+    fn check_shape(&self) -> Result<(), String> {
+        let n = self.num_rounds();
+        match self.terms.iter().position(|t| t.point.len() != n) {
+            _ if self.terms.is_empty() => Err("a combination claim without terms".into()),
+            Some(i) => {
+                Err(format!("term {i} has {} coordinates, expected {n}", self.terms[i].point.len()))
+            }
+            None => Ok(()),
+        }
+    }
+    fn expected_output(&self, point: &[F], evals: &[F]) -> F {
+        self.terms.iter().zip(evals).map(|(t, e)| t.weight * eq_eval(&t.point, point) * e).sum()
+    }
+}
+
+/// The opened polynomials (in order of first appearance) and each one's weight in the reduction's
+/// final claim: instance `i` contributes `γ^i·expected_output_i`, linear in its evaluations, so the
+/// final claim is one evaluation of `Σ_p w_p·P_p` at `ρ` and no `P_p(ρ)` needs to be sent.
+pub fn opening_weights(reductions: &[Reduction], point: &[F], gamma: F) -> (Vec<usize>, Vec<F>) {
+    let (mut polys, mut weights): (Vec<usize>, Vec<F>) = (Vec::new(), Vec::new());
+    let mut slot = std::collections::HashMap::new();
+    let mut add = |p: usize, w: F| {
+        let i = *slot.entry(p).or_insert_with(|| {
+            polys.push(p);
+            weights.push(F::zero());
+            polys.len() - 1
+        });
+        weights[i] += w;
+    };
     let mut coeff = F::one();
-    reductions
-        .into_iter()
-        .map(|r| {
-            let w = coeff * r.expected_output(point, &[F::one()]);
-            coeff *= gamma;
-            w
-        })
-        .collect()
+    for r in reductions {
+        match r {
+            Reduction::Plain(p, c) => add(*p, coeff * c.expected_output(point, &[F::one()])),
+            Reduction::Combo(c) => {
+                for t in &c.terms {
+                    add(t.poly, coeff * t.weight * eq_eval(&t.point, point));
+                }
+            }
+        }
+        coeff *= gamma;
+    }
+    (polys, weights)
 }
 
 /// The variables of the final opening: the largest committed polynomial that has a claim.
-pub fn opening_vars(polys: &[(Committed, usize)], pc_claims: &[Vec<Claim>]) -> usize {
-    polys.iter().zip(pc_claims).filter(|(_, c)| !c.is_empty()).map(|(p, _)| p.1).max().unwrap_or(0)
+pub fn opening_vars(
+    polys: &[(Committed, usize)],
+    pc_claims: &[Vec<Claim>],
+    combos: &[Combo],
+) -> usize {
+    let claimed = polys.iter().zip(pc_claims).filter(|(_, c)| !c.is_empty()).map(|(p, _)| p.1);
+    let combined = combos.iter().flat_map(|c| &c.terms).map(|t| polys[t.poly].1);
+    claimed.chain(combined).max().unwrap_or(0)
 }
 
 /// Claims on a polynomial as claims on its table zero-extended to `n` variables: `(0…0, z)`.
