@@ -9,7 +9,7 @@ use crate::verify::lookup::LookupReadProof;
 use crate::verify::sumcheck::SumcheckProof;
 
 /// Encoding version of [`TensorProof`].
-pub const TENSOR_PROOF_VERSION: u8 = 2;
+pub const TENSOR_PROOF_VERSION: u8 = 3;
 
 /// One prover message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,7 +167,7 @@ pub struct ProofFile {
 pub const PROOF_MAGIC: &[u8; 8] = b"ATLASPRF";
 
 /// Encoding version of [`ProofFile`].
-pub const PROOF_FILE_VERSION: u8 = 3;
+pub const PROOF_FILE_VERSION: u8 = 4;
 
 impl ProofFile {
     /// `magic · version · inputs · outputs · proof`, tensors as packed integer vectors
