@@ -314,38 +314,44 @@ pub fn prove_chunk_checks(
         checks.iter_mut().map(|p| p as &mut dyn SumcheckInstance).collect();
     let (sites, out, alpha) = prove_sumcheck_deferred(&mut refs, transcript);
 
-    // The stack over the chunks: `Σ_c A(c)·S(c) + Y(c)·(S(c)² − S(c))` (see [`StackClaim`]).
     let pending: Vec<&PendingChunks> = jobs.iter().map(|(p, _)| *p).collect();
     let values = out.final_evals;
-    let mut s: Vec<F> = values.iter().flatten().copied().collect();
     let stack = StackClaim::new(&pending, &ch, &out.point, alpha, F::zero());
-    s.resize(stack.a.len(), F::zero());
-    let claim: F =
-        (0..s.len()).map(|c| stack.a[c] * s[c] + stack.y[c] * (s[c] * s[c] - s[c])).sum();
-    let mut inst = LastEval(
-        ProductSumcheck::new(
-            vec![
-                MultilinearPoly::Dense(stack.a),
-                MultilinearPoly::Dense(stack.y),
-                MultilinearPoly::Dense(s),
-            ],
-            vec![
-                Term::product(vec![0, 2]),
-                Term::product(vec![1, 2, 2]),
-                Term::new(-F::one(), vec![1, 2]),
-            ],
-            None,
-            claim,
-        )
-        .expect("three tables of one size and terms of degree at most 3"),
-    );
-    let (stack_proof, o2) = prove_sumcheck(&mut [&mut inst], transcript);
+    let (stack_proof, o2) =
+        prove_stack(stack, values.iter().flatten().copied().collect(), transcript);
     let opening = ChunkOpening {
         weights: stack_weights(&pending, &o2.point),
         point: out.point,
         value: o2.final_evals[0][0],
     };
     (ChunkCheckProof { sites, stack: stack_proof }, opening, values)
+}
+
+/// The stack sumcheck over the chunks, `Σ_c A(c)·S(c) + Y(c)·(S(c)² − S(c))` (see
+/// [`StackClaim`]; its claim is recomputed from `s`, the chunks' evaluations in order).
+pub(crate) fn prove_stack(
+    stack: StackClaim,
+    mut s: Vec<F>,
+    transcript: &mut Transcript,
+) -> (SumcheckProof, crate::sumcheck::SumcheckOutput) {
+    s.resize(stack.a.len(), F::zero());
+    let claim: F =
+        (0..s.len()).map(|c| stack.a[c] * s[c] + stack.y[c] * (s[c] * s[c] - s[c])).sum();
+    let tables = vec![
+        MultilinearPoly::Dense(stack.a),
+        MultilinearPoly::Dense(stack.y),
+        MultilinearPoly::Dense(s),
+    ];
+    let terms = vec![
+        Term::product(vec![0, 2]),
+        Term::product(vec![1, 2, 2]),
+        Term::new(-F::one(), vec![1, 2]),
+    ];
+    let mut inst = LastEval(
+        ProductSumcheck::new(tables, terms, None, claim)
+            .expect("three tables of one size and terms of degree at most 3"),
+    );
+    prove_sumcheck(&mut [&mut inst], transcript)
 }
 
 /// A product sumcheck that reports only its last table's evaluation (the others are the

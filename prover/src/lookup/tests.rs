@@ -678,30 +678,8 @@ fn prove_with_matrices(
         .collect();
     let mut check = SumOf::new(parts);
     let (sites, out, _) = prove_sumcheck_deferred(&mut [&mut check], transcript);
-    // The stack over the chunks, densely: A(c)·S(c) + Y(c)·(S(c)² − S(c)).
     let stack = StackClaim::new(&[&pending], &ch, &out.point, F::one(), F::zero());
-    let mut s = out.final_evals[0].clone();
-    s.resize(stack.a.len(), F::zero());
-    let claim: F =
-        (0..s.len()).map(|c| stack.a[c] * s[c] + stack.y[c] * (s[c] * s[c] - s[c])).sum();
-    let mut inst = ProductSumcheck::new(
-        vec![
-            MultilinearPoly::Dense(stack.a),
-            MultilinearPoly::Dense(stack.y),
-            MultilinearPoly::Dense(s),
-        ],
-        vec![
-            Term::product(vec![0, 2]),
-            Term::product(vec![1, 2, 2]),
-            Term::new(-F::one(), vec![1, 2]),
-        ],
-        None,
-        claim,
-    )
-    .unwrap();
-    let (mut stack_proof, _) = prove_sumcheck(&mut [&mut inst], transcript);
-    // Only the stack's own evaluation is sent; the verifier computes the other two.
-    stack_proof.final_evals[0].drain(..2);
+    let (stack_proof, _) = super::prove_stack(stack, out.final_evals[0].clone(), transcript);
     let chunks = ChunkCheckProof { sites, stack: stack_proof };
     (
         LookupProof { reads: LookupReadProof { combine, operand_claims: vec![operands] }, chunks },
