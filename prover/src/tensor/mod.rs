@@ -463,34 +463,36 @@ pub fn prove_with_progress(
     if !owed.is_empty() {
         let jobs: Vec<(&PendingChunks, &[Vec<usize>])> =
             owed.iter().map(|(site, q)| (q, chunk_idx[*site])).collect();
-        let (proof, opening, _) = prove_chunk_checks(&jobs, &mut p.t);
+        let (proof, opening, evals) = prove_chunk_checks(&jobs, &mut p.t);
         p.items.push(Item::Sumcheck(proof.sites));
         p.items.push(Item::Sumcheck(proof.stack));
         let sites: Vec<(usize, usize)> =
             owed.iter().map(|(site, q)| (*site, q.num_vars())).collect();
         let (combo, at) = chunk_combo(&plan, &blocks, &sites, &opening, &poly_index);
+        // Per site and chunk, every block's value at (ρ_j, ρ_lo): a chunk of one block is the
+        // chunk check's own evaluation; a cut one takes one pass over the queries.
         let mut block_values = std::collections::HashMap::new();
-        let values = combo
-            .terms
-            .iter()
-            .zip(&at)
-            .map(|(term, &(site, chunk, block))| {
-                let b = blocks[site];
-                let v: &Vec<F> = block_values.entry((site, chunk)).or_insert_with(|| {
-                    // Every block's value at (ρ_j, ρ_lo): one pass over the queries.
-                    let t = chunk_idx[site][chunk].len().trailing_zeros() as usize;
-                    let (rows, lo) = term.point.split_at(t);
-                    let (er, el) = (eq_evals(rows), eq_evals(lo));
-                    let mask = (1usize << b) - 1;
-                    let mut v = vec![F::zero(); 1 << (plan.sites[site].chunk_bits - b)];
-                    for (j, &a) in chunk_idx[site][chunk].iter().enumerate() {
-                        v[a >> b] += er[j] * el[a & mask];
-                    }
-                    v
-                });
-                v[block]
-            })
-            .collect();
+        for (&(site, n), evals) in sites.iter().zip(&evals) {
+            let (k, b) = (plan.sites[site].chunk_bits, blocks[site]);
+            if b == k {
+                for (chunk, e) in evals.iter().enumerate() {
+                    block_values.insert((site, chunk), vec![*e]);
+                }
+                continue;
+            }
+            let (rows, address) = opening.point[..n].split_at(n - k);
+            let (er, el) = (eq_evals(rows), eq_evals(&address[k - b..]));
+            let mask = (1usize << b) - 1;
+            for (chunk, idx) in chunk_idx[site].iter().enumerate() {
+                let mut v = vec![F::zero(); 1 << (k - b)];
+                for (j, &a) in idx.iter().enumerate() {
+                    v[a >> b] += er[j] * el[a & mask];
+                }
+                block_values.insert((site, chunk), v);
+            }
+        }
+        let values =
+            at.iter().map(|(site, chunk, block)| block_values[&(*site, *chunk)][*block]).collect();
         combos.push((combo, values));
     }
     lap("walk", &mut timings);
@@ -510,12 +512,9 @@ pub fn prove_with_progress(
         }
         let (h, table) = (wblocks[i], &weight_tables[i]);
         for (z, v) in pending {
-            let before = combos.len();
-            let mut filed: Vec<Combo> = Vec::new();
-            file_weight_claim(&mut pc_claims, &mut filed, &poly_index, (i, h), (z.clone(), v));
-            for combo in filed {
-                // Each block's value at the low coordinates (the term's point).
-                let el = eq_evals(&z[h..]);
+            let el = eq_evals(&z[h.min(z.len())..]);
+            if let Some(combo) = file_weight_claim(&mut pc_claims, &poly_index, (i, h), (z, v)) {
+                // Each block's value at the low coordinates (the terms' point).
                 let vals: Vec<F> = table
                     .chunks(table.len() >> h)
                     .map(|b| b.iter().zip(&el).map(|(x, e)| from_i64(*x) * e).sum())
@@ -525,12 +524,13 @@ pub fn prove_with_progress(
                     .iter()
                     .map(|t| match polys[t.poly].0 {
                         Committed::Param { block, .. } => vals[block],
-                        _ => F::zero(),
+                        other => {
+                            unreachable!("a weight claim's terms are its blocks, not {other:?}")
+                        }
                     })
                     .collect();
                 combos.push((combo, values));
             }
-            debug_assert!(combos.len() <= before + 1, "one combination per blocked weight claim");
         }
     }
 
@@ -582,8 +582,7 @@ pub fn prove_with_progress(
             }
         }
     }
-    let only_combos: Vec<Combo> = combos.iter().map(|(c, _)| c.clone()).collect();
-    let n = opening_vars(&polys, &pc_claims, &only_combos);
+    let n = opening_vars(&polys, &pc_claims, combos.iter().map(|(c, _)| c));
     let mut reductions: Vec<Reduction> = Vec::new();
     let mut instances: Vec<Box<dyn SumcheckInstance + '_>> = Vec::new();
     for (q, claims) in pc_claims.into_iter().enumerate() {

@@ -725,13 +725,12 @@ fn verify_in(
             }
             Weights::Committed(_) => {
                 for claim in pending {
-                    file_weight_claim(
+                    combos.extend(file_weight_claim(
                         &mut pc_claims,
-                        &mut combos,
                         &poly_index,
                         (i, wblocks[i]),
                         claim,
-                    );
+                    ));
                 }
             }
         }
@@ -935,21 +934,20 @@ pub struct ComboTerm {
 }
 
 /// Files a claim on weight `index`, cut into `2^h` blocks along its top variables
-/// ([`weight_blocks`]): with `h = 0` the claim itself, else the combination
-/// `v = Σ_b eq(z_hi, b)·w_b(z_lo)` over its blocks.
+/// ([`weight_blocks`]): with `h = 0` the claim itself, else returns the combination
+/// `v = Σ_b eq(z_hi, b)·w_b(z_lo)` over its blocks (term `b` on block `b`).
 pub fn file_weight_claim(
     pc: &mut [Vec<Claim>],
-    combos: &mut Vec<Combo>,
     poly_index: &dyn Fn(Committed) -> Option<usize>,
     (index, h): (usize, usize),
     (z, v): Claim,
-) {
+) -> Option<Combo> {
     let block = |block| poly_index(Committed::Param { index, block });
     if h == 0 || z.len() < h {
         if let Some(p) = block(0) {
             pc[p].push((z, v));
         }
-        return;
+        return None;
     }
     let (hi, lo) = z.split_at(h);
     let terms = eq_evals_serial(hi)
@@ -959,7 +957,7 @@ pub fn file_weight_claim(
             block(b).map(|poly| ComboTerm { poly, point: lo.to_vec(), weight })
         })
         .collect();
-    combos.push(Combo { value: v, terms });
+    Some(Combo { value: v, terms })
 }
 
 /// The chunk opening as a claim on the committed chunk blocks: chunk `c` of a site, cut into
@@ -1098,9 +1096,11 @@ impl SumcheckClaim for Combo {
         self.terms.len()
     }
     fn check_shape(&self) -> Result<(), String> {
+        if self.terms.is_empty() {
+            return Err("a combination claim without terms".into());
+        }
         let n = self.num_rounds();
         match self.terms.iter().position(|t| t.point.len() != n) {
-            _ if self.terms.is_empty() => Err("a combination claim without terms".into()),
             Some(i) => {
                 Err(format!("term {i} has {} coordinates, expected {n}", self.terms[i].point.len()))
             }
@@ -1142,13 +1142,13 @@ pub fn opening_weights(reductions: &[Reduction], point: &[F], gamma: F) -> (Vec<
 }
 
 /// The variables of the final opening: the largest committed polynomial that has a claim.
-pub fn opening_vars(
+pub fn opening_vars<'a>(
     polys: &[(Committed, usize)],
     pc_claims: &[Vec<Claim>],
-    combos: &[Combo],
+    combos: impl IntoIterator<Item = &'a Combo>,
 ) -> usize {
     let claimed = polys.iter().zip(pc_claims).filter(|(_, c)| !c.is_empty()).map(|(p, _)| p.1);
-    let combined = combos.iter().flat_map(|c| &c.terms).map(|t| polys[t.poly].1);
+    let combined = combos.into_iter().flat_map(|c| &c.terms).map(|t| polys[t.poly].1);
     claimed.chain(combined).max().unwrap_or(0)
 }
 
